@@ -1,0 +1,272 @@
+"""Configuration: one dataclass per component, composed into `ExperimentConfig`.
+
+Defaults are the official SeqGAN code's synthetic-experiment values (Yu et al. 2017, Appendix and
+`LantaoYu/SeqGAN`), so `ExperimentConfig()` is the paper's setting. Presets are TOML files that
+override them; `--set key=value` overrides a single dotted field. Every value is validated with an
+error that names the field, the value received and what is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqgan_music.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+OFFICIAL_FILTER_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+OFFICIAL_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+
+@dataclass
+class DataConfig:
+    """Sequence shape. `vocab_size` is filled in by the task once its tokenizer is built."""
+
+    seq_len: int = 20
+    vocab_size: int = 5000
+
+
+@dataclass
+class GeneratorConfig:
+    """Generator G_theta: embedding -> LSTM -> logits over V (paper section 4)."""
+
+    embedding_dim: int = 32
+    hidden_dim: int = 32
+    start_token: int = 0
+    init_std: float = 0.1  # the official code draws every parameter from N(0, 0.1)
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Discriminator D_phi: CNN with highway and dropout (paper section 4, Kim 2014)."""
+
+    embedding_dim: int = 64
+    filter_widths: list[int] = field(default_factory=lambda: list(OFFICIAL_FILTER_WIDTHS))
+    num_filters: list[int] = field(default_factory=lambda: list(OFFICIAL_NUM_FILTERS))
+    dropout: float = 0.25
+    l2_reg: float = 0.2
+    highway_gate_bias: float = -2.0
+
+
+@dataclass
+class RolloutConfig:
+    """Monte Carlo rewards Q(Y_1:t-1, y_t) (paper eq. 4)."""
+
+    num_rollouts: int = 16
+    rollout_update_rate: float = 0.8
+    chunk_size: int = 4096
+    # "auto" scores rollouts with bf16 matmuls where the CPU has native bf16 (or on CUDA), else
+    # float32; rewards differ from float32 by about 1e-3, far below the Monte Carlo noise.
+    precision: str = "auto"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation schedule of Algorithm 1 and of the baselines."""
+
+    batch_size: int = 64
+    pretrain_epochs: int = 120
+    pretrain_lr: float = 0.01
+    generator_lr: float = 0.01
+    grad_clip: float = 5.0
+    discriminator_lr: float = 1e-4
+    d_pretrain_steps: int = 50
+    d_pretrain_epochs: int = 3
+    adversarial_iterations: int = 200
+    g_steps: int = 1
+    d_steps: int = 5
+    d_epochs: int = 3
+    reward_baseline: bool = False
+    eval_every: int = 5
+    checkpoint_every: int = 10
+    num_eval_samples: int = 10000
+    ss_rate_decay: float = 0.002
+    pg_bleu_n: int = 4
+    pg_bleu_references: int = 0  # 0 = all training sequences
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything one training run needs; saved in every run directory and checkpoint."""
+
+    task: str = "oracle"
+    seed: int = 88
+    device: str = "auto"
+    threads: int = 0  # 0 = torch's default
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    task_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ExperimentConfig:
+        config = cls()
+        apply_dict(config, values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Raise `ConfigError` naming the first invalid field."""
+        _check(self.seed >= 0, "seed", self.seed, "an integer >= 0")
+        _check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+               "device", self.device, "auto, cpu, cuda or cuda:N")
+        _check(self.threads >= 0, "threads", self.threads, "an integer >= 0")
+        d, g, dis, r, t = self.data, self.generator, self.discriminator, self.rollout, self.train
+        _check(d.seq_len >= 2, "data.seq_len", d.seq_len, "an integer >= 2")
+        _check(d.vocab_size >= 2, "data.vocab_size", d.vocab_size, "an integer >= 2")
+        for name in ("embedding_dim", "hidden_dim"):
+            _check(getattr(g, name) >= 1, f"generator.{name}", getattr(g, name), "an integer >= 1")
+        _check(0 <= g.start_token < d.vocab_size, "generator.start_token", g.start_token,
+               f"a token id in 0..{d.vocab_size - 1}")
+        _check(g.init_std > 0, "generator.init_std", g.init_std, "a number > 0")
+        _check(dis.embedding_dim >= 1, "discriminator.embedding_dim", dis.embedding_dim,
+               "an integer >= 1")
+        _check(len(dis.filter_widths) >= 1 and len(dis.filter_widths) == len(dis.num_filters),
+               "discriminator.num_filters", dis.num_filters,
+               f"one positive count per filter width ({len(dis.filter_widths)} widths)")
+        for w in dis.filter_widths:
+            _check(1 <= w <= d.seq_len, "discriminator.filter_widths", dis.filter_widths,
+                   f"widths between 1 and the sequence length T = {d.seq_len}")
+        for n in dis.num_filters:
+            _check(n >= 1, "discriminator.num_filters", dis.num_filters, "positive counts")
+        _check(0 <= dis.dropout < 1, "discriminator.dropout", dis.dropout, "a number in [0, 1)")
+        _check(dis.l2_reg >= 0, "discriminator.l2_reg", dis.l2_reg, "a number >= 0")
+        _check(r.num_rollouts >= 1, "rollout.num_rollouts", r.num_rollouts, "an integer >= 1")
+        _check(0 <= r.rollout_update_rate <= 1, "rollout.rollout_update_rate",
+               r.rollout_update_rate, "a number in [0, 1] (0 = roll out with G itself)")
+        _check(r.chunk_size >= 1, "rollout.chunk_size", r.chunk_size, "an integer >= 1")
+        _check(r.precision in ("auto", "float32", "bfloat16"), "rollout.precision", r.precision,
+               "auto, float32 or bfloat16")
+        for name in ("batch_size", "g_steps", "d_steps", "d_epochs", "eval_every",
+                     "checkpoint_every", "num_eval_samples", "pg_bleu_n"):
+            _check(getattr(t, name) >= 1, f"train.{name}", getattr(t, name), "an integer >= 1")
+        for name in ("pretrain_epochs", "d_pretrain_steps", "d_pretrain_epochs",
+                     "adversarial_iterations", "pg_bleu_references"):
+            _check(getattr(t, name) >= 0, f"train.{name}", getattr(t, name), "an integer >= 0")
+        for name in ("pretrain_lr", "generator_lr", "discriminator_lr", "grad_clip"):
+            _check(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "a number > 0")
+        _check(0 <= t.ss_rate_decay <= 1, "train.ss_rate_decay", t.ss_rate_decay,
+               "a number in [0, 1]")
+
+
+def _check(ok: bool, name: str, value: object, accepted: str) -> None:
+    if not ok:
+        raise ConfigError(f"config field {name} = {value!r} is invalid: expected {accepted}")
+
+
+def apply_dict(target: Any, values: dict[str, Any], prefix: str = "") -> None:
+    """Copy nested `values` onto the dataclass `target`, rejecting unknown or mistyped keys."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"config section {prefix.rstrip('.') or '<root>'} must be a table")
+    fields = {f.name: f for f in dataclasses.fields(target)}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(
+                f"unknown config field {name!r}; accepted: {', '.join(prefix + k for k in fields)}"
+            )
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            apply_dict(current, value, prefix=f"{name}.")
+        elif isinstance(current, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config field {name} must be a table, got {value!r}")
+            current.update(value)
+        else:
+            setattr(target, key, _coerce(name, current, value))
+
+
+def _coerce(name: str, current: object, value: object) -> object:
+    """Check `value` against the type of the default `current`; ints are accepted for floats."""
+    if isinstance(current, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(current, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(current, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value  # type: ignore[arg-type]
+    elif isinstance(current, str):
+        ok = isinstance(value, str)
+    elif isinstance(current, list):
+        ok = isinstance(value, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        )
+    else:  # pragma: no cover - every field has one of the types above
+        ok = True
+    if not ok:
+        raise ConfigError(
+            f"config field {name} = {value!r} has the wrong type: expected "
+            f"{type(current).__name__} like {current!r}"
+        )
+    return value
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """Turn `a.b=value` into `{"a": {"b": value}}`; the value is read as TOML, else a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r} is invalid: expected key=value, e.g. train.batch_size=32")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    nested: dict[str, Any] = {}
+    node = nested
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return nested
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML config file with errors that name the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path} cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge two nested dicts; `update` wins."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_config(
+    task_defaults: dict[str, Any],
+    preset: dict[str, Any],
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    **top_level: Any,
+) -> ExperimentConfig:
+    """Layer task defaults < preset < config file < --set overrides < explicit CLI flags."""
+    values = merge(task_defaults, preset)
+    if config_file is not None:
+        values = merge(values, read_toml(config_file))
+    for text in overrides or []:
+        values = merge(values, parse_override(text))
+    values = merge(values, {k: v for k, v in top_level.items() if v is not None})
+    return ExperimentConfig.from_dict(values)

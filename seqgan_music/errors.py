@@ -1,0 +1,31 @@
+"""One exception family for everything a user can get wrong.
+
+`SeqganMusicError` is the base; the CLI turns any of them into a one-line message and exit code 1.
+Messages name the parameter or file, the value received and what is accepted.
+"""
+
+from __future__ import annotations
+
+
+class SeqganMusicError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(SeqganMusicError):
+    """A configuration value, preset or override is invalid."""
+
+
+class DataError(SeqganMusicError):
+    """A corpus, data file or download is missing, unreadable or unusable."""
+
+
+class CheckpointError(SeqganMusicError):
+    """A checkpoint or run directory is missing, foreign or damaged."""
+
+
+class TrainingError(SeqganMusicError):
+    """Training cannot go on (for example a non-finite loss)."""
+
+
+class TaskError(SeqganMusicError):
+    """A task name is unknown or a task plug-in failed to load."""

@@ -1,0 +1,217 @@
+"""The two networks of SeqGAN (Yu et al. 2017, section 4).
+
+`Generator` G_theta: embedding -> LSTM -> logits over V, a stochastic policy over next tokens.
+`Discriminator` D_phi: embedding -> Conv1d filters of several widths with ReLU and
+max-over-time pooling -> highway layer -> dropout -> one logit (Kim 2014; Srivastava et al. 2015).
+`sample_categorical` draws one token per row by inverse CDF, which needs one uniform number per
+row instead of the V exponential draws behind `torch.multinomial` on CPU.
+
+Shapes: B batch, T time steps, V vocabulary, E embedding, H hidden, F filters.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqgan_music.config import DiscriminatorConfig, GeneratorConfig
+
+LSTMState = tuple[torch.Tensor, torch.Tensor]
+
+
+def sample_categorical(
+    logits: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Draw one index per row of `logits` (B, V) -> (B,) int64, from softmax(logits / temperature).
+
+    Inverse-CDF sampling: cumulative sums of the unnormalised probabilities and one uniform
+    number per row, located with `searchsorted`.
+    """
+    if temperature != 1.0:
+        logits = logits / temperature
+    weights = torch.softmax(logits.float(), dim=-1)  # (B, V)
+    cdf = weights.cumsum_(dim=-1)  # (B, V), last column ~ 1
+    u = torch.rand(cdf.shape[0], 1, device=cdf.device, generator=generator) * cdf[:, -1:]
+    index = torch.searchsorted(cdf, u).squeeze(1)  # (B,)
+    return index.clamp_(max=cdf.shape[1] - 1)
+
+
+def sample_next(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+    chunk_rows: int = 256,
+) -> torch.Tensor:
+    """Next tokens (R,) int64 from hidden states (R, H) through the output layer (V, H), (V,).
+
+    Works in chunks of `chunk_rows` so each (rows, V) block of logits stays in the CPU cache
+    between the matmul and the sampling (about twice as fast as one big block on CPU).
+    """
+    rows = hidden.shape[0]
+    if hidden.device.type != "cpu" or rows <= chunk_rows:
+        return sample_categorical(F.linear(hidden, weight, bias), temperature, generator)
+    out = torch.empty(rows, dtype=torch.long, device=hidden.device)
+    for lo in range(0, rows, chunk_rows):
+        logits = F.linear(hidden[lo : lo + chunk_rows], weight, bias)  # (r, V)
+        out[lo : lo + logits.shape[0]] = sample_categorical(logits, temperature, generator)
+    return out
+
+
+class Generator(nn.Module):
+    """LSTM language model over `vocab_size` tokens.
+
+    The input at step 0 is the start token (`config.start_token`), then the previous token,
+    as in the official code.
+    """
+
+    def __init__(self, config: GeneratorConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.config = config
+        self.vocab_size = vocab_size
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim)
+        self.lstm = nn.LSTM(config.embedding_dim, config.hidden_dim, batch_first=True)
+        self.head = nn.Linear(config.hidden_dim, vocab_size)
+        for parameter in self.parameters():
+            nn.init.normal_(parameter, std=config.init_std)
+
+    def forward(
+        self, inputs: torch.Tensor, state: LSTMState | None = None
+    ) -> tuple[torch.Tensor, LSTMState]:
+        """Logits (B, T, V) float32 for input tokens (B, T) int64, and the final LSTM state."""
+        hidden, state = self.lstm(self.embedding(inputs), state)  # (B, T, H)
+        return self.head(hidden), state
+
+    def shift_right(self, targets: torch.Tensor) -> torch.Tensor:
+        """Teacher-forcing inputs [start, y_1 .. y_T-1] (B, T) for targets (B, T)."""
+        start = targets.new_full((targets.shape[0], 1), self.config.start_token)
+        return torch.cat([start, targets[:, :-1]], dim=1)
+
+    def log_probs(self, targets: torch.Tensor) -> torch.Tensor:
+        """log G(y_t | Y_1:t-1) (B, T) float32 for sequences (B, T), teacher-forced."""
+        logits, _ = self(self.shift_right(targets))  # (B, T, V)
+        return torch.log_softmax(logits, dim=-1).gather(2, targets.unsqueeze(2)).squeeze(2)
+
+    def nll(self, targets: torch.Tensor) -> torch.Tensor:
+        """Mean per-token negative log-likelihood (scalar), the MLE loss."""
+        logits, _ = self(self.shift_right(targets))  # (B, T, V)
+        return F.cross_entropy(logits.reshape(-1, self.vocab_size), targets.reshape(-1))
+
+    def cell_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input-gate table (V, 4H) = embedding @ W_ih^T + b_ih + b_hh, and W_hh^T (H, 4H).
+
+        One table lookup replaces the input matmul at every sampling step.
+        """
+        lstm = self.lstm
+        table = torch.addmm(lstm.bias_ih_l0 + lstm.bias_hh_l0, self.embedding.weight,
+                            lstm.weight_ih_l0.t())  # (V, 4H)
+        return table, lstm.weight_hh_l0.t()
+
+    @staticmethod
+    def cell(gates_in: torch.Tensor, w_hh: torch.Tensor, state: LSTMState) -> LSTMState:
+        """One LSTM step given input-gate rows (B, 4H); PyTorch gate order i, f, g, o."""
+        h, c = state
+        gates = torch.addmm(gates_in, h, w_hh)  # (B, 4H)
+        i, f, g, o = gates.chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, c
+
+    def initial_state(self, batch: int, device: torch.device) -> LSTMState:
+        zeros = torch.zeros(batch, self.config.hidden_dim, device=device)
+        return zeros, zeros.clone()
+
+    @torch.no_grad()
+    def sample(
+        self,
+        num: int,
+        length: int,
+        prefix: torch.Tensor | None = None,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        batch_size: int = 4096,
+    ) -> torch.Tensor:
+        """Sample `num` sequences (num, length) int64.
+
+        Args:
+            num: number of sequences.
+            length: tokens to generate after the prefix.
+            prefix: optional (num, P) or (P,) int64 tokens to continue; they are not included
+                in the output.
+            temperature: softmax temperature (> 0).
+            generator: torch.Generator for reproducible draws (on the model's device).
+            batch_size: sequences advanced together, to bound memory.
+        """
+        device = self.head.weight.device
+        if prefix is not None and prefix.dim() == 1:
+            prefix = prefix.unsqueeze(0).expand(num, -1)
+        table, w_hh = self.cell_tables()
+        out = torch.empty(num, length, dtype=torch.long, device=device)
+        for lo in range(0, num, batch_size):
+            hi = min(num, lo + batch_size)
+            state = self.initial_state(hi - lo, device)
+            token = torch.full((hi - lo,), self.config.start_token, device=device)
+            if prefix is not None:
+                for p in prefix[lo:hi].to(device).t():  # feed the prefix, one step per token
+                    state = self.cell(table[token], w_hh, state)
+                    token = p
+            for t in range(length):
+                state = self.cell(table[token], w_hh, state)
+                token = sample_next(state[0], self.head.weight, self.head.bias, temperature,
+                                    generator)
+                out[lo:hi, t] = token
+        return out
+
+
+class Highway(nn.Module):
+    """y = t * relu(W_h x) + (1 - t) * x with gate t = sigmoid(W_t x + b_t) (separate weights)."""
+
+    def __init__(self, size: int, gate_bias: float) -> None:
+        super().__init__()
+        self.transform = nn.Linear(size, size)
+        self.gate = nn.Linear(size, size)
+        nn.init.constant_(self.gate.bias, gate_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = torch.sigmoid(self.gate(x))
+        return t * F.relu(self.transform(x)) + (1.0 - t) * x
+
+
+class Discriminator(nn.Module):
+    """CNN sequence classifier: one logit per sequence, > 0 meaning "real"."""
+
+    def __init__(self, config: DiscriminatorConfig, vocab_size: int, seq_len: int) -> None:
+        super().__init__()
+        too_wide = [w for w in config.filter_widths if w > seq_len]
+        if too_wide:
+            raise ValueError(
+                f"discriminator filter widths {too_wide} exceed the sequence length T = {seq_len}"
+            )
+        self.config = config
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(config.embedding_dim, n, w)
+            for w, n in zip(config.filter_widths, config.num_filters)
+        )
+        features = sum(config.num_filters)
+        self.highway = Highway(features, config.highway_gate_bias)
+        self.dropout = nn.Dropout(config.dropout)
+        self.out = nn.Linear(features, 1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (B,) for token sequences (B, T) int64."""
+        x = self.embedding(tokens).transpose(1, 2)  # (B, E, T)
+        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]  # each (B, F_k)
+        features = self.highway(torch.cat(pooled, dim=1))  # (B, F)
+        return self.out(self.dropout(features)).squeeze(1)  # (B,)
+
+    def l2_penalty(self) -> torch.Tensor:
+        """l2_reg * (|W|^2 + |b|^2) / 2 on the output layer, as the official tf.nn.l2_loss."""
+        return 0.5 * self.config.l2_reg * (self.out.weight.square().sum() + self.out.bias.square().sum())
+
+    def loss(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Binary cross entropy (labels 1 = real, 0 = generated) plus the L2 penalty."""
+        logits = self(tokens)
+        return F.binary_cross_entropy_with_logits(logits, labels.float()) + self.l2_penalty()

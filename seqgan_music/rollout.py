@@ -1,0 +1,180 @@
+"""Monte Carlo rewards for SeqGAN's policy gradient (Yu et al. 2017, eq. 4).
+
+For a batch of sampled sequences Y (B, T) and every t < T, Q(Y_1:t-1, y_t) is the mean score of N
+completions of Y_1:t drawn by the roll-out policy G_beta; at t = T it is the score of Y itself.
+
+`Rollout` holds G_beta, a lagged copy of G moved by
+    beta <- rollout_update_rate * beta + (1 - rollout_update_rate) * theta
+after each generator update (the official code meant 0.8 but its update never reached the sampler);
+a rate of 0 rolls out with G itself.
+
+Vectorised: the LSTM runs once over Y to get the state after every prefix; then all N * (T - 1)
+completions of the whole batch advance together, one time step at a time. Rows are ordered by
+prefix length, so the rows still sampling at step s are a leading slice of the row array; each step
+is processed in chunks of at most `chunk_size` rows to bound memory. The scorer (the
+discriminator, or BLEU for PG-BLEU) sees the completed sequences in large batches.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from seqgan_music.config import RolloutConfig
+from seqgan_music.models import Discriminator, Generator, sample_next
+
+Scorer = Callable[[torch.Tensor], torch.Tensor]
+"""Maps sequences (R, T) int64 to rewards (R,) float32."""
+
+
+def use_bfloat16(precision: str, device: torch.device) -> bool:
+    """Whether `precision` ("auto", "float32", "bfloat16") means bf16 matmuls on `device`."""
+    if precision != "auto":
+        return precision == "bfloat16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
+        return False
+
+
+def discriminator_scorer(
+    discriminator: Discriminator, precision: str = "auto", chunk_size: int = 4096
+) -> Scorer:
+    """D_phi(Y) = sigmoid(logit) in eval mode (no dropout), scored in chunks."""
+
+    def score(sequences: torch.Tensor) -> torch.Tensor:
+        was_training = discriminator.training
+        discriminator.eval()
+        device = sequences.device
+        bf16 = use_bfloat16(precision, device)
+        out = torch.empty(sequences.shape[0], device=device)
+        try:
+            with torch.inference_mode(), torch.autocast(
+                device.type, dtype=torch.bfloat16, enabled=bf16
+            ):
+                for lo in range(0, sequences.shape[0], chunk_size):
+                    chunk = sequences[lo : lo + chunk_size]
+                    out[lo : lo + chunk.shape[0]] = torch.sigmoid(discriminator(chunk).float())
+        finally:
+            discriminator.train(was_training)
+        return out
+
+    return score
+
+
+class Rollout:
+    """Roll-out policy G_beta and the Monte Carlo estimate of Q(Y_1:t-1, y_t)."""
+
+    def __init__(self, generator: Generator, config: RolloutConfig) -> None:
+        self.config = config
+        self.generator = generator
+        self.policy: Generator = (
+            generator if config.rollout_update_rate == 0 else self._frozen_copy(generator)
+        )
+
+    @staticmethod
+    def _frozen_copy(generator: Generator) -> Generator:
+        policy = copy.deepcopy(generator)
+        for parameter in policy.parameters():
+            parameter.requires_grad_(False)
+        return policy
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """Move G_beta toward G: beta <- rate * beta + (1 - rate) * theta."""
+        rate = self.config.rollout_update_rate
+        if self.policy is self.generator:
+            return
+        for beta, theta in zip(self.policy.parameters(), self.generator.parameters()):
+            beta.mul_(rate).add_(theta.detach(), alpha=1.0 - rate)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {} if self.policy is self.generator else self.policy.state_dict()
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        if self.policy is not self.generator and state:
+            self.policy.load_state_dict(state)
+
+    @torch.inference_mode()
+    def complete(
+        self, sequences: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """All Monte Carlo completions (T - 1, B, N, T) int64 of sequences (B, T).
+
+        Entry [t - 1, b, n] keeps sequences[b, :t] and continues it with G_beta up to T.
+        """
+        policy, n_roll = self.policy, self.config.num_rollouts
+        batch, length = sequences.shape
+        device = sequences.device
+        table, w_hh = policy.cell_tables()
+        # State after each prefix Y_1:t, t = 1 .. T-1: one pass of the cell over the batch.
+        state = policy.initial_state(batch, device)
+        state = Generator.cell(table[torch.full((batch,), policy.config.start_token,
+                                                device=device)], w_hh, state)
+        prefix_h, prefix_c = [], []
+        for t in range(length - 1):
+            state = Generator.cell(table[sequences[:, t]], w_hh, state)
+            prefix_h.append(state[0])
+            prefix_c.append(state[1])
+        group = batch * n_roll  # rows per prefix length
+        rows = (length - 1) * group
+        # Row r = ((t - 1) * B + b) * N + n; every row starts as a copy of its sequence.
+        h = torch.stack(prefix_h).repeat_interleave(n_roll, dim=1).reshape(rows, -1)  # (R, H)
+        c = torch.stack(prefix_c).repeat_interleave(n_roll, dim=1).reshape(rows, -1)  # (R, H)
+        out = sequences.repeat_interleave(n_roll, dim=0).repeat(length - 1, 1)  # (R, T)
+        chunk = self.config.chunk_size
+        for s in range(1, length):  # position being sampled (0-based); prefixes t <= s sample
+            active = s * group
+            for lo in range(0, active, chunk):
+                hi = min(active, lo + chunk)
+                token = sample_next(h[lo:hi], policy.head.weight, policy.head.bias,
+                                    generator=generator)  # (r,)
+                out[lo:hi, s] = token
+                if s < length - 1:
+                    h[lo:hi], c[lo:hi] = Generator.cell(table[token], w_hh, (h[lo:hi], c[lo:hi]))
+        return out.reshape(length - 1, batch, n_roll, length)
+
+    def rewards(
+        self,
+        sequences: torch.Tensor,
+        scorer: Scorer,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Q(Y_1:t-1, y_t) (B, T) float32 for sampled sequences (B, T) int64.
+
+        Columns t < T hold the mean of `scorer` over N completions; column T holds scorer(Y).
+        """
+        batch, length = sequences.shape
+        completions = self.complete(sequences, generator)  # (T-1, B, N, T)
+        scores = scorer(completions.reshape(-1, length))  # (R,)
+        q = scores.reshape(length - 1, batch, -1).mean(dim=2).t()  # (B, T-1)
+        return torch.cat([q, scorer(sequences).reshape(batch, 1)], dim=1)  # (B, T)
+
+
+def straightforward_rewards(
+    generator: nn.Module,
+    sequences: torch.Tensor,
+    scorer: Scorer,
+    num_rollouts: int,
+    generator_rng: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Reference implementation as the official code does it: one model call per rollout and
+    prefix (N * (T - 1) sampling calls and as many scorer calls). Used by benchmarks and tests."""
+    assert isinstance(generator, Generator)
+    batch, length = sequences.shape
+    q = torch.zeros(batch, length)
+    with torch.inference_mode():
+        for _ in range(num_rollouts):
+            for t in range(1, length):
+                tail = generator.sample(batch, length - t, prefix=sequences[:, :t],
+                                        generator=generator_rng)
+                full = torch.cat([sequences[:, :t], tail], dim=1)
+                q[:, t - 1] += scorer(full)
+        q /= num_rollouts
+        q[:, length - 1] = scorer(sequences)
+    return q

@@ -1,0 +1,161 @@
+"""Task plug-ins: what a task is and how tasks are found.
+
+A task bundles a corpus source, a tokenizer (encode raw items to fixed-length id sequences and
+decode back), evaluators, an exporter, presets and optionally its own CLI commands. Every task,
+built-in or third-party, registers in the `seqgan_music.tasks` entry-point group:
+
+    [project.entry-points."seqgan_music.tasks"]
+    mytask = "my_package.module:MyTask"
+
+`Task` is the base class to subclass; `load_task(name)` finds one; `discover_tasks()` lists them
+and reports plug-ins that fail to import without breaking the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata, resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from seqgan_music.errors import ConfigError, TaskError
+
+if TYPE_CHECKING:
+    import torch
+    import typer
+
+    from seqgan_music.config import ExperimentConfig
+    from seqgan_music.training import Corpus
+
+ENTRY_POINT_GROUP = "seqgan_music.tasks"
+PRESETS = ("quick", "default", "paper")
+
+
+class Task:
+    """Base class of a task plug-in. Subclasses set the class attributes and `prepare`."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    # Folder holding `<preset>.toml` files; None means the task has only the core defaults.
+    preset_root: ClassVar[Traversable | None] = None
+
+    def source(self) -> str:
+        """Where the data comes from, in a few words."""
+        return ""
+
+    def data_status(self, data: Path | None = None) -> str:
+        """Whether the data is present locally, in a few words."""
+        return "unknown"
+
+    def defaults(self) -> dict[str, Any]:
+        """Overrides of the core `ExperimentConfig` defaults, as a nested dict."""
+        return {}
+
+    def preset_names(self) -> list[str]:
+        if self.preset_root is None:
+            return []
+        return sorted(p.name[:-5] for p in self.preset_root.iterdir() if p.name.endswith(".toml"))
+
+    def preset(self, name: str) -> dict[str, Any]:
+        """The preset `name` as a nested dict."""
+        from seqgan_music.config import tomllib
+
+        names = self.preset_names()
+        if name not in names:
+            raise ConfigError(
+                f"preset {name!r} is unknown for task {self.name}; accepted: {', '.join(names)}"
+            )
+        assert self.preset_root is not None
+        text = (self.preset_root / f"{name}.toml").read_text(encoding="utf-8")
+        return tomllib.loads(text)
+
+    def prepare(self, config: ExperimentConfig, data: Path | None = None) -> Corpus:
+        """Read or build the corpus and return it as token arrays with evaluators."""
+        raise NotImplementedError
+
+    def decode(self, tokens: torch.Tensor, spec: dict[str, Any]) -> list[str]:
+        """Readable form of each sequence (N, T): tokens joined by spaces by default."""
+        return [" ".join(str(int(t)) for t in row) for row in tokens]
+
+    def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
+        """Write samples (N, T) to `path` (text by default); returns the files written."""
+        from seqgan_music.runs import atomic_write
+
+        with atomic_write(path) as handle:
+            handle.write("".join(line + "\n" for line in self.decode(tokens, spec)))
+        return [path]
+
+    def commands(self) -> typer.Typer | None:
+        """An optional typer app mounted as `seqgan-music <name> ...`."""
+        return None
+
+
+def builtin_presets(task: str) -> Traversable:
+    return resources.files("seqgan_music").joinpath("presets", task)
+
+
+@dataclass
+class TaskEntry:
+    """A task found in the entry-point group (not yet imported)."""
+
+    name: str
+    value: str
+    distribution: str
+
+    def load(self) -> Task:
+        try:
+            cls = metadata.EntryPoint(self.name, self.value, ENTRY_POINT_GROUP).load()
+        except Exception as error:  # a broken plug-in must not break the others
+            raise TaskError(
+                f"task plug-in {self.name!r} ({self.value}, from {self.distribution}) failed to "
+                f"import: {type(error).__name__}: {error}"
+            ) from None
+        task = cls() if isinstance(cls, type) else cls
+        if not isinstance(task, Task):
+            raise TaskError(f"task plug-in {self.name!r} ({self.value}) is not a Task subclass")
+        return task
+
+
+def task_entries() -> dict[str, TaskEntry]:
+    """Every registered task by name (first registration wins)."""
+    found: dict[str, TaskEntry] = {}
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(entry, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else "unknown"
+        found.setdefault(entry.name, TaskEntry(entry.name, entry.value, dist_name))
+    if "oracle" not in found:  # running from a source tree that was never installed
+        found["oracle"] = TaskEntry("oracle", "seqgan_music.tasks.oracle:OracleTask",
+                                    "seqgan-music")
+    return dict(sorted(found.items()))
+
+
+def load_task(name: str) -> Task:
+    entries = task_entries()
+    if name not in entries:
+        raise TaskError(f"task {name!r} is unknown; available: {', '.join(entries)}")
+    return entries[name].load()
+
+
+def discover_tasks() -> tuple[dict[str, tuple[Task, TaskEntry]], list[str]]:
+    """Load every task; return the loaded ones and one line per plug-in that failed."""
+    loaded: dict[str, tuple[Task, TaskEntry]] = {}
+    failures: list[str] = []
+    for name, entry in task_entries().items():
+        try:
+            loaded[name] = (entry.load(), entry)
+        except TaskError as error:
+            failures.append(str(error))
+    return loaded, failures
+
+
+def data_root() -> Path | None:
+    """`$SEQGAN_MUSIC_DATA` when set."""
+    import os
+
+    value = os.environ.get("SEQGAN_MUSIC_DATA")
+    return Path(value).expanduser() if value else None
+
+
+__all__ = ["PRESETS", "Task", "TaskEntry", "data_root", "discover_tasks", "load_task",
+           "task_entries", "builtin_presets"]

@@ -1,0 +1,470 @@
+"""Training: SeqGAN's Algorithm 1 (Yu et al. 2017) and the paper's baselines.
+
+Phases, each resumable from a checkpoint:
+- `mle`: pre-train G by maximum likelihood (teacher forcing).
+- `d_pretrain`: d-steps of fresh negatives (as many as positives) x k epochs of D.
+- `adversarial`: g-steps of REINFORCE, loss = -sum_t log G(y_t | Y_1:t-1) * Q(Y_1:t-1, y_t)
+  (paper eq. 8), then d-steps x k epochs of D; G_beta moves after each generator update.
+- `pg_bleu`: the same policy gradient with BLEU of the completions against the training data as
+  the reward instead of D (the paper's PG-BLEU baseline).
+- `scheduled_sampling`: Bengio et al. 2015; the probability of feeding the true token starts at 1
+  and is lowered by `ss_rate_decay` per epoch.
+
+`Trainer` owns the models, optimizers, random state and run directory; every method shares the
+same MLE start (a trainer can start from another's checkpoint).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from seqgan_music.config import ExperimentConfig
+from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
+from seqgan_music.models import Discriminator, Generator, sample_categorical
+from seqgan_music.rollout import Rollout, Scorer, discriminator_scorer
+from seqgan_music.runs import MetricsLog, dump_toml, load_checkpoint, save_checkpoint
+
+METHOD_PHASES: dict[str, tuple[str, ...]] = {
+    "mle": ("mle",),
+    "seqgan": ("mle", "d_pretrain", "adversarial"),
+    "pg-bleu": ("mle", "pg_bleu"),
+    "ss": ("mle", "scheduled_sampling"),
+}
+METHODS = tuple(METHOD_PHASES)
+
+
+@dataclass
+class Corpus:
+    """What a task hands to training: fixed-length token arrays and how to judge samples.
+
+    Attributes:
+        train, valid, test: (N, T) int64 token sequences.
+        vocab_size: V; every token is in 0..V-1.
+        evaluate: maps generated samples (N, T) int64 to named figures (the task's evaluators).
+        spec: JSON-able description of the tokenizer, saved in every checkpoint.
+    """
+
+    train: torch.Tensor
+    valid: torch.Tensor
+    test: torch.Tensor
+    vocab_size: int
+    evaluate: Callable[[torch.Tensor], dict[str, float]] | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+class Reporter(Protocol):
+    """Receives progress; the CLI renders it with rich, the library stays silent."""
+
+    def phase(self, name: str, total: int, done: int) -> None: ...
+
+    def advance(self, name: str, record: dict[str, Any]) -> None: ...
+
+
+class SilentReporter:
+    def phase(self, name: str, total: int, done: int) -> None:
+        pass
+
+    def advance(self, name: str, record: dict[str, Any]) -> None:
+        pass
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` -> CUDA when present, else CPU; `cuda` without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} requested but no CUDA GPU is available; use cpu or auto")
+    return torch.device(name)
+
+
+def minibatches(
+    num: int, batch_size: int, rng: torch.Generator, device: torch.device
+) -> Iterator[torch.Tensor]:
+    """Shuffled index batches (the last may be smaller)."""
+    order = torch.randperm(num, generator=rng).to(device)
+    for lo in range(0, num, batch_size):
+        yield order[lo : lo + batch_size]
+
+
+def check_finite(value: torch.Tensor, phase: str, step: int) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise TrainingError(
+            f"non-finite loss ({number}) in phase {phase} at step {step}; lower the learning "
+            "rate or check the data. The last good checkpoint is kept."
+        )
+    return number
+
+
+def clip_and_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, clip: float) -> None:
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+
+
+def mle_epoch(
+    generator: Generator,
+    optimizer: torch.optim.Optimizer,
+    data: torch.Tensor,
+    batch_size: int,
+    grad_clip: float,
+    rng: torch.Generator,
+) -> float:
+    """One epoch of teacher-forced maximum likelihood; returns the mean per-token NLL."""
+    generator.train()
+    total, count = 0.0, 0
+    for index in minibatches(len(data), batch_size, rng, data.device):
+        loss = generator.nll(data[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        clip_and_step(generator, optimizer, grad_clip)
+        total += check_finite(loss.detach(), "mle", count) * len(index)
+        count += len(index)
+    return total / max(count, 1)
+
+
+def scheduled_sampling_epoch(
+    generator: Generator,
+    optimizer: torch.optim.Optimizer,
+    data: torch.Tensor,
+    batch_size: int,
+    grad_clip: float,
+    rng: torch.Generator,
+    teacher_rate: float,
+) -> float:
+    """One epoch of scheduled sampling: each input is the true previous token with probability
+    `teacher_rate`, else a token sampled from the model's own previous prediction."""
+    generator.train()
+    total, count = 0.0, 0
+    for index in minibatches(len(data), batch_size, rng, data.device):
+        targets = data[index]  # (B, T)
+        batch, length = targets.shape
+        token = targets.new_full((batch,), generator.config.start_token)
+        state = None
+        losses = []
+        for t in range(length):
+            logits, state = generator(token.unsqueeze(1), state)  # (B, 1, V)
+            logits = logits.squeeze(1)
+            losses.append(torch.nn.functional.cross_entropy(logits, targets[:, t]))
+            with torch.no_grad():
+                sampled = sample_categorical(logits.detach(), generator=rng)
+                keep = torch.rand(batch, generator=rng).to(targets.device) < teacher_rate
+                token = torch.where(keep, targets[:, t], sampled)
+        loss = torch.stack(losses).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        clip_and_step(generator, optimizer, grad_clip)
+        total += check_finite(loss.detach(), "scheduled_sampling", count) * batch
+        count += batch
+    return total / max(count, 1)
+
+
+def discriminator_epochs(
+    discriminator: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    positives: torch.Tensor,
+    negatives: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    rng: torch.Generator,
+) -> tuple[float, float]:
+    """Train D for `epochs` passes over positives (label 1) and negatives (label 0).
+
+    Returns the mean loss and accuracy of the last epoch.
+    """
+    discriminator.train()
+    tokens = torch.cat([positives, negatives])
+    labels = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).to(tokens.device)
+    loss_sum, correct, count = 0.0, 0, 0
+    for _ in range(epochs):
+        loss_sum, correct, count = 0.0, 0, 0
+        for index in minibatches(len(tokens), batch_size, rng, tokens.device):
+            logits = discriminator(tokens[index])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[index])
+            loss = loss + discriminator.l2_penalty()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += check_finite(loss.detach(), "discriminator", count) * len(index)
+            correct += int(((logits.detach() > 0).float() == labels[index]).sum())
+            count += len(index)
+    return loss_sum / max(count, 1), correct / max(count, 1)
+
+
+def policy_gradient_step(
+    generator: Generator,
+    optimizer: torch.optim.Optimizer,
+    rollout: Rollout,
+    scorer: Scorer,
+    batch_size: int,
+    length: int,
+    grad_clip: float,
+    rng: torch.Generator,
+    reward_baseline: bool = False,
+) -> dict[str, float]:
+    """Sample a batch from G, estimate Q by rollouts and take one REINFORCE step (eq. 8)."""
+    samples = generator.sample(batch_size, length, generator=rng)
+    rewards = rollout.rewards(samples, scorer, generator=rng)  # (B, T)
+    advantages = rewards - rewards.mean(dim=0, keepdim=True) if reward_baseline else rewards
+    generator.train()
+    log_probs = generator.log_probs(samples)  # (B, T)
+    loss = -(log_probs * advantages).sum()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    clip_and_step(generator, optimizer, grad_clip)
+    rollout.update()
+    return {
+        "g_loss": check_finite(loss.detach(), "adversarial", 0),
+        "reward": float(rewards.mean()),
+        "reward_final": float(rewards[:, -1].mean()),
+    }
+
+
+class Trainer:
+    """One training run of a method on a corpus, with checkpoints, metrics and resume."""
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        corpus: Corpus,
+        method: str = "seqgan",
+        run_dir: Path | None = None,
+        reporter: Reporter | None = None,
+    ) -> None:
+        if method not in METHOD_PHASES:
+            raise ConfigError(f"method {method!r} is unknown; accepted: {', '.join(METHODS)}")
+        self.config = config
+        self.method = method
+        self.reporter = reporter or SilentReporter()
+        self.device = resolve_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.corpus = corpus
+        self.train_data = corpus.train.to(self.device)
+        self.valid_data = corpus.valid.to(self.device)
+        torch.manual_seed(config.seed)
+        length, vocab = config.data.seq_len, corpus.vocab_size
+        self.generator = Generator(config.generator, vocab).to(self.device)
+        self.discriminator = Discriminator(config.discriminator, vocab, length).to(self.device)
+        self.rollout = Rollout(self.generator, config.rollout)
+        t = config.train
+        self.pretrain_optimizer = torch.optim.Adam(self.generator.parameters(), lr=t.pretrain_lr)
+        self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=t.generator_lr)
+        self.discriminator_optimizer = torch.optim.Adam(
+            self.discriminator.parameters(), lr=t.discriminator_lr
+        )
+        self.rng = torch.Generator(device="cpu").manual_seed(config.seed)
+        self.sample_rng = (
+            torch.Generator(device=self.device).manual_seed(config.seed + 1)
+            if self.device.type == "cuda"
+            else self.rng
+        )
+        self.progress: dict[str, int] = {}
+        self.epoch = 0  # global x-axis for learning curves: MLE epochs then iterations
+        self.run_dir = run_dir
+        self.metrics: MetricsLog | None = None
+        self._bleu_scorer: Scorer | None = None
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.toml").write_text(dump_toml(config.to_dict()), encoding="utf-8")
+            self.metrics = MetricsLog(run_dir / "metrics.jsonl")
+
+    # ----- phases -------------------------------------------------------------------------
+    def phase_totals(self) -> dict[str, int]:
+        t = self.config.train
+        return {
+            "mle": t.pretrain_epochs,
+            "d_pretrain": t.d_pretrain_steps,
+            "adversarial": t.adversarial_iterations,
+            "pg_bleu": t.adversarial_iterations,
+            "scheduled_sampling": t.adversarial_iterations,
+        }
+
+    def run(self, stop_after: str | None = None) -> list[dict[str, Any]]:
+        """Run every remaining phase of the method (or up to and including `stop_after`)."""
+        totals = self.phase_totals()
+        for phase in METHOD_PHASES[self.method]:
+            total = totals[phase]
+            done = self.progress.get(phase, 0)
+            self.reporter.phase(phase, total, done)
+            if done == 0 and phase == "mle":
+                self._evaluate(phase, 0)
+            for step in range(done, total):
+                record = self._step(phase, step)
+                self.progress[phase] = step + 1
+                self.reporter.advance(phase, record)
+                last = step + 1 == total
+                if last or (step + 1) % self.config.train.checkpoint_every == 0:
+                    self.save()
+            if phase == "mle" and self.run_dir is not None and self.progress.get(phase) == total:
+                self.save(self.run_dir / "checkpoints" / "mle.pt")
+            if phase == stop_after:
+                break
+        return self.metrics.records() if self.metrics else []
+
+    def _step(self, phase: str, step: int) -> dict[str, Any]:
+        t = self.config.train
+        started = time.perf_counter()
+        record: dict[str, Any] = {"phase": phase, "step": step + 1}
+        if phase == "mle":
+            record["g_loss"] = mle_epoch(self.generator, self.pretrain_optimizer,
+                                         self.train_data, t.batch_size, t.grad_clip, self.rng)
+            self.epoch += 1
+        elif phase == "d_pretrain":
+            record.update(self._train_discriminator(t.d_pretrain_epochs))
+        elif phase in ("adversarial", "pg_bleu"):
+            scorer = self._bleu() if phase == "pg_bleu" else discriminator_scorer(
+                self.discriminator, self.config.rollout.precision, self.config.rollout.chunk_size)
+            for _ in range(t.g_steps):
+                record.update(policy_gradient_step(
+                    self.generator, self.generator_optimizer, self.rollout, scorer,
+                    t.batch_size, self.config.data.seq_len, t.grad_clip, self.sample_rng,
+                    t.reward_baseline))
+            if phase == "adversarial":
+                for _ in range(t.d_steps):
+                    record.update(self._train_discriminator(t.d_epochs))
+            self.epoch += 1
+        elif phase == "scheduled_sampling":
+            rate = max(0.0, 1.0 - t.ss_rate_decay * (step + 1))
+            record["teacher_rate"] = rate
+            record["g_loss"] = scheduled_sampling_epoch(
+                self.generator, self.pretrain_optimizer, self.train_data, t.batch_size,
+                t.grad_clip, self.rng, rate)
+            self.epoch += 1
+        record["seconds"] = round(time.perf_counter() - started, 4)
+        if phase != "d_pretrain" and ((step + 1) % t.eval_every == 0
+                                      or step + 1 == self.phase_totals()[phase]):
+            record.update(self._evaluate(phase, step + 1, log=False))
+        record["epoch"] = self.epoch
+        self._log(record)
+        return record
+
+    def _train_discriminator(self, epochs: int) -> dict[str, float]:
+        positives = self.train_data
+        negatives = self.generator.sample(len(positives), self.config.data.seq_len,
+                                          generator=self.sample_rng)
+        loss, accuracy = discriminator_epochs(
+            self.discriminator, self.discriminator_optimizer, positives, negatives, epochs,
+            self.config.train.batch_size, self.rng)
+        return {"d_loss": loss, "d_accuracy": accuracy}
+
+    def _bleu(self) -> Scorer:
+        if self._bleu_scorer is None:
+            from seqgan_music.bleu import BleuReference
+
+            t = self.config.train
+            refs = self.corpus.train
+            if t.pg_bleu_references and t.pg_bleu_references < len(refs):
+                pick = torch.randperm(len(refs), generator=torch.Generator().manual_seed(0))
+                refs = refs[pick[: t.pg_bleu_references]]
+            reference = BleuReference(refs.cpu().numpy(), max_n=t.pg_bleu_n)
+
+            def score(sequences: torch.Tensor) -> torch.Tensor:
+                values = reference.sentence_scores(sequences.cpu().numpy(), n=t.pg_bleu_n)
+                return torch.as_tensor(values, dtype=torch.float32, device=sequences.device)
+
+            self._bleu_scorer = score
+        return self._bleu_scorer
+
+    def sample(self, num: int, temperature: float = 1.0) -> torch.Tensor:
+        return self.generator.sample(num, self.config.data.seq_len, temperature=temperature,
+                                     generator=self.sample_rng)
+
+    def evaluate(self, num: int | None = None) -> dict[str, float]:
+        """The task's evaluators on `num` fresh samples, plus G's NLL on the validation split."""
+        figures: dict[str, float] = {}
+        self.generator.eval()
+        with torch.inference_mode():
+            if len(self.valid_data):
+                nlls = [float(self.generator.nll(self.valid_data[lo : lo + 1024]))
+                        * len(self.valid_data[lo : lo + 1024])
+                        for lo in range(0, len(self.valid_data), 1024)]
+                figures["nll_valid"] = sum(nlls) / len(self.valid_data)
+            if self.corpus.evaluate is not None:
+                samples = self.sample(num or self.config.train.num_eval_samples).cpu()
+                figures.update(self.corpus.evaluate(samples))
+        return figures
+
+    def _evaluate(self, phase: str, step: int, log: bool = True) -> dict[str, float]:
+        figures = self.evaluate()
+        if log:
+            self._log({"phase": phase, "step": step, "epoch": self.epoch, **figures})
+        return figures
+
+    def _log(self, record: dict[str, Any]) -> None:
+        record["method"] = self.method
+        if self.metrics is not None:
+            self.metrics.append(record)
+
+    # ----- checkpoints --------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state(), "sampler": self.rng.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+            rng["cuda_sampler"] = self.sample_rng.get_state()
+        return {
+            "config": self.config.to_dict(),
+            "method": self.method,
+            "progress": dict(self.progress),
+            "epoch": self.epoch,
+            "metrics_lines": self.metrics.count if self.metrics else 0,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "rollout": self.rollout.state_dict(),
+            "optimizers": {
+                "pretrain": self.pretrain_optimizer.state_dict(),
+                "generator": self.generator_optimizer.state_dict(),
+                "discriminator": self.discriminator_optimizer.state_dict(),
+            },
+            "rng": rng,
+            "task": self.corpus.spec,
+            "vocab_size": self.corpus.vocab_size,
+        }
+
+    def save(self, path: Path | None = None) -> Path | None:
+        if path is None:
+            if self.run_dir is None:
+                return None
+            path = self.run_dir / "checkpoints" / "latest.pt"
+        save_checkpoint(path, self.state_dict())
+        return path
+
+    def load_state_dict(self, state: dict[str, Any], resume_metrics: bool = True) -> None:
+        """Restore models, optimizers, RNG and progress from a checkpoint dict."""
+        if state.get("vocab_size") != self.corpus.vocab_size:
+            raise CheckpointError(
+                f"checkpoint vocabulary size {state.get('vocab_size')} does not match the "
+                f"corpus ({self.corpus.vocab_size})"
+            )
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.rollout.load_state_dict(state["rollout"])
+            optimizers = state["optimizers"]
+            self.pretrain_optimizer.load_state_dict(optimizers["pretrain"])
+            self.generator_optimizer.load_state_dict(optimizers["generator"])
+            self.discriminator_optimizer.load_state_dict(optimizers["discriminator"])
+        except (KeyError, RuntimeError, ValueError) as error:
+            first = str(error).splitlines()[0]
+            raise CheckpointError(f"checkpoint does not fit this model: {first}") from None
+        if self.rollout.policy is not self.generator and not state["rollout"]:
+            # Saved with rollout_update_rate 0 (G itself): start G_beta from G.
+            self.rollout.policy.load_state_dict(self.generator.state_dict())
+        torch.set_rng_state(state["rng"]["torch"])
+        self.rng.set_state(state["rng"]["sampler"])
+        if self.device.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+            self.sample_rng.set_state(state["rng"]["cuda_sampler"])
+        self.progress = {k: int(v) for k, v in state["progress"].items()}
+        self.epoch = int(state.get("epoch", 0))
+        if resume_metrics and self.metrics is not None:
+            self.metrics.truncate(int(state.get("metrics_lines", 0)))
+
+    def resume(self, path: Path) -> None:
+        self.load_state_dict(load_checkpoint(path, map_location=str(self.device)))
