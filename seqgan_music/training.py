@@ -292,7 +292,8 @@ class Trainer:
         for phase in METHOD_PHASES[self.method]:
             total = totals[phase]
             done = self.progress.get(phase, 0)
-            self.reporter.phase(phase, total, done)
+            if done < total:
+                self.reporter.phase(phase, total, done)
             if done == 0 and phase == "mle":
                 self._evaluate(phase, 0)
             for step in range(done, total):

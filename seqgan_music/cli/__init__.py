@@ -1,0 +1,60 @@
+"""The `seqgan-music` command line: a thin typer shell over `seqgan_music.pipeline`.
+
+Heavy libraries (torch, music21) are imported inside the commands, so `--help` stays fast.
+Errors a user can cause end as one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from seqgan_music.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script and of `python -m seqgan_music`."""
+    from typer.main import get_command
+
+    from seqgan_music.errors import SeqganMusicError
+
+    aborts, click_errors = _click_exceptions()
+    command = get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="seqgan-music", standalone_mode=False)
+    except aborts:
+        _fail("aborted")
+    except click_errors as error:
+        ctx = getattr(error, "ctx", None)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        _fail(f"{error.format_message()}{hint}")  # type: ignore[attr-defined]
+    except SeqganMusicError as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        print("interrupted; a training run continues with --resume RUN_DIR", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Exception], ...]]:
+    """Abort and ClickException classes of click and of the copy newer typer releases vendor."""
+    import click
+
+    aborts: list[type[BaseException]] = [click.exceptions.Abort]
+    errors: list[type[Exception]] = [click.ClickException]
+    try:  # newer typer releases ship their own copy of click
+        from typer import exceptions as typer_exceptions
+        from typer._click import exceptions as vendored
+    except ImportError:
+        pass
+    else:
+        aborts.append(typer_exceptions.Abort)
+        errors.append(vendored.ClickException)
+    return tuple(aborts), tuple(errors)
+
+
+def _fail(message: str) -> None:
+    text = " ".join(message.split())
+    print(f"error: {text}", file=sys.stderr)
+    sys.exit(1)

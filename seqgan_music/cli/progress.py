@@ -1,0 +1,54 @@
+"""Rich progress bars for the training phases (a `training.Reporter`)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+PHASE_TITLES = {
+    "mle": "MLE pre-training",
+    "d_pretrain": "D pre-training",
+    "adversarial": "adversarial training",
+    "pg_bleu": "PG-BLEU",
+    "scheduled_sampling": "scheduled sampling",
+}
+SHOWN = ("g_loss", "d_loss", "d_accuracy", "reward", "nll_oracle", "nll_valid")
+
+
+class RichReporter:
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+            console=console, transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.method = ""
+
+    def __enter__(self) -> RichReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.progress.stop()
+
+    def phase(self, name: str, total: int, done: int) -> None:
+        title = PHASE_TITLES.get(name, name)
+        self.tasks[name] = self.progress.add_task(title, total=max(total, 1), completed=done,
+                                                  info="")
+
+    def advance(self, name: str, record: dict[str, Any]) -> None:
+        info = "  ".join(f"{k} {record[k]:.3f}" for k in SHOWN if k in record)
+        self.progress.update(self.tasks[name], advance=1, info=info)

@@ -1,0 +1,164 @@
+"""The library functions behind each CLI command: resolve a config, train, load, sample, evaluate.
+
+Everything here is importable and testable without the CLI, which only parses flags and renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqgan_music.config import ExperimentConfig, resolve_config
+from seqgan_music.errors import CheckpointError, ConfigError
+from seqgan_music.tasks import Task, load_task
+
+
+def build_config(
+    task: Task,
+    preset: str = "default",
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+) -> ExperimentConfig:
+    """Task defaults < preset < config file < --set overrides < --seed/--device."""
+    preset_values = task.preset(preset) if task.preset_names() else {}
+    config = resolve_config(task.defaults(), preset_values, config_file, overrides,
+                            seed=seed, device=device, task=task.name)
+    if config.task != task.name:
+        raise ConfigError(f"config field task = {config.task!r} does not match task {task.name}")
+    return config
+
+
+@dataclass
+class TrainOutcome:
+    run_dir: Path
+    config: ExperimentConfig
+    figures: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def train(
+    task_name: str,
+    data: Path | None = None,
+    preset: str = "default",
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    out_root: Path = Path("runs"),
+    resume: Path | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    method: str = "seqgan",
+    reporter: Any = None,
+) -> TrainOutcome:
+    """Train `method` on a task in a new run directory (or continue `resume`).
+
+    Returns the run directory and the task's figures for the MLE model and the final model.
+    """
+    from seqgan_music.runs import load_checkpoint, new_run_dir
+    from seqgan_music.training import Trainer
+
+    task = load_task(task_name)
+    if resume is not None:
+        state = load_checkpoint(resume)
+        run_dir = resume if resume.is_dir() else resume.parent.parent
+        config = ExperimentConfig.from_dict(state["config"])
+        if config.task != task.name:
+            raise CheckpointError(f"run {run_dir} is a {config.task} run, not {task.name}")
+        method = str(state["method"])
+        data = data or _data_path(state)
+    else:
+        config = build_config(task, preset, config_file, overrides, seed, device)
+    corpus = task.prepare(config, data)
+    config.data.vocab_size = corpus.vocab_size
+    config.validate()
+    if data is not None:
+        corpus.spec.setdefault("data_path", str(data))
+    if resume is None:
+        run_dir = new_run_dir(out_root, task.name)
+    trainer = Trainer(config, corpus, method=method, run_dir=run_dir, reporter=reporter)
+    if resume is not None:
+        trainer.load_state_dict(state)
+    trainer.run()
+    outcome = TrainOutcome(run_dir, config)
+    mle = run_dir / "checkpoints" / "mle.pt"
+    if method != "mle" and mle.exists():
+        final_state = trainer.state_dict()
+        trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
+        outcome.figures["MLE"] = trainer.evaluate()
+        trainer.load_state_dict(final_state, resume_metrics=False)
+    outcome.figures[_label(method)] = trainer.evaluate()
+    return outcome
+
+
+def _label(method: str) -> str:
+    return {"seqgan": "SeqGAN", "mle": "MLE", "ss": "SS", "pg-bleu": "PG-BLEU"}.get(method, method)
+
+
+def _data_path(state: dict[str, Any]) -> Path | None:
+    value = state.get("task", {}).get("data_path")
+    return Path(value) if value else None
+
+
+@dataclass
+class LoadedModel:
+    """A trained generator with its config, task and tokenizer spec."""
+
+    config: ExperimentConfig
+    task: Task
+    generator: Any
+    state: dict[str, Any]
+    path: Path
+
+
+def load_model(model: Path, device: str = "cpu") -> LoadedModel:
+    """Load the generator of a run directory or checkpoint file."""
+    from seqgan_music.models import Generator
+    from seqgan_music.runs import load_checkpoint
+
+    state = load_checkpoint(model, map_location=device)
+    try:
+        config = ExperimentConfig.from_dict(state["config"])
+        generator = Generator(config.generator, int(state["vocab_size"]))
+        generator.load_state_dict(state["generator"])
+    except (KeyError, RuntimeError, ConfigError) as error:
+        raise CheckpointError(f"{model} does not hold a usable generator: {error}") from None
+    generator.to(device).eval()
+    return LoadedModel(config, load_task(config.task), generator, state, model)
+
+
+def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int = 0,
+             length: int | None = None) -> Any:
+    """Sample `num` sequences (num, length) int64 from a loaded model, reproducibly by seed."""
+    import torch
+
+    if num < 1:
+        raise ConfigError(f"--num = {num} is invalid: expected at least 1")
+    if temperature <= 0:
+        raise ConfigError(f"--temperature = {temperature} is invalid: expected a number > 0")
+    device = next(loaded.generator.parameters()).device
+    rng = torch.Generator(device=device).manual_seed(seed)
+    with torch.inference_mode():
+        return loaded.generator.sample(num, length or loaded.config.data.seq_len,
+                                       temperature=temperature, generator=rng).cpu()
+
+
+def evaluate_run(model: Path, num: int | None = None, data: Path | None = None
+                 ) -> dict[str, dict[str, float]]:
+    """The task's evaluators for the run's MLE model (when saved) and its final model."""
+    from seqgan_music.runs import load_checkpoint
+    from seqgan_music.training import Trainer
+
+    loaded = load_model(model)
+    config = loaded.config
+    corpus = loaded.task.prepare(config, data or _data_path(loaded.state))
+    trainer = Trainer(config, corpus, method=str(loaded.state["method"]))
+    figures: dict[str, dict[str, float]] = {}
+    run_dir = model if model.is_dir() else model.parent.parent
+    mle = run_dir / "checkpoints" / "mle.pt"
+    if mle.exists() and loaded.state["method"] != "mle":
+        trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
+        figures["MLE"] = trainer.evaluate(num)
+    trainer.load_state_dict(loaded.state, resume_metrics=False)
+    figures[_label(str(loaded.state["method"]))] = trainer.evaluate(num)
+    return figures

@@ -1,0 +1,288 @@
+"""The `oracle` task and `run_benchmark`, the paper's synthetic experiment (Table 1).
+
+Training data are 10,000 samples of length 20 from the oracle LSTM (`seqgan_music.oracle`); the
+evaluator is NLL-oracle. `run_benchmark` trains every method from the same MLE start and writes
+the table (mean per-token NLL-oracle, its standard deviation over sequences, Welch's t-test
+against SeqGAN), the learning curves as CSV and a PNG plot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seqgan_music.errors import DataError
+from seqgan_music.tasks import Task, builtin_presets, data_root
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from seqgan_music.config import ExperimentConfig
+    from seqgan_music.oracle import OracleLSTM
+    from seqgan_music.training import Corpus, Reporter
+
+PAPER_TABLE1 = {"random": 10.310, "mle": 9.038, "ss": 8.985, "pg-bleu": 8.946, "seqgan": 8.736}
+METHOD_LABELS = {"random": "Random", "mle": "MLE", "ss": "SS", "pg-bleu": "PG-BLEU",
+                 "seqgan": "SeqGAN"}
+BENCHMARK_METHODS = tuple(METHOD_LABELS)
+OFFICIAL_SHA256 = "4f1a3c02bcce12b528caa4f38505393ab6d276c8501b18539b69023e34c433d4"
+
+
+def find_oracle_params(explicit: str | Path | None) -> Path | None:
+    """`explicit` (must exist), else `$SEQGAN_MUSIC_DATA/oracle/target_params.npz`, else None."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise DataError(
+                f"oracle parameters {path} do not exist; pass the official target_params.npz "
+                "(see datasets/oracle.md) or leave --oracle-params out for a random oracle"
+            )
+        return path
+    root = data_root()
+    if root is not None and (root / "oracle" / "target_params.npz").is_file():
+        return root / "oracle" / "target_params.npz"
+    return None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_oracle(config: ExperimentConfig, params: str | Path | None = None
+                ) -> tuple[OracleLSTM, dict[str, Any]]:
+    """The oracle for `config` and a description of it (saved as the task spec)."""
+    from seqgan_music.oracle import OracleLSTM
+
+    options = config.task_options
+    path = find_oracle_params(params or options.get("oracle_params") or None)
+    if path is not None:
+        try:
+            oracle = OracleLSTM.from_npz(path)
+        except (OSError, ValueError, KeyError) as error:
+            raise DataError(f"oracle parameters {path} cannot be read: {error}") from None
+        digest = sha256_file(path)
+        official = digest == OFFICIAL_SHA256
+        label = "official SeqGAN oracle" if official else f"oracle parameters from {path.name}"
+        spec = {"oracle": "official" if official else "file", "path": str(path),
+                "sha256": digest, "label": label, "comparable_with_paper": official}
+    else:
+        seed = int(options.get("oracle_seed", config.seed))
+        oracle = OracleLSTM.random(seed, config.data.vocab_size,
+                                   int(options.get("oracle_dim", 32)))
+        spec = {"oracle": "random", "seed": seed,
+                "label": f"random N(0,1) oracle (seed {seed}): NOT comparable with the paper's "
+                         "numbers", "comparable_with_paper": False}
+    if oracle.vocab_size != config.data.vocab_size:
+        raise DataError(
+            f"oracle vocabulary is {oracle.vocab_size} but data.vocab_size is "
+            f"{config.data.vocab_size}; set data.vocab_size={oracle.vocab_size}"
+        )
+    return oracle, spec
+
+
+class OracleTask(Task):
+    """Samples of an LSTM oracle as data; NLL-oracle as the exact score."""
+
+    name = "oracle"
+    summary = "SeqGAN's synthetic benchmark: LSTM oracle data, NLL-oracle (paper Table 1)"
+    preset_root = builtin_presets("oracle")
+
+    def source(self) -> str:
+        return "oracle LSTM samples (official parameters via --oracle-params, or random by seed)"
+
+    def data_status(self, data: Path | None = None) -> str:
+        try:
+            path = find_oracle_params(data)
+        except DataError:
+            return f"missing: {data}"
+        return f"official parameters at {path}" if path else "random oracle (no file needed)"
+
+    def defaults(self) -> dict[str, Any]:
+        return {"task": "oracle", "data": {"seq_len": 20, "vocab_size": 5000},
+                "task_options": {"num_train": 10000, "num_valid": 1000, "num_test": 1000,
+                                 "oracle_params": "", "oracle_dim": 32}}
+
+    def prepare(self, config: ExperimentConfig, data: Path | None = None) -> Corpus:
+        oracle, spec = load_oracle(config, data)
+        return oracle_corpus(config, oracle, spec)
+
+
+def oracle_corpus(config: ExperimentConfig, oracle: OracleLSTM, spec: dict[str, Any]) -> Corpus:
+    """Train/valid/test oracle samples (seeded) and the NLL-oracle evaluator."""
+    import torch
+
+    from seqgan_music.training import Corpus
+
+    options = config.task_options
+    rng = torch.Generator().manual_seed(config.seed)
+    length = config.data.seq_len
+    sizes = [int(options.get(k, d)) for k, d in
+             (("num_train", 10000), ("num_valid", 1000), ("num_test", 1000))]
+    if sizes[0] < 1:
+        raise DataError(f"task_options.num_train = {sizes[0]}: expected at least 1 sequence")
+    train, valid, test = oracle.sample(sum(sizes), length, generator=rng).split(sizes)
+
+    def evaluate(samples: torch.Tensor) -> dict[str, float]:
+        return {"nll_oracle": oracle.nll(samples)}
+
+    return Corpus(train=train, valid=valid, test=test, vocab_size=oracle.vocab_size,
+                  evaluate=evaluate, spec={"task": "oracle", **spec})
+
+
+@dataclass
+class BenchmarkResult:
+    """Table 1 as measured: per method the per-sequence NLL-oracle values and timings."""
+
+    oracle: dict[str, Any]
+    rows: dict[str, dict[str, float]] = field(default_factory=dict)
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    oracle_floor: float = float("nan")
+    seconds: float = 0.0
+
+
+def summarise(per_sequence: dict[str, np.ndarray], reference: str = "seqgan"
+              ) -> dict[str, dict[str, float]]:
+    """Mean, standard deviation and Welch's t-test p-value against `reference` per method."""
+    from scipy import stats
+
+    rows: dict[str, dict[str, float]] = {}
+    for method, values in per_sequence.items():
+        row = {"nll_oracle": float(values.mean()), "std": float(values.std(ddof=1)),
+               "p_value": float("nan")}
+        if reference in per_sequence and method != reference:
+            row["p_value"] = float(stats.ttest_ind(values, per_sequence[reference],
+                                                   equal_var=False).pvalue)
+        rows[method] = row
+    return rows
+
+
+def run_benchmark(
+    config: ExperimentConfig,
+    methods: list[str],
+    out_dir: Path,
+    reporter: Reporter | None = None,
+    oracle_params: str | Path | None = None,
+) -> BenchmarkResult:
+    """Train each method from one MLE start and score it; writes table and curves in `out_dir`.
+
+    A method whose run directory already holds a finished checkpoint is loaded, not retrained,
+    so an interrupted benchmark continues where it stopped.
+    """
+    import numpy as np
+    import torch
+
+    from seqgan_music.training import Trainer
+
+    started = time.perf_counter()
+    unknown = [m for m in methods if m not in METHOD_LABELS]
+    if unknown:
+        raise DataError(f"unknown method(s) {', '.join(unknown)}; accepted: "
+                        f"{', '.join(BENCHMARK_METHODS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    oracle, spec = load_oracle(config, oracle_params)
+    corpus = oracle_corpus(config, oracle, spec)
+    result = BenchmarkResult(oracle=spec)
+    num_eval = config.train.num_eval_samples
+    length = config.data.seq_len
+    eval_rng = torch.Generator().manual_seed(config.seed + 12345)
+    floor = oracle.sample(num_eval, length, generator=eval_rng)
+    result.oracle_floor = oracle.nll(floor)
+    per_sequence: dict[str, np.ndarray] = {}
+    if "random" in methods:
+        uniform = torch.randint(0, corpus.vocab_size, (num_eval, length), generator=eval_rng)
+        per_sequence["random"] = oracle.sequence_nll(uniform).numpy()
+
+    trained = [m for m in methods if m != "random"]
+
+    trainers: dict[str, Trainer] = {}
+    mle_state: dict[str, Any] | None = None
+    order = ["mle", *[m for m in trained if m != "mle"]] if trained else []
+    for method in order:
+        trainer = Trainer(config, corpus, method=method, run_dir=out_dir / method,
+                          reporter=reporter)
+        latest = out_dir / method / "checkpoints" / "latest.pt"
+        if latest.exists():
+            trainer.resume(latest)
+        elif mle_state is not None:  # every method starts from the same MLE model
+            trainer.load_state_dict(mle_state, resume_metrics=False)
+        trainer.run()
+        if method == "mle":
+            mle_state = trainer.state_dict()
+        trainers[method] = trainer
+    for method in trained:
+        trainer = trainers[method]
+        rng = torch.Generator(device=trainer.device).manual_seed(config.seed + 777)
+        with torch.inference_mode():
+            samples = trainer.generator.sample(num_eval, length, generator=rng).cpu()
+        per_sequence[method] = oracle.sequence_nll(samples).numpy()
+        records = trainer.metrics.records() if trainer.metrics else []
+        result.curves.extend({"method": method, "epoch": r["epoch"], "phase": r["phase"],
+                              "nll_oracle": r["nll_oracle"]}
+                             for r in records if "nll_oracle" in r)
+    result.rows = summarise(per_sequence, "seqgan" if "seqgan" in per_sequence else "")
+    result.seconds = time.perf_counter() - started
+    write_benchmark(result, config, out_dir)
+    return result
+
+
+def format_table(result: BenchmarkResult) -> str:
+    """The table as Markdown, paper values beside ours."""
+    lines = ["| method | NLL-oracle | std over sequences | p-value vs SeqGAN | paper |",
+             "|---|---|---|---|---|"]
+    for method, row in result.rows.items():
+        p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
+        lines.append(f"| {METHOD_LABELS[method]} | {row['nll_oracle']:.3f} | {row['std']:.3f} | "
+                     f"{p} | {PAPER_TABLE1[method]:.3f} |")
+    lines.append(f"| oracle samples (floor) | {result.oracle_floor:.3f} | | | |")
+    return "\n".join(lines)
+
+
+def write_benchmark(result: BenchmarkResult, config: ExperimentConfig, out_dir: Path) -> None:
+    """table.md, table.json, curves.csv and curves.png, each written atomically."""
+    from seqgan_music.runs import atomic_write
+
+    with atomic_write(out_dir / "table.md") as handle:
+        handle.write(f"Oracle: {result.oracle['label']}\n\n{format_table(result)}\n")
+    with atomic_write(out_dir / "table.json") as handle:
+        json.dump({"oracle": result.oracle, "rows": result.rows, "floor": result.oracle_floor,
+                   "seconds": result.seconds, "config": config.to_dict(),
+                   "paper": PAPER_TABLE1}, handle, indent=2)
+    with atomic_write(out_dir / "curves.csv") as handle:
+        handle.write("method,phase,epoch,nll_oracle\n")
+        handle.writelines(f"{c['method']},{c['phase']},{c['epoch']},{c['nll_oracle']:.6f}\n"
+                          for c in result.curves)
+    if result.curves:
+        plot_curves(result, out_dir / "curves.png")
+
+
+def plot_curves(result: BenchmarkResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqgan_music.runs import atomic_write
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for method in dict.fromkeys(c["method"] for c in result.curves):
+        points = sorted((c["epoch"], c["nll_oracle"]) for c in result.curves
+                        if c["method"] == method)
+        axis.plot([p[0] for p in points], [p[1] for p in points], label=METHOD_LABELS[method])
+    if result.oracle_floor == result.oracle_floor:
+        axis.axhline(result.oracle_floor, color="grey", linestyle=":", label="oracle floor")
+    axis.set_xlabel("epoch (MLE epochs, then adversarial iterations)")
+    axis.set_ylabel("NLL-oracle (nats per token)")
+    axis.set_title(f"SeqGAN synthetic benchmark: {result.oracle['label'][:60]}")
+    axis.legend()
+    figure.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=110)
+    plt.close(figure)
