@@ -218,7 +218,9 @@ def parse_override(text: str) -> dict[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {text!r} is invalid: expected key=value, e.g. train.batch_size=32")
+        raise ConfigError(
+            f"--set {text!r} is invalid: expected key=value, e.g. train.batch_size=32"
+        )
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:

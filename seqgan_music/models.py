@@ -105,9 +105,11 @@ class Generator(nn.Module):
         One table lookup replaces the input matmul at every sampling step.
         """
         lstm = self.lstm
-        table = torch.addmm(lstm.bias_ih_l0 + lstm.bias_hh_l0, self.embedding.weight,
-                            lstm.weight_ih_l0.t())  # (V, 4H)
-        return table, lstm.weight_hh_l0.t()
+        bias: torch.Tensor = lstm.bias_ih_l0 + lstm.bias_hh_l0  # type: ignore[operator]
+        w_ih: torch.Tensor = lstm.weight_ih_l0  # type: ignore[assignment]
+        w_hh: torch.Tensor = lstm.weight_hh_l0  # type: ignore[assignment]
+        table = torch.addmm(bias, self.embedding.weight, w_ih.t())  # (V, 4H)
+        return table, w_hh.t()
 
     @staticmethod
     def cell(gates_in: torch.Tensor, w_hh: torch.Tensor, state: LSTMState) -> LSTMState:
@@ -193,7 +195,7 @@ class Discriminator(nn.Module):
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim)
         self.convs = nn.ModuleList(
             nn.Conv1d(config.embedding_dim, n, w)
-            for w, n in zip(config.filter_widths, config.num_filters)
+            for w, n in zip(config.filter_widths, config.num_filters, strict=False)
         )
         features = sum(config.num_filters)
         self.highway = Highway(features, config.highway_gate_bias)
@@ -209,7 +211,8 @@ class Discriminator(nn.Module):
 
     def l2_penalty(self) -> torch.Tensor:
         """l2_reg * (|W|^2 + |b|^2) / 2 on the output layer, as the official tf.nn.l2_loss."""
-        return 0.5 * self.config.l2_reg * (self.out.weight.square().sum() + self.out.bias.square().sum())
+        squares = self.out.weight.square().sum() + self.out.bias.square().sum()
+        return 0.5 * self.config.l2_reg * squares
 
     def loss(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Binary cross entropy (labels 1 = real, 0 = generated) plus the L2 penalty."""

@@ -90,7 +90,7 @@ class Rollout:
         rate = self.config.rollout_update_rate
         if self.policy is self.generator:
             return
-        for beta, theta in zip(self.policy.parameters(), self.generator.parameters()):
+        for beta, theta in zip(self.policy.parameters(), self.generator.parameters(), strict=False):
             beta.mul_(rate).add_(theta.detach(), alpha=1.0 - rate)
 
     def state_dict(self) -> dict[str, torch.Tensor]:

@@ -80,7 +80,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} requested but no CUDA GPU is available; use cpu or auto")
+        raise ConfigError(
+            f"device {name!r} requested but no CUDA GPU is available; use cpu or auto"
+        )
     return torch.device(name)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,11 +22,11 @@ data_app = typer.Typer(help="Fetch and inspect task data.", no_args_is_help=True
 app.add_typer(data_app, name="data")
 
 PresetOpt = Annotated[str, typer.Option("--preset", help="quick, default or paper.")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="A TOML config file.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option(
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config file.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Override one field, e.g. --set train.batch_size=32 (repeatable).")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed.")]
-DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="auto, cpu or cuda.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
 
 
 def _console(stderr: bool = False) -> Console:
@@ -68,13 +68,13 @@ def tasks_command() -> None:
 @app.command("train")
 def train_command(
     task: Annotated[str, typer.Argument(help="Task name (see `seqgan-music tasks`).")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="Local data path.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Local data path.")] = None,
     preset: PresetOpt = "default",
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Root folder of run directories.")] = Path(
         "runs"),
-    resume: Annotated[Optional[Path], typer.Option(
+    resume: Annotated[Path | None, typer.Option(
         "--resume", help="Continue this run directory (or checkpoint).")] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
@@ -116,10 +116,10 @@ def oracle_command(
     preset: PresetOpt = "default",
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    oracle_params: Annotated[Optional[Path], typer.Option(
+    oracle_params: Annotated[Path | None, typer.Option(
         "--oracle-params", help="The official target_params.npz (else "
         "$SEQGAN_MUSIC_DATA/oracle/target_params.npz, else a random oracle).")] = None,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", help="Output folder (default runs/oracle-benchmark/<timestamp>); an existing "
         "one continues where it stopped.")] = None,
     seed: SeedOpt = None,
@@ -156,7 +156,7 @@ def generate_command(
     num: Annotated[int, typer.Option("-n", "--num", help="Number of samples.")] = 10,
     temperature: Annotated[float, typer.Option("--temperature")] = 1.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", help="Write to this file instead of stdout.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
 ) -> None:
@@ -183,11 +183,11 @@ def generate_command(
 @app.command("evaluate")
 def evaluate_command(
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
-    num: Annotated[Optional[int], typer.Option(
+    num: Annotated[int | None, typer.Option(
         "-n", "--num", help="Samples to evaluate (default: the run's num_eval_samples).")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write JSON here.")]
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
         = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Local data path.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Local data path.")] = None,
 ) -> None:
     """Run the task's evaluators on a trained model; MLE and final model side by side.
 

@@ -92,7 +92,7 @@ class Task:
 
 
 def builtin_presets(task: str) -> Traversable:
-    return resources.files("seqgan_music").joinpath("presets", task)
+    return resources.files("seqgan_music").joinpath("presets").joinpath(task)
 
 
 @dataclass

@@ -71,7 +71,7 @@ def load_oracle(config: ExperimentConfig, params: str | Path | None = None
         digest = sha256_file(path)
         official = digest == OFFICIAL_SHA256
         label = "official SeqGAN oracle" if official else f"oracle parameters from {path.name}"
-        spec = {"oracle": "official" if official else "file", "path": str(path),
+        spec: dict[str, Any] = {"oracle": "official" if official else "file", "path": str(path),
                 "sha256": digest, "label": label, "comparable_with_paper": official}
     else:
         seed = int(options.get("oracle_seed", config.seed))
@@ -176,7 +176,6 @@ def run_benchmark(
     A method whose run directory already holds a finished checkpoint is loaded, not retrained,
     so an interrupted benchmark continues where it stopped.
     """
-    import numpy as np
     import torch
 
     from seqgan_music.training import Trainer

@@ -1,0 +1,103 @@
+"""The command line as a user meets it: help, errors, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_ORACLE_FLAGS
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "seqgan_music", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_help_lists_commands_without_importing_torch() -> None:
+    code = ("import sys; from seqgan_music.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "assert 'torch' not in sys.modules and 'music21' not in sys.modules, 'heavy import'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for command in ("train", "oracle", "tasks", "generate", "evaluate", "data"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "oracle", "--bogus"], "No such option"),
+    (["train", "no-such-task"], "task 'no-such-task' is unknown"),
+    (["train", "oracle", "--config", "/no/such.toml"], "config file /no/such.toml does not exist"),
+    (["train", "oracle", "--set", "train.batch_size=0", "--dry-run"], "train.batch_size = 0"),
+    (["oracle", "--oracle-params", "/no/such.npz"], "/no/such.npz does not exist"),
+    (["generate", "--model", "/no/such/run"], "model /no/such/run does not exist"),
+    (["train", "oracle", "--preset", "huge", "--dry-run"], "preset 'huge' is unknown"),
+])
+def test_user_errors_are_one_line_exit_1(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_foreign_checkpoint_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"\x00junk")
+    result = run("evaluate", "--model", str(bad))
+    assert result.returncode == 1 and "not a seqgan-music checkpoint" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_dry_run_prints_resolved_config() -> None:
+    result = run("train", "oracle", "--preset", "paper", "--dry-run", "--set",
+                 "rollout.num_rollouts=8")
+    assert result.returncode == 0, result.stderr
+    assert "num_rollouts = 8" in result.stdout and "pretrain_epochs = 120" in result.stdout
+
+
+def test_train_generate_evaluate_resume_end_to_end(tmp_path: Path) -> None:
+    result = run("train", "oracle", *TINY_ORACLE_FLAGS, "--out", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    runs = list((tmp_path / "runs" / "oracle").iterdir())
+    assert len(runs) == 1
+    run_dir = runs[0]
+    for name in ("config.toml", "metrics.jsonl", "checkpoints/latest.pt", "checkpoints/mle.pt"):
+        assert (run_dir / name).exists()
+    assert "SeqGAN" in result.stdout and "MLE" in result.stdout
+
+    out = run("generate", "--model", str(run_dir), "-n", "3", "--seed", "4")
+    again = run("generate", "--model", str(run_dir), "-n", "3", "--seed", "4")
+    assert out.returncode == 0 and out.stdout == again.stdout
+    assert len(out.stdout.strip().splitlines()) == 3
+
+    target = tmp_path / "samples.txt"
+    assert run("generate", "--model", str(run_dir), "--out", str(target)).returncode == 0
+    refused = run("generate", "--model", str(run_dir), "--out", str(target))
+    assert refused.returncode == 1 and "--force" in refused.stderr
+
+    figures = tmp_path / "figures.json"
+    evaluated = run("evaluate", "--model", str(run_dir), "--json", str(figures), "-n", "8")
+    assert evaluated.returncode == 0, evaluated.stderr
+    data = json.loads(figures.read_text())
+    assert set(data) == {"MLE", "SeqGAN"} and "nll_oracle" in data["SeqGAN"]
+
+    resumed = run("train", "oracle", "--resume", str(run_dir))  # already finished: no-op
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def test_oracle_command_tiny(tmp_path: Path) -> None:
+    result = run("oracle", *TINY_ORACLE_FLAGS, "--methods", "random,mle,seqgan", "--out",
+                 str(tmp_path / "bench"))
+    assert result.returncode == 0, result.stderr
+    assert "| SeqGAN |" in result.stdout and "NOT comparable" in result.stdout
+    assert (tmp_path / "bench" / "curves.png").exists()
+
+
+def test_tasks_lists_oracle() -> None:
+    result = run("tasks")
+    assert result.returncode == 0 and "oracle" in result.stdout

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seqgan_music.config import ExperimentConfig
+from seqgan_music.errors import DataError
+from seqgan_music.oracle import OracleLSTM
+from seqgan_music.tasks.oracle import load_oracle, run_benchmark, summarise
+
+EXAMPLE = [927, 2484, 4489, 4717, 2237, 3613, 4511, 1112, 3033, 3927, 696, 4734, 687, 1508, 2843,
+           4538, 3913, 3993, 3305, 4616]
+
+
+def test_reference_values_of_the_official_oracle(oracle_params: Path) -> None:
+    oracle = OracleLSTM.from_npz(oracle_params)
+    first = oracle.log_probs(torch.tensor([[3918]])).exp().item()
+    assert first == pytest.approx(0.026177, abs=1e-5)
+    assert oracle.nll(torch.tensor([EXAMPLE])) == pytest.approx(5.540952, abs=1e-5)
+    lp = oracle.log_probs(torch.tensor([EXAMPLE[:4]]))
+    assert lp[0, 3].exp().item() == pytest.approx(0.00931287, rel=1e-4)
+    # the oracle's own samples score at its entropy rate (~5.75)
+    samples = oracle.sample(2000, 20, generator=torch.Generator().manual_seed(0))
+    assert 5.65 < oracle.nll(samples) < 5.85
+
+
+def test_numpy_reference_agrees_with_torch_oracle() -> None:
+    oracle = OracleLSTM.random(seed=3, vocab_size=30, dim=6)
+    p = {k: getattr(oracle, k).numpy() for k in ("embedding", "W_i", "U_i", "b_i", "W_f", "U_f",
+                                                   "b_f", "W_o", "U_o", "b_o", "W_c", "U_c",
+                                                   "b_c", "W_out", "b_out")}
+
+    def sig(v: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-v))
+
+    seq = [4, 17, 2, 29, 0]
+    h = np.zeros(6, np.float32)
+    c = np.zeros(6, np.float32)
+    expected = []
+    for prev, tok in zip([0, *seq[:-1]], seq, strict=False):
+        x = p["embedding"][prev]
+        i = sig(x @ p["W_i"] + h @ p["U_i"] + p["b_i"])
+        f = sig(x @ p["W_f"] + h @ p["U_f"] + p["b_f"])
+        o = sig(x @ p["W_o"] + h @ p["U_o"] + p["b_o"])
+        g = np.tanh(x @ p["W_c"] + h @ p["U_c"] + p["b_c"])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        logits = h @ p["W_out"] + p["b_out"]
+        expected.append(logits[tok] - np.log(np.exp(logits - logits.max()).sum()) - logits.max())
+    got = oracle.log_probs(torch.tensor([seq]))[0].numpy()
+    assert np.allclose(got, expected, atol=1e-4)
+
+
+def test_random_oracle_is_labelled_and_reproducible() -> None:
+    config = ExperimentConfig.from_dict({"data": {"vocab_size": 40, "seq_len": 20},
+                                         "task_options": {"oracle_dim": 4}})
+    a, spec = load_oracle(config)
+    b, _ = load_oracle(config)
+    assert spec["oracle"] == "random" and "NOT comparable" in spec["label"]
+    assert torch.equal(a.W_out, b.W_out)
+    with pytest.raises(DataError, match="do not exist"):
+        load_oracle(config, "/no/such/file.npz")
+
+
+def test_summary_has_p_values_against_seqgan() -> None:
+    rng = np.random.default_rng(0)
+    rows = summarise({"mle": rng.normal(9.0, 1, 500), "seqgan": rng.normal(8.7, 1, 500)})
+    assert rows["mle"]["p_value"] < 1e-3
+    assert rows["seqgan"]["p_value"] != rows["seqgan"]["p_value"]  # nan for the reference
+
+
+def test_benchmark_end_to_end_tiny(tiny_config: ExperimentConfig, tmp_path: Path) -> None:
+    tiny_config.task_options.update({"num_train": 16, "num_valid": 4, "num_test": 4,
+                                     "oracle_dim": 4})
+    result = run_benchmark(tiny_config, ["random", "mle", "ss", "pg-bleu", "seqgan"], tmp_path)
+    assert list(result.rows) == ["random", "mle", "ss", "pg-bleu", "seqgan"]
+    for name in ("table.md", "table.json", "curves.csv", "curves.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    text = (tmp_path / "table.md").read_text()
+    assert "SeqGAN" in text and "NOT comparable" in text
+    # every trained method started from the same MLE model
+    start = torch.load(tmp_path / "mle" / "checkpoints" / "mle.pt", weights_only=True)
+    assert start["progress"] == {"mle": tiny_config.train.pretrain_epochs}
+    # a second call continues from the finished runs instead of retraining
+    again = run_benchmark(tiny_config, ["mle", "seqgan"], tmp_path)
+    assert again.rows["seqgan"]["nll_oracle"] == result.rows["seqgan"]["nll_oracle"]

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqgan_music.config import ExperimentConfig
+from seqgan_music.errors import CheckpointError, TrainingError
+from seqgan_music.runs import load_checkpoint, save_checkpoint
+from seqgan_music.training import Corpus, Trainer, mle_epoch
+
+
+def _corpus(num: int = 24, seed: int = 0) -> Corpus:
+    g = torch.Generator().manual_seed(seed)
+    data = torch.randint(0, 8, (num, 6), generator=g)
+    return Corpus(train=data, valid=data[:4], test=data[:4], vocab_size=8,
+                  evaluate=lambda s: {"mean_token": float(s.float().mean())})
+
+
+def _params(module: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten().clone() for p in module.parameters()])
+
+
+@pytest.mark.parametrize("phase", ["mle", "d_pretrain", "adversarial", "pg_bleu",
+                                   "scheduled_sampling"])
+def test_each_phase_changes_parameters_with_finite_losses(
+    tiny_config: ExperimentConfig, phase: str
+) -> None:
+    trainer = Trainer(tiny_config, _corpus())
+    g0, d0 = _params(trainer.generator), _params(trainer.discriminator)
+    record = trainer._step(phase, 0)
+    losses = [v for k, v in record.items() if k.endswith("loss")]
+    assert losses and all(torch.isfinite(torch.tensor(v)) for v in losses)
+    changed_g = not torch.equal(g0, _params(trainer.generator))
+    changed_d = not torch.equal(d0, _params(trainer.discriminator))
+    assert changed_g == (phase != "d_pretrain")
+    assert changed_d == (phase in ("d_pretrain", "adversarial"))
+
+
+def test_mle_overfits_two_sequences(tiny_config: ExperimentConfig) -> None:
+    tiny_config.train.pretrain_lr = 0.05
+    data = torch.tensor([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]]).repeat(8, 1)
+    corpus = Corpus(train=data, valid=data, test=data, vocab_size=8)
+    trainer = Trainer(tiny_config, corpus)
+    for _ in range(60):
+        loss = mle_epoch(trainer.generator, trainer.pretrain_optimizer, trainer.train_data, 16,
+                         5.0, trainer.rng)
+    # after the first token (a coin flip between the two) every token is determined
+    assert loss < 0.2
+    samples = trainer.generator.sample(20, 6, generator=torch.Generator().manual_seed(0))
+    rows = {tuple(r.tolist()) for r in samples}
+    assert rows <= {(1, 2, 3, 4, 5, 6), (6, 5, 4, 3, 2, 1)}
+
+
+def test_non_finite_loss_stops_training(tiny_config: ExperimentConfig, tmp_path: Path) -> None:
+    trainer = Trainer(tiny_config, _corpus(), run_dir=tmp_path)
+    trainer.save()
+    with torch.no_grad():
+        trainer.generator.head.bias.fill_(float("nan"))
+    with pytest.raises(TrainingError, match="non-finite loss"):
+        trainer._step("mle", 0)
+    assert (tmp_path / "checkpoints" / "latest.pt").exists()
+
+
+def test_run_writes_run_directory(tiny_config: ExperimentConfig, tmp_path: Path) -> None:
+    trainer = Trainer(tiny_config, _corpus(), run_dir=tmp_path)
+    records = trainer.run()
+    assert (tmp_path / "config.toml").exists()
+    assert (tmp_path / "checkpoints" / "latest.pt").exists()
+    assert (tmp_path / "checkpoints" / "mle.pt").exists()
+    phases = [r["phase"] for r in records]
+    assert phases.count("mle") == 3 and phases.count("adversarial") == 2
+    assert all("mean_token" in r for r in records if r["phase"] == "adversarial")
+    state = load_checkpoint(tmp_path)
+    assert state["progress"] == {"mle": 2, "d_pretrain": 1, "adversarial": 2}
+    assert ExperimentConfig.from_dict(state["config"]) == tiny_config
+
+
+def test_resume_continues_to_the_same_result(tiny_config: ExperimentConfig, tmp_path: Path
+                                             ) -> None:
+    tiny_config.train.adversarial_iterations = 3
+    full = Trainer(tiny_config, _corpus(), run_dir=tmp_path / "full")
+    full.run()
+
+    interrupted = Trainer(tiny_config, _corpus(), run_dir=tmp_path / "cut")
+    interrupted.run(stop_after="d_pretrain")
+    interrupted._step("adversarial", 0)  # progress past the checkpoint is lost, as in a crash
+    resumed = Trainer(tiny_config, _corpus(), run_dir=tmp_path / "cut")
+    resumed.resume(tmp_path / "cut")
+    resumed.run()
+    assert torch.equal(_params(full.generator), _params(resumed.generator))
+    assert torch.equal(_params(full.discriminator), _params(resumed.discriminator))
+    assert full.metrics is not None and resumed.metrics is not None
+    full_records = [{k: v for k, v in r.items() if k != "seconds"}
+                    for r in full.metrics.records()]
+    resumed_records = [{k: v for k, v in r.items() if k != "seconds"}
+                       for r in resumed.metrics.records()]
+    assert full_records == resumed_records
+
+
+def test_checkpoint_is_atomic_and_safe(tmp_path: Path) -> None:
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(path, {"x": torch.arange(3)})
+    assert torch.equal(load_checkpoint(path)["x"], torch.arange(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]  # no temporary left behind
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a seqgan-music checkpoint"):
+        load_checkpoint(tmp_path / "bad.pt")
+    torch.save({"format": "other"}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a seqgan-music checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_checkpoint_refuses_pickled_code(tmp_path: Path) -> None:
+    torch.save({"format": "seqgan-music-checkpoint", "version": 1, "obj": Path("x")},
+               tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "evil.pt")
