@@ -84,6 +84,9 @@ class TrainConfig:
     d_steps: int = 5
     d_epochs: int = 3
     reward_baseline: bool = False
+    # D training in bf16 autocast ("auto": where the CPU or GPU has native bf16); weights,
+    # optimizer state and the loss stay float32.
+    discriminator_precision: str = "auto"
     eval_every: int = 5
     checkpoint_every: int = 10
     num_eval_samples: int = 10000
@@ -157,6 +160,9 @@ class ExperimentConfig:
             _check(getattr(t, name) >= 0, f"train.{name}", getattr(t, name), "an integer >= 0")
         for name in ("pretrain_lr", "generator_lr", "discriminator_lr", "grad_clip"):
             _check(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "a number > 0")
+        _check(t.discriminator_precision in ("auto", "float32", "bfloat16"),
+               "train.discriminator_precision", t.discriminator_precision,
+               "auto, float32 or bfloat16")
         _check(0 <= t.ss_rate_decay <= 1, "train.ss_rate_decay", t.ss_rate_decay,
                "a number in [0, 1]")
 

@@ -178,7 +178,9 @@ class Highway(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = torch.sigmoid(self.gate(x))
-        return t * F.relu(self.transform(x)) + (1.0 - t) * x
+        transformed = F.relu(self.transform(x))
+        # t * transformed + (1 - t) * x in one fused op
+        return torch.lerp(x, transformed.to(x.dtype), t.to(x.dtype))
 
 
 class Discriminator(nn.Module):
@@ -205,7 +207,8 @@ class Discriminator(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (B,) for token sequences (B, T) int64."""
         x = self.embedding(tokens).transpose(1, 2)  # (B, E, T)
-        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]  # each (B, F_k)
+        # max-over-time then ReLU: they commute, and ReLU on (B, F_k) is cheaper than (B, F_k, T)
+        pooled = [F.relu(conv(x).amax(dim=2)) for conv in self.convs]  # each (B, F_k)
         features = self.highway(torch.cat(pooled, dim=1))  # (B, F)
         return self.out(self.dropout(features)).squeeze(1)  # (B,)
 

@@ -28,7 +28,7 @@ import torch
 from seqgan_music.config import ExperimentConfig
 from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
 from seqgan_music.models import Discriminator, Generator, sample_categorical
-from seqgan_music.rollout import Rollout, Scorer, discriminator_scorer
+from seqgan_music.rollout import Rollout, Scorer, discriminator_scorer, use_bfloat16
 from seqgan_music.runs import MetricsLog, dump_toml, load_checkpoint, save_checkpoint
 
 METHOD_PHASES: dict[str, tuple[str, ...]] = {
@@ -175,19 +175,24 @@ def discriminator_epochs(
     epochs: int,
     batch_size: int,
     rng: torch.Generator,
+    precision: str = "float32",
 ) -> tuple[float, float]:
     """Train D for `epochs` passes over positives (label 1) and negatives (label 0).
 
-    Returns the mean loss and accuracy of the last epoch.
+    Returns the mean loss and accuracy of the last epoch. With bf16 `precision` the forward and
+    backward matmuls run in bf16 autocast; parameters, optimizer and loss stay float32.
     """
     discriminator.train()
+    device = positives.device
+    bf16 = use_bfloat16(precision, device)
     tokens = torch.cat([positives, negatives])
     labels = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))]).to(tokens.device)
     loss_sum, correct, count = 0.0, 0, 0
     for _ in range(epochs):
         loss_sum, correct, count = 0.0, 0, 0
         for index in minibatches(len(tokens), batch_size, rng, tokens.device):
-            logits = discriminator(tokens[index])
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = discriminator(tokens[index]).float()
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[index])
             loss = loss + discriminator.l2_penalty()
             optimizer.zero_grad(set_to_none=True)
@@ -354,7 +359,7 @@ class Trainer:
                                           generator=self.sample_rng)
         loss, accuracy = discriminator_epochs(
             self.discriminator, self.discriminator_optimizer, positives, negatives, epochs,
-            self.config.train.batch_size, self.rng)
+            self.config.train.batch_size, self.rng, self.config.train.discriminator_precision)
         return {"d_loss": loss, "d_accuracy": accuracy}
 
     def _bleu(self) -> Scorer:
