@@ -61,7 +61,7 @@ class RolloutConfig:
 
     num_rollouts: int = 16
     rollout_update_rate: float = 0.8
-    chunk_size: int = 4096
+    chunk_size: int = 2048
     # "auto" scores rollouts with bf16 matmuls where the CPU has native bf16 (or on CUDA), else
     # float32; rewards differ from float32 by about 1e-3, far below the Monte Carlo noise.
     precision: str = "auto"

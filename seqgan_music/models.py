@@ -20,7 +20,7 @@ from seqgan_music.config import DiscriminatorConfig, GeneratorConfig
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 
 
-BLOCK = 128  # columns per block of the two-level inverse CDF
+BLOCK = 64  # columns per block of the two-level inverse CDF
 
 
 def sample_categorical(
@@ -36,31 +36,39 @@ def sample_categorical(
     return sample_weights(torch.softmax(logits.float(), dim=1), generator)
 
 
-def sample_weights(weights: torch.Tensor, generator: torch.Generator | None = None
-                   ) -> torch.Tensor:
-    """One index per row, drawn with probability proportional to `weights` (B, V) >= 0.
+def sample_weights(
+    weights: torch.Tensor, generator: torch.Generator | None = None, num_samples: int = 0
+) -> torch.Tensor:
+    """Indices drawn with probability proportional to `weights` (B, V) >= 0, with replacement.
 
-    Two-level inverse CDF with one uniform number per row: block sums of `BLOCK` columns
+    Returns (B,) int64, or (B, num_samples) when `num_samples` >= 1.
+
+    Two-level inverse CDF with one uniform number per draw: block sums of `BLOCK` columns
     (a vectorised reduction), their running sum (V / BLOCK long) locates the block, and a running
     sum inside that one block locates the column. A full-row cumulative sum, a serial chain of V
     additions, costs about as much as the matmul before it; `torch.multinomial` on CPU draws V
     exponential numbers per row.
     """
     rows, vocab = weights.shape
+    draws = max(num_samples, 1)
     full = (vocab // BLOCK) * BLOCK
     sums = weights[:, :full].reshape(rows, -1, BLOCK).sum(dim=2)  # (B, V // BLOCK)
     if full < vocab:
         sums = torch.cat([sums, weights[:, full:].sum(dim=1, keepdim=True)], dim=1)
     cum = sums.cumsum_(dim=1)  # (B, nb)
-    u = torch.rand(rows, 1, device=weights.device, generator=generator) * cum[:, -1:]  # (B, 1)
-    block = torch.searchsorted(cum, u, right=True).clamp_(max=cum.shape[1] - 1)  # (B, 1)
-    before = cum.gather(1, (block - 1).clamp_(min=0)).masked_fill_(block == 0, 0.0)  # (B, 1)
-    columns = block * BLOCK + torch.arange(BLOCK, device=weights.device)  # (B, BLOCK)
-    inside = weights.gather(1, columns.clamp(max=vocab - 1))  # (B, BLOCK)
+    u = torch.rand(rows, draws, device=weights.device, generator=generator) * cum[:, -1:]
+    block = torch.searchsorted(cum, u, right=True).clamp_(max=cum.shape[1] - 1)  # (B, n)
+    before = cum.gather(1, (block - 1).clamp_(min=0)).masked_fill_(block == 0, 0.0)  # (B, n)
+    offsets = torch.arange(BLOCK, device=weights.device)
+    columns = block.unsqueeze(2) * BLOCK + offsets  # (B, n, BLOCK)
+    inside = weights.gather(1, columns.reshape(rows, -1).clamp(max=vocab - 1))  # (B, n*BLOCK)
+    inside = inside.reshape(rows, draws, BLOCK)  # (B, n, BLOCK)
     if full < vocab:
         inside.mul_(columns < vocab)  # the last block is short
-    index = torch.searchsorted(inside.cumsum_(dim=1), u - before, right=True)  # (B, 1)
-    return (columns.gather(1, index.clamp_(max=BLOCK - 1))).squeeze(1).clamp_(max=vocab - 1)
+    index = torch.searchsorted(inside.cumsum_(dim=2), (u - before).unsqueeze(2), right=True)
+    picked = columns.gather(2, index.clamp_(max=BLOCK - 1)).squeeze(2)  # (B, n)
+    picked.clamp_(max=vocab - 1)
+    return picked if num_samples else picked.squeeze(1)
 
 
 def sample_next(
@@ -70,8 +78,10 @@ def sample_next(
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
     chunk_rows: int = 256,
+    num_samples: int = 0,
 ) -> torch.Tensor:
-    """Next tokens (R,) int64 from hidden states (R, H) through the output layer (V, H), (V,).
+    """Next tokens (R,) int64 from hidden states (R, H) through the output layer (V, H), (V,);
+    (R, num_samples) draws per row when `num_samples` >= 1.
 
     On CPU works in chunks of `chunk_rows` through one reused buffer, so each (rows, V) block of
     logits stays in cache between the matmul and the sampling and no large tensor is allocated
@@ -79,8 +89,12 @@ def sample_next(
     """
     rows = hidden.shape[0]
     if hidden.device.type != "cpu" or rows <= chunk_rows:
-        return sample_categorical(F.linear(hidden, weight, bias), temperature, generator)
-    out = torch.empty(rows, dtype=torch.long, device=hidden.device)
+        logits = F.linear(hidden, weight, bias).float()
+        if temperature != 1.0:
+            logits = logits / temperature
+        return sample_weights(torch.softmax(logits, dim=1), generator, num_samples)
+    shape = (rows, num_samples) if num_samples else (rows,)
+    out = torch.empty(shape, dtype=torch.long, device=hidden.device)
     buffer = torch.empty(chunk_rows, weight.shape[0], dtype=hidden.dtype)
     weight_t = weight.t()
     for lo in range(0, rows, chunk_rows):
@@ -88,7 +102,8 @@ def sample_next(
         logits = torch.addmm(bias, h, weight_t, out=buffer[: h.shape[0]])  # (r, V)
         if temperature != 1.0:
             logits.div_(temperature)
-        out[lo : lo + h.shape[0]] = sample_weights(torch.softmax(logits, dim=1), generator)
+        out[lo : lo + h.shape[0]] = sample_weights(torch.softmax(logits, dim=1), generator,
+                                                   num_samples)
     return out
 
 

@@ -45,23 +45,26 @@ def use_bfloat16(precision: str, device: torch.device) -> bool:
 def discriminator_scorer(
     discriminator: Discriminator, precision: str = "auto", chunk_size: int = 4096
 ) -> Scorer:
-    """D_phi(Y) = sigmoid(logit) in eval mode (no dropout), scored in chunks."""
+    """D_phi(Y) = sigmoid(logit) in eval mode (no dropout), scored in chunks.
+
+    In bf16 the scorer runs a bf16 copy of D taken at each call (a few milliseconds), which is
+    faster than autocast's per-op casts and always reflects the current weights.
+    """
 
     def score(sequences: torch.Tensor) -> torch.Tensor:
-        was_training = discriminator.training
-        discriminator.eval()
         device = sequences.device
         bf16 = use_bfloat16(precision, device)
         out = torch.empty(sequences.shape[0], device=device)
-        try:
-            with torch.inference_mode(), torch.autocast(
-                device.type, dtype=torch.bfloat16, enabled=bf16
-            ):
+        with torch.inference_mode():
+            model = copy.deepcopy(discriminator).to(torch.bfloat16) if bf16 else discriminator
+            was_training = model.training
+            model.eval()
+            try:
                 for lo in range(0, sequences.shape[0], chunk_size):
                     chunk = sequences[lo : lo + chunk_size]
-                    out[lo : lo + chunk.shape[0]] = torch.sigmoid(discriminator(chunk).float())
-        finally:
-            discriminator.train(was_training)
+                    out[lo : lo + chunk.shape[0]] = torch.sigmoid(model(chunk).float())
+            finally:
+                model.train(was_training)
         return out
 
     return score
@@ -127,16 +130,23 @@ class Rollout:
         h = torch.stack(prefix_h).repeat_interleave(n_roll, dim=1).reshape(rows, -1)  # (R, H)
         c = torch.stack(prefix_c).repeat_interleave(n_roll, dim=1).reshape(rows, -1)  # (R, H)
         out = sequences.repeat_interleave(n_roll, dim=0).repeat(length - 1, 1)  # (R, T)
+        weight, bias = policy.head.weight, policy.head.bias
         chunk = self.config.chunk_size
         for s in range(1, length):  # position being sampled (0-based); prefixes t <= s sample
-            active = s * group
-            for lo in range(0, active, chunk):
-                hi = min(active, lo + chunk)
-                token = sample_next(h[lo:hi], policy.head.weight, policy.head.bias,
-                                    generator=generator)  # (r,)
-                out[lo:hi, s] = token
-                if s < length - 1:
-                    h[lo:hi], c[lo:hi] = Generator.cell(table[token], w_hh, (h[lo:hi], c[lo:hi]))
+            joined = (s - 1) * group  # rows [joined, s * group) start at this step (t = s)
+            # The N completions of a prefix share their first distribution: one softmax per
+            # prefix, N draws from it.
+            first = sample_next(prefix_h[s - 1], weight, bias, generator=generator,
+                                num_samples=n_roll)  # (B, N)
+            out[joined : s * group, s] = first.reshape(-1)
+            for lo in range(0, joined, chunk):
+                hi = min(joined, lo + chunk)
+                out[lo:hi, s] = sample_next(h[lo:hi], weight, bias, generator=generator)
+            if s < length - 1:
+                for lo in range(0, s * group, chunk):
+                    hi = min(s * group, lo + chunk)
+                    h[lo:hi], c[lo:hi] = Generator.cell(table[out[lo:hi, s]], w_hh,
+                                                        (h[lo:hi], c[lo:hi]))
         return out.reshape(length - 1, batch, n_roll, length)
 
     def rewards(
