@@ -259,6 +259,7 @@ class Discriminator(nn.Module):
         x = self.embedding(tokens).unsqueeze(1).permute(0, 3, 1, 2)  # (B, E, 1, T)
         pooled = []
         for conv in self.convs:
+            assert isinstance(conv, nn.Conv1d)
             kernel = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
             y = F.conv2d(x, kernel, conv.bias)  # (B, F_k, 1, T - k + 1)
             # max over time, then ReLU: they commute, and (B, F_k) is the smaller tensor

@@ -105,9 +105,23 @@ def check_finite(value: torch.Tensor, phase: str, step: int) -> float:
     return number
 
 
-def clip_and_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, clip: float) -> None:
-    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+def optimise(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    clip: float | None,
+    phase: str,
+    step: int,
+) -> float:
+    """Check the loss is finite (before it can touch the weights), back-propagate, clip the
+    gradient norm to `clip` and take one optimizer step; returns the loss value."""
+    value = check_finite(loss.detach(), phase, step)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
+    return value
 
 
 def mle_epoch(
@@ -123,10 +137,7 @@ def mle_epoch(
     total, count = 0.0, 0
     for index in minibatches(len(data), batch_size, rng, data.device):
         loss = generator.nll(data[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_and_step(generator, optimizer, grad_clip)
-        total += check_finite(loss.detach(), "mle", count) * len(index)
+        total += optimise(generator, optimizer, loss, grad_clip, "mle", count) * len(index)
         count += len(index)
     return total / max(count, 1)
 
@@ -159,10 +170,8 @@ def scheduled_sampling_epoch(
                 keep = torch.rand(batch, generator=rng).to(targets.device) < teacher_rate
                 token = torch.where(keep, targets[:, t], sampled)
         loss = torch.stack(losses).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_and_step(generator, optimizer, grad_clip)
-        total += check_finite(loss.detach(), "scheduled_sampling", count) * batch
+        total += optimise(generator, optimizer, loss, grad_clip, "scheduled_sampling",
+                          count) * batch
         count += batch
     return total / max(count, 1)
 
@@ -195,10 +204,8 @@ def discriminator_epochs(
                 logits = discriminator(tokens[index]).float()
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[index])
             loss = loss + discriminator.l2_penalty()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += check_finite(loss.detach(), "discriminator", count) * len(index)
+            loss_sum += optimise(discriminator, optimizer, loss, None, "discriminator",
+                                 count) * len(index)
             correct += int(((logits.detach() > 0).float() == labels[index]).sum())
             count += len(index)
     return loss_sum / max(count, 1), correct / max(count, 1)
@@ -222,12 +229,10 @@ def policy_gradient_step(
     generator.train()
     log_probs = generator.log_probs(samples)  # (B, T)
     loss = -(log_probs * advantages).sum()
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    clip_and_step(generator, optimizer, grad_clip)
+    value = optimise(generator, optimizer, loss, grad_clip, "adversarial", 0)
     rollout.update()
     return {
-        "g_loss": check_finite(loss.detach(), "adversarial", 0),
+        "g_loss": value,
         "reward": float(rewards.mean()),
         "reward_final": float(rewards[:, -1].mean()),
     }

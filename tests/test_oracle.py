@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seqgan_music.config import ExperimentConfig
-from seqgan_music.errors import DataError
+from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.oracle import OracleLSTM
 from seqgan_music.tasks.oracle import load_oracle, run_benchmark, summarise
 
@@ -63,6 +63,9 @@ def test_random_oracle_is_labelled_and_reproducible() -> None:
     assert torch.equal(a.W_out, b.W_out)
     with pytest.raises(DataError, match="do not exist"):
         load_oracle(config, "/no/such/file.npz")
+    config.task_options["num_trian"] = 5
+    with pytest.raises(ConfigError, match="task_options.num_trian"):
+        load_oracle(config)
 
 
 def test_summary_has_p_values_against_seqgan() -> None:

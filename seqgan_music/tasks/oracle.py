@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seqgan_music.errors import DataError
+from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.tasks import Task, builtin_presets, data_root
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ METHOD_LABELS = {"random": "Random", "mle": "MLE", "ss": "SS", "pg-bleu": "PG-BL
                  "seqgan": "SeqGAN"}
 BENCHMARK_METHODS = tuple(METHOD_LABELS)
 OFFICIAL_SHA256 = "4f1a3c02bcce12b528caa4f38505393ab6d276c8501b18539b69023e34c433d4"
+TASK_OPTIONS = ("num_train", "num_valid", "num_test", "oracle_params", "oracle_dim",
+                "oracle_seed")
 
 
 def find_oracle_params(explicit: str | Path | None) -> Path | None:
@@ -62,6 +64,10 @@ def load_oracle(config: ExperimentConfig, params: str | Path | None = None
     from seqgan_music.oracle import OracleLSTM
 
     options = config.task_options
+    unknown = sorted(set(options) - set(TASK_OPTIONS))
+    if unknown:
+        raise ConfigError(f"unknown oracle option(s) task_options.{', task_options.'.join(unknown)}"
+                          f"; accepted: {', '.join(TASK_OPTIONS)}")
     path = find_oracle_params(params or options.get("oracle_params") or None)
     if path is not None:
         try:
