@@ -230,6 +230,18 @@ class Highway(nn.Module):
         return torch.lerp(x, transformed.to(x.dtype), t.to(x.dtype))
 
 
+class _Conv:
+    """A Conv1d of D applied as a channels-last conv2d to (B, E, 1, T) inputs."""
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        self.width = conv.kernel_size[0]
+        self.kernel = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        self.bias = conv.bias
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.kernel, self.bias)  # (B, F_k, 1, T - k + 1)
+
+
 class Discriminator(nn.Module):
     """CNN sequence classifier: one logit per sequence, > 0 meaning "real"."""
 
@@ -253,19 +265,55 @@ class Discriminator(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (B,) for token sequences (B, T) int64."""
+        x = self._embed(tokens)
+        pooled = [conv(x).amax(dim=(2, 3)) for conv in self._kernels()]  # each (B, F_k)
+        return self.classify(pooled)
+
+    def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, E, 1, T) channels-last view of the embedded tokens (B, T)."""
         # The embedding output (B, T, E) is already channels-last for a (B, E, 1, T) image, so
         # each width runs as a channels-last conv2d: no transpose copy, a faster oneDNN kernel,
         # and the max over time reduces a strided axis with the F filters contiguous.
-        x = self.embedding(tokens).unsqueeze(1).permute(0, 3, 1, 2)  # (B, E, 1, T)
-        pooled = []
-        for conv in self.convs:
-            assert isinstance(conv, nn.Conv1d)
-            kernel = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-            y = F.conv2d(x, kernel, conv.bias)  # (B, F_k, 1, T - k + 1)
-            # max over time, then ReLU: they commute, and (B, F_k) is the smaller tensor
-            pooled.append(F.relu(y.amax(dim=(2, 3))))  # (B, F_k)
-        features = self.highway(torch.cat(pooled, dim=1))  # (B, F)
+        return self.embedding(tokens).unsqueeze(1).permute(0, 3, 1, 2)
+
+    def _kernels(self) -> list[_Conv]:
+        return [_Conv(conv) for conv in self.convs if isinstance(conv, nn.Conv1d)]
+
+    def classify(self, pooled: list[torch.Tensor]) -> torch.Tensor:
+        """Logits (B,) from the max-over-time conv outputs, one (B, F_k) per width.
+
+        ReLU comes after the max: they commute, and (B, F_k) is the smaller tensor.
+        """
+        features = self.highway(F.relu(torch.cat(pooled, dim=1)))  # (B, F)
         return self.out(self.dropout(features)).squeeze(1)  # (B,)
+
+    def score_completions(self, completions: torch.Tensor, sequences: torch.Tensor
+                          ) -> torch.Tensor:
+        """Logits (T-1, B, N) of roll-out completions (T-1, B, N, T) of sequences (B, T).
+
+        Completion [t-1, b, n] starts with sequences[b, :t]. A convolution window that lies
+        inside that prefix has the value it has on sequences[b], so it is computed once per
+        sequence (with a running max over windows) instead of once per completion; only the
+        windows that reach into the completed part run per completion: about a third less
+        convolution work at T = 20. Equal to `forward` on the flattened completions.
+        """
+        steps, batch, n_roll, length = completions.shape
+        kernels = self._kernels()
+        own = self._embed(sequences)
+        # prefix_max[k][b, f, s] = max over windows 0..s of width k on sequences[b]
+        prefix_max = [conv(own).squeeze(2).cummax(dim=2).values for conv in kernels]
+        logits = []
+        for t in range(1, steps + 1):  # B * N rows per prefix length
+            x = self._embed(completions[t - 1].reshape(batch * n_roll, length))
+            pooled = []
+            for conv, best in zip(kernels, prefix_max):
+                first = max(0, t - conv.width + 1)  # first window that reaches position t
+                y = conv(x[..., first:]).amax(dim=(2, 3))  # (B*N, F_k)
+                if first > 0:  # windows 0 .. t-k lie inside the prefix
+                    y = torch.maximum(y, best[:, :, t - conv.width].repeat_interleave(n_roll, 0))
+                pooled.append(y)
+            logits.append(self.classify(pooled).reshape(batch, n_roll))
+        return torch.stack(logits)  # (T-1, B, N)
 
     def l2_penalty(self) -> torch.Tensor:
         """l2_reg * (|W|^2 + |b|^2) / 2 on the output layer, as the official tf.nn.l2_loss."""

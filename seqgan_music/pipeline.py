@@ -13,6 +13,8 @@ from seqgan_music.config import ExperimentConfig, resolve_config
 from seqgan_music.errors import CheckpointError, ConfigError
 from seqgan_music.tasks import Task, load_task
 
+SAMPLES_WRITTEN = 100  # samples saved in the run directory at the end of training
+
 
 def build_config(
     task: Task,
@@ -88,6 +90,8 @@ def train(
         outcome.figures["MLE"] = trainer.evaluate()
         trainer.load_state_dict(final_state, resume_metrics=False)
     outcome.figures[_label(method)] = trainer.evaluate()
+    samples = trainer.sample(SAMPLES_WRITTEN).cpu()
+    task.export(samples, corpus.spec, run_dir / "samples" / f"{method}{task.sample_suffix}")
     return outcome
 
 

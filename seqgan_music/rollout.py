@@ -42,32 +42,54 @@ def use_bfloat16(precision: str, device: torch.device) -> bool:
         return False
 
 
-def discriminator_scorer(
-    discriminator: Discriminator, precision: str = "auto", chunk_size: int = 4096
-) -> Scorer:
-    """D_phi(Y) = sigmoid(logit) in eval mode (no dropout), scored in chunks.
+class DiscriminatorScorer:
+    """D_phi(Y) = sigmoid(logit) in eval mode (no dropout), scored in large chunks.
 
-    In bf16 the scorer runs a bf16 copy of D taken at each call (a few milliseconds), which is
-    faster than autocast's per-op casts and always reflects the current weights.
+    In bf16 it runs a bf16 copy of D taken at each call (a few milliseconds), which is faster
+    than autocast's per-op casts and always reflects the current weights. Roll-out completions
+    go through `Discriminator.score_completions`, which shares the prefix convolutions.
     """
 
-    def score(sequences: torch.Tensor) -> torch.Tensor:
-        device = sequences.device
-        bf16 = use_bfloat16(precision, device)
-        out = torch.empty(sequences.shape[0], device=device)
+    def __init__(self, discriminator: Discriminator, precision: str = "auto",
+                 chunk_size: int = 2048) -> None:
+        self.discriminator = discriminator
+        self.precision = precision
+        self.chunk_size = chunk_size
+
+    def _model(self, device: torch.device) -> Discriminator:
+        if use_bfloat16(self.precision, device):
+            return copy.deepcopy(self.discriminator).to(torch.bfloat16).eval()
+        return self.discriminator
+
+    def _run(self, fn: Callable[[Discriminator], torch.Tensor], device: torch.device
+             ) -> torch.Tensor:
         with torch.inference_mode():
-            model = copy.deepcopy(discriminator).to(torch.bfloat16) if bf16 else discriminator
+            model = self._model(device)
             was_training = model.training
             model.eval()
             try:
-                for lo in range(0, sequences.shape[0], chunk_size):
-                    chunk = sequences[lo : lo + chunk_size]
-                    out[lo : lo + chunk.shape[0]] = torch.sigmoid(model(chunk).float())
+                return torch.sigmoid(fn(model).float())
             finally:
                 model.train(was_training)
-        return out
 
-    return score
+    def __call__(self, sequences: torch.Tensor) -> torch.Tensor:
+        """Rewards (R,) for sequences (R, T)."""
+        size = self.chunk_size
+        return self._run(lambda model: torch.cat(
+            [model(sequences[lo : lo + size]) for lo in range(0, len(sequences), size)]),
+            sequences.device)
+
+    def score_completions(self, completions: torch.Tensor, sequences: torch.Tensor
+                          ) -> torch.Tensor:
+        """Rewards (T-1, B, N) for completions (T-1, B, N, T) of sequences (B, T)."""
+        return self._run(lambda model: model.score_completions(completions, sequences),
+                         sequences.device)
+
+
+def discriminator_scorer(
+    discriminator: Discriminator, precision: str = "auto", chunk_size: int = 2048
+) -> DiscriminatorScorer:
+    return DiscriminatorScorer(discriminator, precision, chunk_size)
 
 
 class Rollout:
@@ -161,7 +183,11 @@ class Rollout:
         """
         batch, length = sequences.shape
         completions = self.complete(sequences, generator)  # (T-1, B, N, T)
-        scores = scorer(completions.reshape(-1, length))  # (R,)
+        shared = getattr(scorer, "score_completions", None)
+        if shared is not None:
+            scores = shared(completions, sequences)  # (T-1, B, N)
+        else:
+            scores = scorer(completions.reshape(-1, length))  # (R,)
         q = scores.reshape(length - 1, batch, -1).mean(dim=2).t()  # (B, T-1)
         return torch.cat([q, scorer(sequences).reshape(batch, 1)], dim=1)  # (B, T)
 

@@ -150,9 +150,14 @@ def scheduled_sampling_epoch(
     grad_clip: float,
     rng: torch.Generator,
     teacher_rate: float,
+    sample_rng: torch.Generator | None = None,
 ) -> float:
     """One epoch of scheduled sampling: each input is the true previous token with probability
-    `teacher_rate`, else a token sampled from the model's own previous prediction."""
+    `teacher_rate`, else a token sampled from the model's own previous prediction.
+
+    `rng` (CPU) shuffles and flips the coins; `sample_rng` (on the data's device, default `rng`)
+    draws the model's tokens."""
+    sample_rng = sample_rng or rng
     generator.train()
     total, count = 0.0, 0
     for index in minibatches(len(data), batch_size, rng, data.device):
@@ -166,7 +171,7 @@ def scheduled_sampling_epoch(
             logits = logits.squeeze(1)
             losses.append(torch.nn.functional.cross_entropy(logits, targets[:, t]))
             with torch.no_grad():
-                sampled = sample_categorical(logits.detach(), generator=rng)
+                sampled = sample_categorical(logits.detach(), generator=sample_rng)
                 keep = torch.rand(batch, generator=rng).to(targets.device) < teacher_rate
                 token = torch.where(keep, targets[:, t], sampled)
         loss = torch.stack(losses).mean()
@@ -348,7 +353,7 @@ class Trainer:
             record["teacher_rate"] = rate
             record["g_loss"] = scheduled_sampling_epoch(
                 self.generator, self.pretrain_optimizer, self.train_data, t.batch_size,
-                t.grad_clip, self.rng, rate)
+                t.grad_clip, self.rng, rate, self.sample_rng)
             self.epoch += 1
         record["seconds"] = round(time.perf_counter() - started, 4)
         if phase != "d_pretrain" and ((step + 1) % t.eval_every == 0

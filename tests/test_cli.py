@@ -66,7 +66,8 @@ def test_train_generate_evaluate_resume_end_to_end(tmp_path: Path) -> None:
     runs = list((tmp_path / "runs" / "oracle").iterdir())
     assert len(runs) == 1
     run_dir = runs[0]
-    for name in ("config.toml", "metrics.jsonl", "checkpoints/latest.pt", "checkpoints/mle.pt"):
+    for name in ("config.toml", "metrics.jsonl", "checkpoints/latest.pt", "checkpoints/mle.pt",
+                 "samples/seqgan.txt"):
         assert (run_dir / name).exists()
     assert "SeqGAN" in result.stdout and "MLE" in result.stdout
 

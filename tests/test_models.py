@@ -95,3 +95,18 @@ def test_official_discriminator_preset_is_the_default() -> None:
     assert d.filter_widths == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20]
     assert d.num_filters == [100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160]
     assert (d.embedding_dim, d.dropout, d.l2_reg) == (64, 0.25, 0.2)
+
+
+def test_score_completions_equals_forward_on_each_completion() -> None:
+    torch.manual_seed(0)
+    config = DiscriminatorConfig(embedding_dim=8, filter_widths=[1, 2, 4, 7], num_filters=[3, 4,
+                                                                                       5, 2])
+    d = Discriminator(config, vocab_size=8, seq_len=7).eval()
+    sequences = torch.randint(0, 8, (3, 7))
+    completions = torch.randint(0, 8, (6, 3, 2, 7))
+    for t in range(1, 7):  # completions keep their prefix
+        completions[t - 1, :, :, :t] = sequences[:, None, :t]
+    with torch.no_grad():
+        shared = d.score_completions(completions, sequences)
+        direct = d(completions.reshape(-1, 7)).reshape(6, 3, 2)
+    assert torch.allclose(shared, direct, atol=1e-5)

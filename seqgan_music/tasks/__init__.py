@@ -39,6 +39,8 @@ class Task:
     summary: ClassVar[str] = ""
     # Folder holding `<preset>.toml` files; None means the task has only the core defaults.
     preset_root: ClassVar[Traversable | None] = None
+    # File suffix of what `export` writes (run directories keep samples/<method><suffix>).
+    sample_suffix: ClassVar[str] = ".txt"
 
     def source(self) -> str:
         """Where the data comes from, in a few words."""
