@@ -306,7 +306,7 @@ class Discriminator(nn.Module):
         for t in range(1, steps + 1):  # B * N rows per prefix length
             x = self._embed(completions[t - 1].reshape(batch * n_roll, length))
             pooled = []
-            for conv, best in zip(kernels, prefix_max):
+            for conv, best in zip(kernels, prefix_max, strict=True):
                 first = max(0, t - conv.width + 1)  # first window that reaches position t
                 y = conv(x[..., first:]).amax(dim=(2, 3))  # (B*N, F_k)
                 if first > 0:  # windows 0 .. t-k lie inside the prefix
