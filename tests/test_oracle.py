@@ -90,3 +90,6 @@ def test_benchmark_end_to_end_tiny(tiny_config: ExperimentConfig, tmp_path: Path
     # a second call continues from the finished runs instead of retraining
     again = run_benchmark(tiny_config, ["mle", "seqgan"], tmp_path)
     assert again.rows["seqgan"]["nll_oracle"] == result.rows["seqgan"]["nll_oracle"]
+    tiny_config.train.adversarial_iterations += 1
+    with pytest.raises(ConfigError, match="another configuration"):
+        run_benchmark(tiny_config, ["mle"], tmp_path)

@@ -184,6 +184,7 @@ def run_benchmark(
     """
     import torch
 
+    from seqgan_music.runs import load_checkpoint
     from seqgan_music.training import Trainer
 
     started = time.perf_counter()
@@ -215,7 +216,12 @@ def run_benchmark(
                           reporter=reporter)
         latest = out_dir / method / "checkpoints" / "latest.pt"
         if latest.exists():
-            trainer.resume(latest)
+            state = load_checkpoint(latest)
+            if _comparable(state["config"]) != _comparable(config.to_dict()):
+                raise ConfigError(
+                    f"{out_dir} holds a {method} run with another configuration; continue it "
+                    "with the same preset and overrides, or choose a new --out folder")
+            trainer.load_state_dict(state)
         elif mle_state is not None:  # every method starts from the same MLE model
             trainer.load_state_dict(mle_state, resume_metrics=False)
         trainer.run()
@@ -236,6 +242,11 @@ def run_benchmark(
     result.seconds = time.perf_counter() - started
     write_benchmark(result, config, out_dir)
     return result
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a config that decide results (not where or how fast it runs)."""
+    return {k: v for k, v in config.items() if k not in ("device", "threads")}
 
 
 def format_table(result: BenchmarkResult) -> str:
