@@ -203,7 +203,7 @@ def straightforward_rewards(
     prefix (N * (T - 1) sampling calls and as many scorer calls). Used by benchmarks and tests."""
     assert isinstance(generator, Generator)
     batch, length = sequences.shape
-    q = torch.zeros(batch, length)
+    q = torch.zeros(batch, length, device=sequences.device)
     with torch.inference_mode():
         for _ in range(num_rollouts):
             for t in range(1, length):
