@@ -58,8 +58,10 @@ def train(
     Returns the run directory and the task's figures for the MLE model and the final model.
     """
     from seqgan_music.runs import load_checkpoint, new_run_dir
-    from seqgan_music.training import Trainer
+    from seqgan_music.training import METHODS, Trainer, resolve_device
 
+    if method not in METHODS:
+        raise ConfigError(f"method {method!r} is unknown; accepted: {', '.join(METHODS)}")
     task = load_task(task_name)
     if resume is not None:
         state = load_checkpoint(resume)
@@ -71,6 +73,7 @@ def train(
         data = data or _data_path(state)
     else:
         config = build_config(task, preset, config_file, overrides, seed, device)
+    resolve_device(config.device)  # fail before any folder is made
     corpus = task.prepare(config, data)
     config.data.vocab_size = corpus.vocab_size
     config.validate()

@@ -35,14 +35,27 @@ def test_help_lists_commands_without_importing_torch() -> None:
     (["oracle", "--oracle-params", "/no/such.npz"], "/no/such.npz does not exist"),
     (["generate", "--model", "/no/such/run"], "model /no/such/run does not exist"),
     (["train", "oracle", "--preset", "huge", "--dry-run"], "preset 'huge' is unknown"),
+    (["train", "oracle", "--method", "gail", "--preset", "quick"], "method 'gail' is unknown"),
+    (["data", "download", "oracle"], "task oracle has no public download"),
+    (["oracle", "--methods", "mle,gan"], "unknown method(s) gan"),
 ])
-def test_user_errors_are_one_line_exit_1(args: list[str], message: str) -> None:
-    result = run(*args)
+def test_user_errors_are_one_line_exit_1(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run(*args, cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing half-made (no empty run directory)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_gpu_is_one_line(tmp_path: Path) -> None:
+    result = run("train", "oracle", *TINY_ORACLE_FLAGS[:-2], "--device", "cuda", "--out",
+                 str(tmp_path))
+    assert result.returncode == 1
+    assert "no CUDA GPU is available" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_foreign_checkpoint_is_one_line(tmp_path: Path) -> None:

@@ -130,7 +130,6 @@ def oracle_command(
     Example: seqgan-music oracle --preset quick --methods mle,seqgan
     """
     from seqgan_music.pipeline import build_config
-    from seqgan_music.runs import new_run_dir
     from seqgan_music.tasks import load_task
 
     _check_file(config, "config file")
@@ -140,13 +139,12 @@ def oracle_command(
     from seqgan_music.tasks.oracle import format_table, run_benchmark
 
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
-    out_dir = out or new_run_dir(Path("runs"), "oracle-benchmark")
     console = _console()
     with RichReporter(console) as reporter:
-        result = run_benchmark(resolved, method_list, out_dir, reporter, oracle_params)
+        result = run_benchmark(resolved, method_list, out, reporter, oracle_params)
     console.print(f"Oracle: {result.oracle['label']}", markup=False)
     console.print(format_table(result), markup=False)
-    console.print(f"{result.seconds:.0f} s; table, curves.csv and curves.png in {out_dir}",
+    console.print(f"{result.seconds:.0f} s; table, curves.csv and curves.png in {result.out_dir}",
                   markup=False)
 
 

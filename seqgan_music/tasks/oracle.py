@@ -152,6 +152,7 @@ class BenchmarkResult:
     curves: list[dict[str, Any]] = field(default_factory=list)
     oracle_floor: float = float("nan")
     seconds: float = 0.0
+    out_dir: Path = Path(".")
 
 
 def summarise(per_sequence: dict[str, np.ndarray], reference: str = "seqgan"
@@ -173,29 +174,33 @@ def summarise(per_sequence: dict[str, np.ndarray], reference: str = "seqgan"
 def run_benchmark(
     config: ExperimentConfig,
     methods: list[str],
-    out_dir: Path,
+    out_dir: Path | None = None,
     reporter: Reporter | None = None,
     oracle_params: str | Path | None = None,
 ) -> BenchmarkResult:
-    """Train each method from one MLE start and score it; writes table and curves in `out_dir`.
+    """Train each method from one MLE start and score it; writes table and curves in `out_dir`
+    (default: a new `runs/oracle-benchmark/<timestamp>`).
 
-    A method whose run directory already holds a finished checkpoint is loaded, not retrained,
-    so an interrupted benchmark continues where it stopped.
+    A method whose run directory already holds a checkpoint continues from it (a finished one is
+    only loaded), so an interrupted benchmark continues where it stopped.
     """
     import torch
 
-    from seqgan_music.runs import load_checkpoint
-    from seqgan_music.training import Trainer
+    from seqgan_music.runs import load_checkpoint, new_run_dir
+    from seqgan_music.training import Trainer, resolve_device
 
     started = time.perf_counter()
     unknown = [m for m in methods if m not in METHOD_LABELS]
-    if unknown:
-        raise DataError(f"unknown method(s) {', '.join(unknown)}; accepted: "
-                        f"{', '.join(BENCHMARK_METHODS)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if unknown or not methods:
+        raise ConfigError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; accepted: "
+                          f"{', '.join(BENCHMARK_METHODS)}")
+    resolve_device(config.device)
     oracle, spec = load_oracle(config, oracle_params)
+    if out_dir is None:
+        out_dir = new_run_dir(Path("runs"), "oracle-benchmark")
+    out_dir.mkdir(parents=True, exist_ok=True)
     corpus = oracle_corpus(config, oracle, spec)
-    result = BenchmarkResult(oracle=spec)
+    result = BenchmarkResult(oracle=spec, out_dir=out_dir)
     num_eval = config.train.num_eval_samples
     length = config.data.seq_len
     eval_rng = torch.Generator().manual_seed(config.seed + 12345)
