@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from seqgan_music.config import DiscriminatorConfig, ExperimentConfig
-from seqgan_music.models import Discriminator, Generator, sample_categorical, sample_next
+from seqgan_music.models import (
+    Discriminator,
+    Generator,
+    sample_categorical,
+    sample_next,
+    sample_weights,
+)
 
 
 def test_generator_shapes_and_log_probs(tiny_config: ExperimentConfig) -> None:
@@ -110,3 +116,18 @@ def test_score_completions_equals_forward_on_each_completion() -> None:
         shared = d.score_completions(completions, sequences)
         direct = d(completions.reshape(-1, 7)).reshape(6, 3, 2)
     assert torch.allclose(shared, direct, atol=1e-5)
+
+
+@pytest.mark.parametrize("vocab", [64, 200])
+def test_two_level_sampler_draws_from_the_distribution(vocab: int) -> None:
+    """Blocks of 64 columns plus a short last block; several draws per row."""
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, vocab, generator=gen) * 2
+    logits[0, 5] = -float("inf")  # a zero-probability token is never drawn
+    probs = torch.softmax(logits, dim=1)
+    draws = sample_weights(probs, generator=gen, num_samples=60000)  # (2, 60000)
+    assert draws.shape == (2, 60000)
+    for row in range(2):
+        freq = torch.bincount(draws[row], minlength=vocab).float() / 60000
+        assert torch.allclose(freq, probs[row], atol=0.006)
+    assert int((draws[0] == 5).sum()) == 0
