@@ -14,12 +14,17 @@ and reports plug-ins that fail to import without breaking the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import sys
 from importlib import metadata, resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from seqgan_music.errors import ConfigError, TaskError
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # pragma: no cover - Python 3.10
+    from importlib.abc import Traversable
 
 if TYPE_CHECKING:
     import torch
