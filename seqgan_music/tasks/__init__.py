@@ -13,8 +13,8 @@ and reports plug-ins that fail to import without breaking the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import sys
+from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
