@@ -400,14 +400,20 @@ class Trainer:
         self.generator.eval()
         with torch.inference_mode():
             if len(self.valid_data):
-                nlls = [float(self.generator.nll(self.valid_data[lo : lo + 1024]))
-                        * len(self.valid_data[lo : lo + 1024])
-                        for lo in range(0, len(self.valid_data), 1024)]
-                figures["nll_valid"] = sum(nlls) / len(self.valid_data)
+                figures["nll_valid"] = self.heldout_nll(self.valid_data)
             if self.corpus.evaluate is not None:
                 samples = self.sample(num or self.config.train.num_eval_samples).cpu()
                 figures.update(self.corpus.evaluate(samples))
         return figures
+
+    @torch.inference_mode()
+    def heldout_nll(self, data: torch.Tensor, batch: int = 1024) -> float:
+        """G's mean per-token NLL on real sequences (N, T): how well G covers the data."""
+        self.generator.eval()
+        data = data.to(self.device)
+        total = sum(float(self.generator.nll(data[lo : lo + batch])) * len(data[lo : lo + batch])
+                    for lo in range(0, len(data), batch))
+        return total / max(len(data), 1)
 
     def _evaluate(self, phase: str, step: int, log: bool = True) -> dict[str, float]:
         figures = self.evaluate()
