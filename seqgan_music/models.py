@@ -79,13 +79,14 @@ def sample_next(
     generator: torch.Generator | None = None,
     chunk_rows: int = 256,
     num_samples: int = 0,
+    buffer: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Next tokens (R,) int64 from hidden states (R, H) through the output layer (V, H), (V,);
     (R, num_samples) draws per row when `num_samples` >= 1.
 
-    On CPU works in chunks of `chunk_rows` through one reused buffer, so each (rows, V) block of
-    logits stays in cache between the matmul and the sampling and no large tensor is allocated
-    per step.
+    On CPU works in chunks of `chunk_rows` through one reused buffer (pass `buffer`, at least
+    (chunk_rows, V) float32, to reuse it across calls), so each (rows, V) block of logits stays
+    in cache between the matmul and the sampling and no large tensor is allocated per step.
     """
     rows = hidden.shape[0]
     if hidden.device.type != "cpu" or rows <= chunk_rows:
@@ -95,7 +96,8 @@ def sample_next(
         return sample_weights(torch.softmax(logits, dim=1), generator, num_samples)
     shape = (rows, num_samples) if num_samples else (rows,)
     out = torch.empty(shape, dtype=torch.long, device=hidden.device)
-    buffer = torch.empty(chunk_rows, weight.shape[0], dtype=hidden.dtype)
+    if buffer is None or buffer.shape[0] < chunk_rows or buffer.dtype != hidden.dtype:
+        buffer = torch.empty(chunk_rows, weight.shape[0], dtype=hidden.dtype)
     weight_t = weight.t()
     for lo in range(0, rows, chunk_rows):
         h = hidden[lo : lo + chunk_rows]

@@ -153,6 +153,7 @@ class Rollout:
         c = torch.stack(prefix_c).repeat_interleave(n_roll, dim=1).reshape(rows, -1)  # (R, H)
         out = sequences.repeat_interleave(n_roll, dim=0).repeat(length - 1, 1)  # (R, T)
         weight, bias = policy.head.weight, policy.head.bias
+        buffer = torch.empty(256, weight.shape[0], device=device)  # reused logits block
         chunk = self.config.chunk_size
         for s in range(1, length):  # position being sampled (0-based); prefixes t <= s sample
             joined = (s - 1) * group  # rows [joined, s * group) start at this step (t = s)
@@ -163,7 +164,8 @@ class Rollout:
             out[joined : s * group, s] = first.reshape(-1)
             for lo in range(0, joined, chunk):
                 hi = min(joined, lo + chunk)
-                out[lo:hi, s] = sample_next(h[lo:hi], weight, bias, generator=generator)
+                out[lo:hi, s] = sample_next(h[lo:hi], weight, bias, generator=generator,
+                                            buffer=buffer)
             if s < length - 1:
                 for lo in range(0, s * group, chunk):
                     hi = min(s * group, lo + chunk)
