@@ -320,8 +320,9 @@ class Trainer:
                 last = step + 1 == total
                 if last or (step + 1) % self.config.train.checkpoint_every == 0:
                     self.save()
-            if phase == "mle" and self.run_dir is not None and self.progress.get(phase) == total:
-                self.save(self.run_dir / "checkpoints" / "mle.pt")
+                if last and phase == "mle" and self.run_dir is not None:
+                    # the MLE model every method starts from, kept for side-by-side evaluation
+                    self.save(self.run_dir / "checkpoints" / "mle.pt")
             if phase == stop_after:
                 break
         return self.metrics.records() if self.metrics else []

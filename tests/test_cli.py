@@ -100,8 +100,10 @@ def test_train_generate_evaluate_resume_end_to_end(tmp_path: Path) -> None:
     data = json.loads(figures.read_text())
     assert set(data) == {"MLE", "SeqGAN"} and "nll_oracle" in data["SeqGAN"]
 
+    mle_before = (run_dir / "checkpoints" / "mle.pt").read_bytes()
     resumed = run("train", "oracle", "--resume", str(run_dir))  # already finished: no-op
     assert resumed.returncode == 0, resumed.stderr
+    assert (run_dir / "checkpoints" / "mle.pt").read_bytes() == mle_before
 
 
 def test_oracle_command_tiny(tmp_path: Path) -> None:
