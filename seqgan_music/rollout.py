@@ -18,6 +18,7 @@ discriminator, or BLEU for PG-BLEU) sees the completed sequences in large batche
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 
 import torch
@@ -31,15 +32,31 @@ Scorer = Callable[[torch.Tensor], torch.Tensor]
 
 
 def use_bfloat16(precision: str, device: torch.device) -> bool:
-    """Whether `precision` ("auto", "float32", "bfloat16") means bf16 matmuls on `device`."""
+    """Whether `precision` ("auto", "float32", "bfloat16") means bf16 matmuls on `device`.
+
+    "auto" means bf16 on CUDA GPUs that support it and on CPUs with native bf16 instructions
+    (AVX512-BF16 or AMX); elsewhere oneDNN would emulate bf16, slower than float32.
+    """
     if precision != "auto":
         return precision == "bfloat16"
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and _cpu_has_native_bf16()
+
+
+@functools.cache
+def _cpu_has_native_bf16() -> bool:
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return False
     except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
         return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "").split()
+    except OSError:  # pragma: no cover - not Linux: trust oneDNN
+        return True
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 class DiscriminatorScorer:
