@@ -37,6 +37,7 @@ def build_config(
 class TrainOutcome:
     run_dir: Path
     config: ExperimentConfig
+    data_label: str = ""
     figures: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -85,16 +86,15 @@ def train(
     if resume is not None:
         trainer.load_state_dict(state)
     trainer.run()
-    outcome = TrainOutcome(run_dir, config)
-    mle = run_dir / "checkpoints" / "mle.pt"
-    if method != "mle" and mle.exists():
-        final_state = trainer.state_dict()
-        trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
-        outcome.figures["MLE"] = trainer.evaluate()
-        trainer.load_state_dict(final_state, resume_metrics=False)
-    outcome.figures[_label(method)] = trainer.evaluate()
+    outcome = TrainOutcome(run_dir, config, data_label=str(corpus.spec.get("label", "")))
     samples = trainer.sample(SAMPLES_WRITTEN).cpu()
     task.export(samples, corpus.spec, run_dir / "samples" / f"{method}{task.sample_suffix}")
+    final = trainer.evaluate()
+    mle = run_dir / "checkpoints" / "mle.pt"
+    if method != "mle" and mle.exists():
+        trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
+        outcome.figures["MLE"] = trainer.evaluate()
+    outcome.figures[_label(method)] = final
     return outcome
 
 

@@ -16,6 +16,7 @@ same MLE start (a trainer can start from another's checkpoint).
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -429,11 +430,12 @@ class Trainer:
 
     # ----- checkpoints --------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """A snapshot of everything needed to continue (copies: later training leaves it be)."""
         rng = {"torch": torch.get_rng_state(), "sampler": self.rng.get_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
             rng["cuda_sampler"] = self.sample_rng.get_state()
-        return {
+        return copy.deepcopy({
             "config": self.config.to_dict(),
             "method": self.method,
             "progress": dict(self.progress),
@@ -450,7 +452,7 @@ class Trainer:
             "rng": rng,
             "task": self.corpus.spec,
             "vocab_size": self.corpus.vocab_size,
-        }
+        })
 
     def save(self, path: Path | None = None) -> Path | None:
         if path is None:
@@ -471,7 +473,9 @@ class Trainer:
             self.generator.load_state_dict(state["generator"])
             self.discriminator.load_state_dict(state["discriminator"])
             self.rollout.load_state_dict(state["rollout"])
-            optimizers = state["optimizers"]
+            # Optimizer.load_state_dict keeps the given tensors; copy them so that trainers
+            # started from one state dict never share moment estimates.
+            optimizers = copy.deepcopy(state["optimizers"])
             self.pretrain_optimizer.load_state_dict(optimizers["pretrain"])
             self.generator_optimizer.load_state_dict(optimizers["generator"])
             self.discriminator_optimizer.load_state_dict(optimizers["discriminator"])

@@ -99,6 +99,14 @@ def test_resume_continues_to_the_same_result(tiny_config: ExperimentConfig, tmp_
     assert full_records == resumed_records
 
 
+def test_state_dict_is_a_snapshot(tiny_config: ExperimentConfig) -> None:
+    trainer = Trainer(tiny_config, _corpus())
+    state = trainer.state_dict()
+    before = state["generator"]["head.weight"].clone()
+    trainer._step("mle", 0)
+    assert torch.equal(state["generator"]["head.weight"], before)
+
+
 def test_checkpoint_is_atomic_and_safe(tmp_path: Path) -> None:
     path = tmp_path / "ckpt.pt"
     save_checkpoint(path, {"x": torch.arange(3)})

@@ -104,7 +104,9 @@ def train_command(
     with RichReporter(console) as reporter:
         outcome = pipeline.train(task, data, preset, config, set_, out, resume, seed, device,
                                  method, reporter)
-    _print_figures(console, outcome.figures, f"{task}: test figures")
+    if outcome.data_label:
+        console.print(f"data: {outcome.data_label}", markup=False)
+    _print_figures(console, outcome.figures, f"{task}: evaluation of the trained models")
     console.print(f"run directory: {outcome.run_dir}", markup=False)
 
 
