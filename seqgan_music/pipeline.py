@@ -99,7 +99,9 @@ def train(
 
 
 def _label(method: str) -> str:
-    return {"seqgan": "SeqGAN", "mle": "MLE", "ss": "SS", "pg-bleu": "PG-BLEU"}.get(method, method)
+    from seqgan_music.training import METHOD_LABELS
+
+    return METHOD_LABELS.get(method, method)
 
 
 def _data_path(state: dict[str, Any]) -> Path | None:

@@ -39,6 +39,7 @@ METHOD_PHASES: dict[str, tuple[str, ...]] = {
     "ss": ("mle", "scheduled_sampling"),
 }
 METHODS = tuple(METHOD_PHASES)
+METHOD_LABELS = {"mle": "MLE", "seqgan": "SeqGAN", "ss": "SS", "pg-bleu": "PG-BLEU"}
 
 
 @dataclass

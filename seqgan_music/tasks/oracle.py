@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from seqgan_music.training import Corpus, Reporter
 
 PAPER_TABLE1 = {"random": 10.310, "mle": 9.038, "ss": 8.985, "pg-bleu": 8.946, "seqgan": 8.736}
+# Paper order; the trained methods' labels are training.METHOD_LABELS (kept literal here so that
+# importing the task does not import torch).
 METHOD_LABELS = {"random": "Random", "mle": "MLE", "ss": "SS", "pg-bleu": "PG-BLEU",
                  "seqgan": "SeqGAN"}
 BENCHMARK_METHODS = tuple(METHOD_LABELS)
