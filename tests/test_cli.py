@@ -99,6 +99,9 @@ def test_train_generate_evaluate_resume_end_to_end(tmp_path: Path) -> None:
     assert evaluated.returncode == 0, evaluated.stderr
     data = json.loads(figures.read_text())
     assert set(data) == {"MLE", "SeqGAN"} and "nll_oracle" in data["SeqGAN"]
+    assert data["MLE"] != data["SeqGAN"]
+    kept = run("evaluate", "--model", str(run_dir), "--json", str(figures), "-n", "8")
+    assert kept.returncode == 1 and "--force" in kept.stderr
 
     mle_before = (run_dir / "checkpoints" / "mle.pt").read_bytes()
     resumed = run("train", "oracle", "--resume", str(run_dir))  # already finished: no-op

@@ -188,6 +188,7 @@ def evaluate_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
         = None,
     data: Annotated[Path | None, typer.Option("--data", help="Local data path.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --json.")] = False,
 ) -> None:
     """Run the task's evaluators on a trained model; MLE and final model side by side.
 
@@ -195,10 +196,13 @@ def evaluate_command(
     """
     import json
 
+    from seqgan_music.errors import ConfigError
     from seqgan_music.pipeline import evaluate_run
     from seqgan_music.runs import atomic_write
 
     _check_file(model, "model")
+    if json_out is not None and json_out.exists() and not force:
+        raise ConfigError(f"output {json_out} exists; pass --force to overwrite it")
     figures = evaluate_run(model, num, data)
     _print_figures(_console(), figures, f"evaluation of {model}")
     if json_out is not None:
