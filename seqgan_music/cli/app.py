@@ -24,7 +24,8 @@ app.add_typer(data_app, name="data")
 PresetOpt = Annotated[str, typer.Option("--preset", help="quick, default or paper.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config file.")]
 SetOpt = Annotated[list[str] | None, typer.Option(
-    "--set", help="Override one field, e.g. --set train.batch_size=32 (repeatable).")]
+    "--set", metavar="KEY=VALUE",
+    help="Override one field, e.g. --set train.batch_size=32 (repeatable).")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
 
