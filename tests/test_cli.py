@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,22 @@ def test_train_generate_evaluate_resume_end_to_end(tmp_path: Path) -> None:
     resumed = run("train", "oracle", "--resume", str(run_dir))  # already finished: no-op
     assert resumed.returncode == 0, resumed.stderr
     assert (run_dir / "checkpoints" / "mle.pt").read_bytes() == mle_before
+
+
+def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seqgan_music", "train", "oracle", *TINY_ORACLE_FLAGS,
+         "--set", "train.pretrain_epochs=100000", "--set", "train.checkpoint_every=1",
+         "--out", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob("oracle/*/checkpoints/*.pt")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "--resume" in err and "Traceback" not in err
+    assert list(tmp_path.glob("oracle/*/checkpoints/latest.pt"))
 
 
 def test_oracle_command_tiny(tmp_path: Path) -> None:

@@ -20,21 +20,27 @@ def main(argv: list[str] | None = None) -> None:
     from seqgan_music.errors import SeqganMusicError
 
     aborts, click_errors = _click_exceptions()
+    interrupts = (*aborts, KeyboardInterrupt)
     command = get_command(app)
     try:
         code = command.main(args=argv, prog_name="seqgan-music", standalone_mode=False)
-    except aborts:
-        _fail("aborted")
+    except interrupts:  # click turns Ctrl-C into Abort
+        _interrupted()
     except click_errors as error:
         ctx = getattr(error, "ctx", None)
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         _fail(f"{error.format_message()}{hint}")  # type: ignore[attr-defined]
     except SeqganMusicError as error:
         _fail(str(error))
-    except KeyboardInterrupt:
-        print("interrupted; a training run continues with --resume RUN_DIR", file=sys.stderr)
-        sys.exit(130)
+    if code == 130:  # typer turns Ctrl-C into exit code 130
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> None:
+    print("interrupted; continue a training run with: seqgan-music train TASK --resume RUN_DIR "
+          "(its last checkpoint is kept)", file=sys.stderr)
+    sys.exit(130)
 
 
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Exception], ...]]:
