@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     from seqgan_music.errors import SeqganMusicError
 
     aborts, click_errors = _click_exceptions()
-    interrupts = (*aborts, KeyboardInterrupt)
+    interrupts: tuple[type[BaseException], ...] = (*aborts, KeyboardInterrupt)
     command = get_command(app)
     try:
         code = command.main(args=argv, prog_name="seqgan-music", standalone_mode=False)
