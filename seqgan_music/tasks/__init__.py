@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from seqgan_music.training import Corpus
 
 ENTRY_POINT_GROUP = "seqgan_music.tasks"
-PRESETS = ("quick", "default", "paper")
 
 
 class Task:
@@ -164,5 +163,5 @@ def data_root() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-__all__ = ["PRESETS", "Task", "TaskEntry", "data_root", "discover_tasks", "load_task",
+__all__ = ["Task", "TaskEntry", "data_root", "discover_tasks", "load_task",
            "task_entries", "builtin_presets"]
