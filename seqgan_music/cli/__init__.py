@@ -44,12 +44,18 @@ def _interrupted() -> None:
 
 
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Exception], ...]]:
-    """Abort and ClickException classes of click and of the copy newer typer releases vendor."""
-    import click
-
-    aborts: list[type[BaseException]] = [click.exceptions.Abort]
-    errors: list[type[Exception]] = [click.ClickException]
-    try:  # newer typer releases ship their own copy of click
+    """Abort and ClickException classes of click and of the copy newer typer releases vendor
+    (those no longer depend on click, so either may be missing)."""
+    aborts: list[type[BaseException]] = []
+    errors: list[type[Exception]] = []
+    try:
+        import click
+    except ImportError:
+        pass
+    else:
+        aborts.append(click.exceptions.Abort)
+        errors.append(click.ClickException)
+    try:
         from typer import exceptions as typer_exceptions
         from typer._click import exceptions as vendored
     except ImportError:
