@@ -26,7 +26,7 @@ import torch
 
 from seqgan_music.config import ExperimentConfig
 from seqgan_music.oracle import OracleLSTM
-from seqgan_music.rollout import discriminator_scorer, straightforward_rewards, use_bfloat16
+from seqgan_music.rollout import DiscriminatorScorer, straightforward_rewards, use_bfloat16
 from seqgan_music.training import (
     Corpus,
     Trainer,
@@ -74,7 +74,7 @@ def main() -> None:
     print(f"config: V 5000, T 20, B 64, N {config.rollout.num_rollouts}, official D "
           f"({sum(config.discriminator.num_filters)} filters); precision {args.precision}")
 
-    scorer = discriminator_scorer(d, config.rollout.precision, config.rollout.chunk_size)
+    scorer = DiscriminatorScorer(d, config.rollout.precision, config.rollout.chunk_size)
     rollout = trainer.rollout
 
     def g_step() -> None:
@@ -93,7 +93,7 @@ def main() -> None:
         # comparison measures only the call structure.
         bf16 = use_bfloat16(config.rollout.precision, device)
         plain = copy.deepcopy(d).to(torch.bfloat16) if bf16 else d
-        slow_scorer = discriminator_scorer(plain, "float32", config.rollout.chunk_size)
+        slow_scorer = DiscriminatorScorer(plain, "float32", config.rollout.chunk_size)
 
         def slow_step() -> None:
             """The same step with one model call per rollout and prefix (the official way)."""

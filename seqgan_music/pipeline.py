@@ -66,7 +66,7 @@ def train(
     task = load_task(task_name)
     if resume is not None:
         state = load_checkpoint(resume)
-        run_dir = resume if resume.is_dir() else resume.parent.parent
+        run_dir = _run_dir(resume)
         config = ExperimentConfig.from_dict(state["config"])
         if config.task != task.name:
             raise CheckpointError(f"run {run_dir} is a {config.task} run, not {task.name}")
@@ -89,19 +89,31 @@ def train(
     outcome = TrainOutcome(run_dir, config, data_label=str(corpus.spec.get("label", "")))
     samples = trainer.sample(SAMPLES_WRITTEN).cpu()
     task.export(samples, corpus.spec, run_dir / "samples" / f"{method}{task.sample_suffix}")
-    final = trainer.evaluate()
-    mle = run_dir / "checkpoints" / "mle.pt"
-    if method != "mle" and mle.exists():
-        trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
-        outcome.figures["MLE"] = trainer.evaluate()
-    outcome.figures[_label(method)] = final
+    outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     return outcome
 
 
-def _label(method: str) -> str:
+def _beside_mle(trainer: Any, run_dir: Path, final: dict[str, float], num: int | None = None
+                ) -> dict[str, dict[str, float]]:
+    """`final` figures with the run's MLE start model (checkpoints/mle.pt) evaluated beside it.
+
+    Leaves the trainer holding the MLE model when there is one.
+    """
+    from seqgan_music.runs import load_checkpoint
     from seqgan_music.training import METHOD_LABELS
 
-    return METHOD_LABELS.get(method, method)
+    figures: dict[str, dict[str, float]] = {}
+    mle = run_dir / "checkpoints" / "mle.pt"
+    if trainer.method != "mle" and mle.exists():
+        trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
+        figures["MLE"] = trainer.evaluate(num)
+    figures[METHOD_LABELS.get(trainer.method, trainer.method)] = final
+    return figures
+
+
+def _run_dir(path: Path) -> Path:
+    """The run directory of a run directory or of a checkpoint file in its checkpoints/."""
+    return path if path.is_dir() else path.parent.parent
 
 
 def _data_path(state: dict[str, Any]) -> Path | None:
@@ -155,19 +167,11 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
 def evaluate_run(model: Path, num: int | None = None, data: Path | None = None
                  ) -> dict[str, dict[str, float]]:
     """The task's evaluators for the run's MLE model (when saved) and its final model."""
-    from seqgan_music.runs import load_checkpoint
     from seqgan_music.training import Trainer
 
     loaded = load_model(model)
     config = loaded.config
     corpus = loaded.task.prepare(config, data or _data_path(loaded.state))
     trainer = Trainer(config, corpus, method=str(loaded.state["method"]))
-    figures: dict[str, dict[str, float]] = {}
-    run_dir = model if model.is_dir() else model.parent.parent
-    mle = run_dir / "checkpoints" / "mle.pt"
-    if mle.exists() and loaded.state["method"] != "mle":
-        trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
-        figures["MLE"] = trainer.evaluate(num)
     trainer.load_state_dict(loaded.state, resume_metrics=False)
-    figures[_label(str(loaded.state["method"]))] = trainer.evaluate(num)
-    return figures
+    return _beside_mle(trainer, _run_dir(model), trainer.evaluate(num), num)

@@ -103,12 +103,6 @@ class DiscriminatorScorer:
                          sequences.device)
 
 
-def discriminator_scorer(
-    discriminator: Discriminator, precision: str = "auto", chunk_size: int = 2048
-) -> DiscriminatorScorer:
-    return DiscriminatorScorer(discriminator, precision, chunk_size)
-
-
 class Rollout:
     """Roll-out policy G_beta and the Monte Carlo estimate of Q(Y_1:t-1, y_t)."""
 

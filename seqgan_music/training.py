@@ -29,7 +29,7 @@ import torch
 from seqgan_music.config import ExperimentConfig
 from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
 from seqgan_music.models import Discriminator, Generator, sample_categorical
-from seqgan_music.rollout import Rollout, Scorer, discriminator_scorer, use_bfloat16
+from seqgan_music.rollout import DiscriminatorScorer, Rollout, Scorer, use_bfloat16
 from seqgan_music.runs import MetricsLog, dump_toml, load_checkpoint, save_checkpoint
 
 METHOD_PHASES: dict[str, tuple[str, ...]] = {
@@ -340,7 +340,7 @@ class Trainer:
         elif phase == "d_pretrain":
             record.update(self._train_discriminator(t.d_pretrain_epochs))
         elif phase in ("adversarial", "pg_bleu"):
-            scorer = self._bleu() if phase == "pg_bleu" else discriminator_scorer(
+            scorer = self._bleu() if phase == "pg_bleu" else DiscriminatorScorer(
                 self.discriminator, self.config.rollout.precision, self.config.rollout.chunk_size)
             for _ in range(t.g_steps):
                 record.update(policy_gradient_step(

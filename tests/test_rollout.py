@@ -4,7 +4,7 @@ import torch
 
 from seqgan_music.config import ExperimentConfig, RolloutConfig
 from seqgan_music.models import Discriminator, Generator
-from seqgan_music.rollout import Rollout, discriminator_scorer, straightforward_rewards
+from seqgan_music.rollout import DiscriminatorScorer, Rollout, straightforward_rewards
 
 
 def _models(config: ExperimentConfig) -> tuple[Generator, Discriminator]:
@@ -18,7 +18,7 @@ def test_rewards_shape_range_and_final_column(tiny_config: ExperimentConfig) -> 
     g, d = _models(tiny_config)
     rollout = Rollout(g, tiny_config.rollout)
     y = g.sample(5, 6, generator=torch.Generator().manual_seed(0))
-    scorer = discriminator_scorer(d, precision="float32")
+    scorer = DiscriminatorScorer(d, precision="float32")
     q = rollout.rewards(y, scorer, generator=torch.Generator().manual_seed(1))
     assert q.shape == (5, 6)
     assert bool(((q >= 0) & (q <= 1)).all())
@@ -56,7 +56,7 @@ def test_vectorised_rollout_equals_straightforward_loop(tiny_config: ExperimentC
     config = RolloutConfig(num_rollouts=3, rollout_update_rate=0.0, chunk_size=5)
     rollout = Rollout(g, config)
     y = g.sample(4, 6)
-    scorer = discriminator_scorer(d, precision="float32")
+    scorer = DiscriminatorScorer(d, precision="float32")
     fast = rollout.rewards(y, scorer)
     slow = straightforward_rewards(g, y, scorer, num_rollouts=3)
     assert torch.allclose(fast, slow, atol=1e-5)
@@ -92,6 +92,6 @@ def test_rate_zero_rolls_out_with_g_itself(tiny_config: ExperimentConfig) -> Non
 def test_bf16_rewards_close_to_float32(tiny_config: ExperimentConfig) -> None:
     _, d = _models(tiny_config)
     y = torch.randint(0, 8, (64, 6))
-    full = discriminator_scorer(d, precision="float32")(y)
-    half = discriminator_scorer(d, precision="bfloat16")(y)
+    full = DiscriminatorScorer(d, precision="float32")(y)
+    half = DiscriminatorScorer(d, precision="bfloat16")(y)
     assert torch.allclose(full, half, atol=2e-2)
