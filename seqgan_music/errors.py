@@ -19,6 +19,14 @@ class DataError(SeqganMusicError):
     """A corpus, data file or download is missing, unreadable or unusable."""
 
 
+class DataMissing(DataError):
+    """A task's data is not present locally but can be downloaded (`seqgan-music data download`)."""
+
+    def __init__(self, message: str, task: str) -> None:
+        super().__init__(message)
+        self.task = task
+
+
 class CheckpointError(SeqganMusicError):
     """A checkpoint or run directory is missing, foreign or damaged."""
 
@@ -29,3 +37,7 @@ class TrainingError(SeqganMusicError):
 
 class TaskError(SeqganMusicError):
     """A task name is unknown or a task plug-in failed to load."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data was skipped; the run goes on (the CLI prints it in one line)."""

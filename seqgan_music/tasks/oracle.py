@@ -8,13 +8,13 @@ against SeqGAN), the learning curves as CSV and a PNG plot.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seqgan_music.data import sha256_file
 from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.tasks import Task, builtin_presets, data_root
 
@@ -50,14 +50,6 @@ def find_oracle_params(explicit: str | Path | None) -> Path | None:
     if root is not None and (root / "oracle" / "target_params.npz").is_file():
         return root / "oracle" / "target_params.npz"
     return None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_oracle(config: ExperimentConfig, params: str | Path | None = None

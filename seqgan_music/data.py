@@ -1,0 +1,214 @@
+"""Where data lives, and verified, atomic downloads of public archives.
+
+`cache_dir()` is `$SEQGAN_MUSIC_CACHE`, else the platform's cache folder (XDG on Linux,
+~/Library/Caches on macOS, %LOCALAPPDATA% on Windows) + `seqgan-music`.
+
+`download_archive` fetches a zip or tar archive, checks every file it keeps against SHA-256
+sums recorded in the package, refuses members that would land outside the target (absolute
+paths, `..`, links), extracts into a temporary folder beside the target and renames it into
+place only when everything is verified: a failed or interrupted download leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from seqgan_music.errors import DataError
+
+COMPLETE_MARKER = ".seqgan-music-complete"
+USER_AGENT = "seqgan-music (https://pypi.org/project/seqgan-music)"
+
+
+def cache_dir() -> Path:
+    """The user's cache folder for seqgan-music (not created here)."""
+    override = os.environ.get("SEQGAN_MUSIC_CACHE")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "seqgan-music" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "seqgan-music"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "seqgan-music"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_sums(text: str) -> dict[str, str]:
+    """`sha256sum` output ("<hex>  <path>" lines) as {path: hex}."""
+    sums: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.strip().lstrip("*")] = digest.lower()
+    return sums
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A public archive and the files to keep from it.
+
+    Attributes:
+        name: folder name under the target root (e.g. "nottingham").
+        urls: tried in order until one answers.
+        sums: {relative path: SHA-256} of every file kept; other members are ignored.
+        strip_top: drop the single top-level folder that GitHub archives wrap everything in.
+        size_hint: human-readable size for messages ("7 MB").
+        homepage: where a user can fetch the data by hand.
+    """
+
+    name: str
+    urls: tuple[str, ...]
+    sums: dict[str, str]
+    strip_top: bool = True
+    size_hint: str = ""
+    homepage: str = ""
+
+
+def is_complete(folder: Path) -> bool:
+    return (folder / COMPLETE_MARKER).is_file()
+
+
+def download_archive(
+    archive: Archive,
+    root: Path | None = None,
+    force: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+    timeout: float = 60.0,
+) -> Path:
+    """Download, verify and extract `archive` into `root/archive.name`; return that folder.
+
+    An already complete folder is returned as is unless `force`. `progress(done, total)` is
+    called as bytes arrive (total None when the server does not say).
+    """
+    root = root or cache_dir()
+    target = root / archive.name
+    if is_complete(target) and not force:
+        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create the data folder {root}: {error.strerror}") from None
+    with tempfile.TemporaryDirectory(prefix=f".{archive.name}-", dir=root) as work:
+        work_dir = Path(work)
+        blob = work_dir / "archive"
+        errors = []
+        for url in archive.urls:
+            try:
+                _fetch(url, blob, progress, timeout)
+                break
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                reason = getattr(error, "reason", None) or error
+                errors.append(f"{url}: {reason}")
+        else:
+            hint = f" (or fetch {archive.homepage} by hand)" if archive.homepage else ""
+            raise DataError(
+                f"could not download the {archive.name} data: {'; '.join(errors)}. If this "
+                f"machine is offline, pass --data PATH pointing at a local copy{hint}"
+            )
+        staging = work_dir / archive.name
+        staging.mkdir()
+        _extract_verified(blob, staging, archive)
+        (staging / COMPLETE_MARKER).write_text("verified against the recorded SHA-256 sums\n",
+                                               encoding="utf-8")
+        if target.exists():
+            old = work_dir / "previous"
+            target.rename(old)  # removed with the temporary folder
+        staging.rename(target)
+    return target
+
+
+def _fetch(url: str, path: Path, progress: Callable[[int, int | None], None] | None,
+           timeout: float) -> None:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response, path.open("wb") as out:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        done = 0
+        while block := response.read(1 << 16):
+            out.write(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, total)
+
+
+def _safe_relative(name: str, strip_top: bool) -> PurePosixPath | None:
+    """The member's path inside the target, None for the top folder itself; raises on escapes."""
+    raw = name.replace("\\", "/")
+    path = PurePosixPath(raw)
+    if path.is_absolute() or ".." in path.parts or (len(raw) > 1 and raw[1] == ":"):
+        raise DataError(f"archive member {name!r} would be written outside the target folder; "
+                        "the archive is refused")
+    parts = path.parts[1:] if strip_top else path.parts
+    return PurePosixPath(*parts) if parts else None
+
+
+def _members(blob: Path) -> Iterator[tuple[str, bool, Callable[[], IO[bytes]]]]:
+    """(name, is_plain_file, opener) for each member of a zip or tar archive."""
+    if zipfile.is_zipfile(blob):
+        with zipfile.ZipFile(blob) as zf:
+            for info in zf.infolist():
+                is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+                yield info.filename, not info.is_dir() and not is_link, \
+                    lambda info=info: zf.open(info)
+        return
+    try:
+        tf = tarfile.open(blob)
+    except tarfile.TarError:
+        raise DataError("the download is neither a zip nor a tar archive") from None
+    with tf:
+        for member in tf:
+            if member.issym() or member.islnk():
+                _safe_relative(member.name, False)
+                yield member.name, False, lambda: None  # type: ignore[return-value,misc]
+                continue
+            yield member.name, member.isfile(), \
+                lambda member=member: tf.extractfile(member)  # type: ignore[return-value,misc]
+
+
+def _extract_verified(blob: Path, staging: Path, archive: Archive) -> None:
+    wanted = dict(archive.sums)
+    try:
+        for name, is_file, opener in _members(blob):
+            relative = _safe_relative(name, archive.strip_top)
+            if relative is None or not is_file:
+                continue
+            key = relative.as_posix()
+            expected = wanted.pop(key, None)
+            if expected is None:
+                continue  # not part of the data set we keep
+            out_path = staging.joinpath(*relative.parts)
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            with opener() as source, out_path.open("wb") as out:
+                while block := source.read(1 << 16):
+                    digest.update(block)
+                    out.write(block)
+            if digest.hexdigest() != expected:
+                raise DataError(f"{archive.name} file {key} failed its SHA-256 check (expected "
+                                f"{expected[:12]}..., got {digest.hexdigest()[:12]}...); the "
+                                "download is discarded")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+        raise DataError(f"the {archive.name} archive is damaged: {error}") from None
+    if wanted:
+        missing = sorted(wanted)
+        raise DataError(f"the {archive.name} archive lacks {len(missing)} expected file(s), "
+                        f"e.g. {missing[0]}; the download is discarded")

@@ -1,0 +1,305 @@
+"""A folder of MIDI/ABC files -> melody windows split by tune, cached, with a manifest.
+
+Steps: find the files (the jukedeck Nottingham layout is recognised and only its
+`MIDI/melody/` files are used) -> read each file into per-tune token sequences (cached per file
+content, so music21's slow ABC parsing happens once) -> split the tunes (not the windows) into
+train/valid/test with a seeded permutation -> cut windows -> cache the arrays and a manifest
+(source, counts, skipped files and why). Files that yield no melody are skipped, counted in one
+`DataWarning` and listed in the manifest; no usable tune at all is a `DataError`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqgan_music.data import cache_dir
+from seqgan_music.errors import ConfigError, DataError, DataWarning
+from seqgan_music.music.readers import MELODY_MODES, Tune, UnusableFile, read_abc, read_midi
+from seqgan_music.music.tokens import STEP_SECONDS, windows
+
+READER_VERSION = 1  # bump when the readers change what they produce
+MIDI_SUFFIXES = (".mid", ".midi")
+MUSIC_SUFFIXES = (*MIDI_SUFFIXES, ".abc")
+MIN_TUNES = 3  # one per split
+
+
+@dataclass
+class MusicOptions:
+    """How files become sequences (`task_options` of a music task; paper values by default)."""
+
+    step: float = STEP_SECONDS
+    overlap: int = 0
+    melody: str = "auto"
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_seed: int = 0
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], extra: Sequence[str] = ()) -> MusicOptions:
+        fields = cls.__dataclass_fields__
+        unknown = sorted(set(options) - set(fields) - set(extra))
+        if unknown:
+            accepted = ", ".join([*fields, *extra])
+            raise ConfigError(f"unknown music option task_options.{unknown[0]}; accepted: "
+                              f"{accepted}")
+        values = cls(**{k: v for k, v in options.items() if k in fields})
+        checks = (
+            (isinstance(values.step, (int, float)) and 0.01 <= values.step <= 10, "step",
+             "seconds between 0.01 and 10"),
+            (isinstance(values.overlap, int) and values.overlap >= 0, "overlap",
+             "an integer >= 0 smaller than data.seq_len"),
+            (values.melody in MELODY_MODES, "melody", " or ".join(MELODY_MODES)),
+            (isinstance(values.valid_fraction, (int, float)) and 0 < values.valid_fraction < 0.5,
+             "valid_fraction", "a fraction between 0 and 0.5"),
+            (isinstance(values.test_fraction, (int, float)) and 0 < values.test_fraction < 0.5,
+             "test_fraction", "a fraction between 0 and 0.5"),
+            (isinstance(values.split_seed, int) and values.split_seed >= 0, "split_seed",
+             "an integer >= 0"),
+        )
+        for ok, name, accepted in checks:
+            if not ok:
+                raise ConfigError(f"task_options.{name} = {getattr(values, name)!r} is invalid; "
+                                  f"expected {accepted}")
+        return values
+
+
+@dataclass
+class MusicData:
+    """Windows (N, T) int64 per split, with the manifest describing how they were made."""
+
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def find_music_files(root: Path) -> tuple[list[Path], str]:
+    """The music files under `root` (searched recursively) and the layout recognised."""
+    if root.is_file():
+        if root.suffix.lower() not in MUSIC_SUFFIXES:
+            raise DataError(f"{root} is not a MIDI or ABC file; accepted: "
+                            f"{', '.join(MUSIC_SUFFIXES)} files or a folder of them")
+        return [root], "file"
+    if not root.is_dir():
+        raise DataError(f"data path {root} does not exist")
+    for melody_dir in (root / "MIDI" / "melody", root / "melody"):
+        if melody_dir.is_dir() and any(melody_dir.glob("*.mid")):
+            return sorted(melody_dir.glob("*.mid")), "jukedeck (MIDI/melody)"
+    files = sorted(
+        p for p in root.rglob("*")
+        if p.suffix.lower() in MUSIC_SUFFIXES and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    return files, "folder"
+
+
+def read_file(path: Path, step: float, melody: str) -> tuple[list[Tune], list[str]]:
+    """Tunes of one file and the reasons for skipped tunes; raises UnusableFile."""
+    if path.suffix.lower() == ".abc":
+        return read_abc(path, step, melody)
+    return read_midi(path, step, melody), []
+
+
+def _cached_read(path: Path, step: float, melody: str, cache: Path | None
+                 ) -> tuple[list[Tune], list[str]]:
+    """`read_file` through a cache keyed by the file's content and the reader's options."""
+    if cache is None:
+        return read_file(path, step, melody)
+    data = path.read_bytes()
+    key = hashlib.sha256(data).hexdigest()[:32]
+    entry = cache / f"{key}-v{READER_VERSION}-{step:g}-{melody}.npz"
+    if entry.is_file():
+        try:
+            with np.load(entry, allow_pickle=False) as stored:
+                info = json.loads(str(stored["info"]))
+                tokens = stored["tokens"]
+            if info.get("error"):
+                raise UnusableFile(info["error"])
+            bounds = np.cumsum([0, *info["lengths"]])
+            tunes = [Tune(name, tokens[lo:hi].astype(np.int64)) for name, lo, hi in
+                     zip(info["names"], bounds[:-1], bounds[1:], strict=True)]
+            return tunes, list(info["skipped"])
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache entry is rebuilt
+    try:
+        tunes, skipped = read_file(path, step, melody)
+        error = ""
+    except UnusableFile as unusable:
+        tunes, skipped, error = [], [], str(unusable)
+    info = {"names": [t.name for t in tunes], "lengths": [len(t.tokens) for t in tunes],
+            "skipped": skipped, "error": error, "file": path.name}
+    tokens = np.concatenate([t.tokens for t in tunes]) if tunes else np.zeros(0, np.int64)
+    try:
+        from seqgan_music.runs import atomic_write
+
+        with atomic_write(entry, "wb") as handle:
+            np.savez(handle, tokens=tokens.astype(np.uint8), info=np.array(json.dumps(info)))
+    except OSError:
+        pass  # caching is an optimisation; a read-only cache must not stop training
+    if error:
+        raise UnusableFile(error)
+    return tunes, skipped
+
+
+def _corpus_key(files: list[Path], options: MusicOptions, seq_len: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([asdict(options), seq_len, READER_VERSION]).encode())
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def split_tunes(names: Sequence[str], options: MusicOptions) -> dict[str, list[int]]:
+    """Indices of `names` per split, by a seeded permutation of the sorted names."""
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    rng = np.random.default_rng(options.split_seed)
+    shuffled = [order[i] for i in rng.permutation(len(order))]
+    num = len(shuffled)
+    num_test = max(1, round(num * options.test_fraction))
+    num_valid = max(1, round(num * options.valid_fraction))
+    return {"test": shuffled[:num_test], "valid": shuffled[num_test : num_test + num_valid],
+            "train": shuffled[num_test + num_valid :]}
+
+
+def build_music_corpus(
+    roots: Sequence[Path],
+    label: str,
+    options: MusicOptions,
+    seq_len: int,
+    reporter: Any = None,
+    use_cache: bool = True,
+) -> MusicData:
+    """Read every music file under `roots` into windows split by tune (cached)."""
+    if options.overlap >= seq_len:
+        raise ConfigError(f"task_options.overlap = {options.overlap} must be smaller than "
+                          f"data.seq_len = {seq_len}")
+    files: list[tuple[Path, str]] = []
+    layouts = []
+    for root in roots:
+        found, layout = find_music_files(root)
+        layouts.append(layout)
+        base = root if root.is_dir() else root.parent
+        prefix = f"{root.name}/" if len(roots) > 1 else ""
+        files += [(p, prefix + p.relative_to(base).as_posix()) for p in found]
+    where = ", ".join(str(r) for r in roots)
+    if not files:
+        raise DataError(f"no MIDI or ABC files (.mid, .midi, .abc) found in {where}")
+    cache = cache_dir() if use_cache else None
+    key = _corpus_key([p for p, _ in files], options, seq_len)
+    corpus_dir = cache / "corpora" / key if cache is not None else None
+    if corpus_dir is not None and (corpus_dir / "manifest.json").is_file():
+        try:
+            return _load_corpus(corpus_dir)
+        except (OSError, ValueError, KeyError):
+            pass  # rebuilt below
+    tunes, skipped = _read_all(files, options, cache, reporter)
+    return _assemble(tunes, skipped, files, layouts, roots, label, options, seq_len, key,
+                     corpus_dir)
+
+
+def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path | None,
+              reporter: Any) -> tuple[list[Tune], list[dict[str, str]]]:
+    parsed_dir = cache / "parsed" if cache is not None else None
+    if reporter is not None:
+        reporter.phase("read_data", len(files), 0)
+    tunes: list[Tune] = []
+    skipped: list[dict[str, str]] = []
+    for path, name in files:
+        try:
+            found, bad_tunes = _cached_read(path, options.step, options.melody, parsed_dir)
+        except UnusableFile as error:
+            skipped.append({"item": name, "reason": str(error)})
+        else:
+            prefix = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+            tunes += [Tune(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens)
+                      for t in found]
+            skipped += [{"item": prefix + s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
+                        for s in bad_tunes]
+        if reporter is not None:
+            reporter.advance("read_data", {})
+    return tunes, skipped
+
+
+def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tuple[Path, str]],
+              layouts: list[str], roots: Sequence[Path], label: str, options: MusicOptions,
+              seq_len: int, key: str, corpus_dir: Path | None) -> MusicData:
+    where = ", ".join(str(r) for r in roots)
+    cut = [(t.name, windows(t.tokens, seq_len, options.overlap)) for t in tunes]
+    usable = [(name, w) for name, w in cut if len(w)]
+    too_short = len(cut) - len(usable)
+    if skipped:
+        reasons = Counter(s["reason"] for s in skipped)
+        summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common(4))
+        more = "" if len(reasons) <= 4 else ", ..."
+        warnings.warn(f"skipped {len(skipped)} of the files/tunes in {where} ({summary}{more})"
+                      + (f"; the manifest {corpus_dir / 'manifest.json'} lists them"
+                         if corpus_dir is not None else ""), DataWarning, stacklevel=2)
+    if len(usable) < MIN_TUNES:
+        raise DataError(
+            f"{where} holds {len(usable)} usable tune(s) of at least {seq_len} steps "
+            f"({options.step:g} s each) after skipping {len(skipped)} file(s)/tune(s) and "
+            f"{too_short} shorter tune(s); at least {MIN_TUNES} are needed (one per split)"
+        )
+    splits = split_tunes([name for name, _ in usable], options)
+    arrays = {split: np.concatenate([usable[i][1] for i in index]) if index
+              else np.zeros((0, seq_len), np.int64) for split, index in splits.items()}
+    steps = sum(len(t.tokens) for t in tunes)
+    manifest: dict[str, Any] = {
+        "label": label,
+        "source": [str(r) for r in roots],
+        "layout": ", ".join(sorted(set(layouts))),
+        "files": len(files),
+        "tunes": len(tunes),
+        "tunes_shorter_than_a_window": too_short,
+        "steps": steps,
+        "rests": int(sum(int((t.tokens == 0).sum()) for t in tunes)),
+        "tunes_per_split": {s: len(i) for s, i in splits.items()},
+        "windows_per_split": {s: len(a) for s, a in arrays.items()},
+        "split_tunes": {s: sorted(usable[i][0] for i in index) for s, index in splits.items()},
+        "skipped": skipped,
+        "options": asdict(options),
+        "seq_len": seq_len,
+        "reader_version": READER_VERSION,
+        "key": key,
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    data = MusicData(arrays["train"], arrays["valid"], arrays["test"], manifest)
+    if corpus_dir is not None:
+        _save_corpus(corpus_dir, data)
+    return data
+
+
+def _save_corpus(folder: Path, data: MusicData) -> None:
+    from seqgan_music.runs import atomic_write
+
+    try:
+        with atomic_write(folder / "tokens.npz", "wb") as handle:
+            np.savez(handle, train=data.train.astype(np.uint8), valid=data.valid.astype(np.uint8),
+                     test=data.test.astype(np.uint8))
+        data.manifest["cache"] = str(folder)
+        with atomic_write(folder / "manifest.json") as handle:  # written last: marks complete
+            json.dump(data.manifest, handle, indent=1)
+    except OSError:
+        pass
+
+
+def _load_corpus(folder: Path) -> MusicData:
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    with np.load(folder / "tokens.npz", allow_pickle=False) as stored:
+        arrays = {k: stored[k].astype(np.int64) for k in ("train", "valid", "test")}
+    if manifest.get("skipped"):
+        warnings.warn(f"{len(manifest['skipped'])} files/tunes of {', '.join(manifest['source'])}"
+                      f" were skipped; the manifest {folder / 'manifest.json'} lists them",
+                      DataWarning, stacklevel=3)
+    return MusicData(arrays["train"], arrays["valid"], arrays["test"], manifest)
