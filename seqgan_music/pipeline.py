@@ -75,6 +75,7 @@ def train(
     else:
         config = build_config(task, preset, config_file, overrides, seed, device)
     resolve_device(config.device)  # fail before any folder is made
+    task.reporter = reporter
     corpus = task.prepare(config, data)
     config.data.vocab_size = corpus.vocab_size
     config.validate()
@@ -90,6 +91,7 @@ def train(
     samples = trainer.sample(SAMPLES_WRITTEN).cpu()
     task.export(samples, corpus.spec, run_dir / "samples" / f"{method}{task.sample_suffix}")
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
+    outcome.figures.update(corpus.spec.get("reference_figures", {}))
     return outcome
 
 
@@ -164,8 +166,7 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
                                        temperature=temperature, generator=rng).cpu()
 
 
-def evaluate_run(model: Path, num: int | None = None, data: Path | None = None
-                 ) -> dict[str, dict[str, float]]:
+def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) -> TrainOutcome:
     """The task's evaluators for the run's MLE model (when saved) and its final model."""
     from seqgan_music.training import Trainer
 
@@ -174,4 +175,6 @@ def evaluate_run(model: Path, num: int | None = None, data: Path | None = None
     corpus = loaded.task.prepare(config, data or _data_path(loaded.state))
     trainer = Trainer(config, corpus, method=str(loaded.state["method"]))
     trainer.load_state_dict(loaded.state, resume_metrics=False)
-    return _beside_mle(trainer, _run_dir(model), trainer.evaluate(num), num)
+    figures = _beside_mle(trainer, _run_dir(model), trainer.evaluate(num), num)
+    figures.update(corpus.spec.get("reference_figures", {}))
+    return TrainOutcome(_run_dir(model), config, str(corpus.spec.get("label", "")), figures)

@@ -7,6 +7,7 @@ Errors a user can cause end as one line on stderr and exit code 1, never a trace
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from seqgan_music.cli.app import app
 
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from seqgan_music.errors import SeqganMusicError
 
+    _show_data_warnings()
     aborts, click_errors = _click_exceptions()
     interrupts: tuple[type[BaseException], ...] = (*aborts, KeyboardInterrupt)
     command = get_command(app)
@@ -35,6 +37,24 @@ def main(argv: list[str] | None = None) -> None:
     if code == 130:  # typer turns Ctrl-C into exit code 130
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_data_warnings() -> None:
+    """Print `DataWarning`s as one `warning: ...` line on stderr (no source line)."""
+    import warnings
+
+    from seqgan_music.errors import DataWarning
+
+    default = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if issubclass(category, DataWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def _interrupted() -> None:

@@ -101,14 +101,113 @@ def train_command(
     from seqgan_music import pipeline
     from seqgan_music.cli.progress import RichReporter
 
+    from seqgan_music.errors import DataMissing
+
     console = _console()
-    with RichReporter(console) as reporter:
-        outcome = pipeline.train(task, data, preset, config, set_, out, resume, seed, device,
-                                 method, reporter)
+    try:
+        with RichReporter(console) as reporter:
+            outcome = pipeline.train(task, data, preset, config, set_, out, resume, seed,
+                                     device, method, reporter)
+    except DataMissing as missing:
+        if not _offer_download(console, missing):
+            raise
+        with RichReporter(console) as reporter:
+            outcome = pipeline.train(task, data, preset, config, set_, out, resume, seed,
+                                     device, method, reporter)
     if outcome.data_label:
         console.print(f"data: {outcome.data_label}", markup=False)
-    _print_figures(console, outcome.figures, f"{task}: evaluation of the trained models")
+    _print_figures(console, outcome.figures, f"{task}: evaluation of the trained models", task)
     console.print(f"run directory: {outcome.run_dir}", markup=False)
+
+
+def _offer_download(console: Console, missing: Any) -> bool:
+    """Ask (only on an interactive terminal) whether to download a task's missing data."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    from rich.prompt import Confirm
+
+    console.print(str(missing), markup=False)
+    if not Confirm.ask(f"Download the {missing.task} data now?", console=console, default=True):
+        return False
+    _download(console, missing.task, force=False)
+    return True
+
+
+def _download(console: Console, task_name: str, force: bool) -> Path:
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    from seqgan_music.errors import DataError
+    from seqgan_music.tasks import load_task
+
+    task = load_task(task_name)
+    download = getattr(task, "download", None)
+    if download is None:
+        raise DataError(f"task {task_name} has no public download; its data: {task.source()}")
+    with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                  console=console, transient=True) as progress:
+        bar = progress.add_task(f"downloading {task_name}", total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        path: Path = download(force=force, progress=advance)
+    return path
+
+
+@app.command("compose")
+def compose_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="MIDI file to write (numbered "
+                                      "tune-1.mid, tune-2.mid... when -n > 1).")] = Path(
+        "tune.mid"),
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="Run directory or checkpoint (default: the latest nottingham run in "
+        "runs/, else the pretrained model shipped with seqgan-music).")] = None,
+    num: Annotated[int, typer.Option("-n", "--num", help="Number of tunes.")] = 1,
+    length: Annotated[int, typer.Option(
+        "--length", help="Steps to generate (one step = 0.4 s = a quarter note at 150 qpm).")]
+        = 32,
+    temperature: Annotated[float, typer.Option(
+        "--temperature", help="Sampling temperature (< 1 safer, > 1 wilder).")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same tune.")] = 0,
+    primer: Annotated[Path | None, typer.Option(
+        "--primer", help="A .mid/.midi/.abc file whose melody the tune continues.")] = None,
+    keep_primer: Annotated[bool, typer.Option(
+        "--keep-primer/--no-keep-primer", help="Include the primer in the output.")] = True,
+    tempo: Annotated[float, typer.Option("--tempo", help="Quarter notes per minute.")] = 150.0,
+    program: Annotated[int, typer.Option(
+        "--program", help="General MIDI instrument 0..127 (0 piano, 40 violin, 73 flute).")] = 0,
+    wav: Annotated[bool, typer.Option("--wav", help="Also render a .wav beside the MIDI.")]
+        = False,
+    plot: Annotated[bool, typer.Option("--plot", help="Also draw a piano-roll .png.")] = False,
+    musicxml: Annotated[bool, typer.Option(
+        "--musicxml", help="Also write notation as .musicxml.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    runs: Annotated[Path, typer.Option("--runs", help="Where to look for the latest run.")] =
+        Path("runs"),
+) -> None:
+    """Compose folk tunes with a trained music model and write them as MIDI.
+
+    Example: seqgan-music compose --out tune.mid -n 4 --seed 7 --plot
+    """
+    from seqgan_music.music.compose import ComposeOptions, compose
+    from seqgan_music.music.tokens import STEP_SECONDS
+
+    options = ComposeOptions(out, model, num, length, temperature, seed, primer, keep_primer,
+                             tempo, program, wav, plot, musicxml, force, runs)
+    result = compose(options)
+    console = _console()
+    steps = len(result.tunes[0])
+    seconds = steps * 60.0 / tempo
+    console.print(f"model: {result.model}", markup=False)
+    primer_note = f", primer {result.primer_steps} steps kept" if result.primer_steps else ""
+    console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
+                  f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
+    if result.synth:
+        console.print(f"audio: {result.synth}", markup=False)
+    for path in result.files:
+        console.print(f"wrote {path}", markup=False)
 
 
 @app.command("oracle")
@@ -204,11 +303,14 @@ def evaluate_command(
     _check_file(model, "model")
     if json_out is not None and json_out.exists() and not force:
         raise ConfigError(f"output {json_out} exists; pass --force to overwrite it")
-    figures = evaluate_run(model, num, data)
-    _print_figures(_console(), figures, f"evaluation of {model}")
+    outcome = evaluate_run(model, num, data)
+    console = _console()
+    if outcome.data_label:
+        console.print(f"data: {outcome.data_label}", markup=False)
+    _print_figures(console, outcome.figures, f"evaluation of {model}", outcome.config.task)
     if json_out is not None:
         with atomic_write(json_out) as handle:
-            json.dump(figures, handle, indent=2)
+            json.dump(outcome.figures, handle, indent=2)
 
 
 @data_app.command("download")
@@ -220,37 +322,48 @@ def download_command(
 
     Example: seqgan-music data download nottingham
     """
-    from seqgan_music.errors import DataError
-    from seqgan_music.tasks import load_task
-
-    loaded = load_task(task)
-    download = getattr(loaded, "download", None)
-    if download is None:
-        raise DataError(f"task {task} has no public download; {loaded.source()}")
-    path = download(force=force)
-    _console().print(f"{task} data ready at {path}", markup=False)
+    console = _console()
+    path = _download(console, task, force)
+    console.print(f"{task} data ready at {path}", markup=False)
 
 
-def _print_figures(console: Console, figures: dict[str, dict[str, float]], title: str) -> None:
+def _print_figures(console: Console, figures: dict[str, dict[str, float]], title: str,
+                   task_name: str) -> None:
+    """One table per figure group of the task (all figures in one table by default)."""
     from rich.table import Table
 
+    from seqgan_music.tasks import load_task
+
+    task = load_task(task_name)
     metrics = list(dict.fromkeys(k for row in figures.values() for k in row))
-    table = Table(title=title)
-    table.add_column("model")
-    for metric in metrics:
-        table.add_column(metric, justify="right")
-    for label, row in figures.items():
-        table.add_row(label, *(f"{row[m]:.4f}" if m in row else "" for m in metrics))
-    console.print(table)
+    groups = {name: [m for m in keys if m in metrics] for name, keys in task.figure_groups.items()}
+    grouped = {m for keys in groups.values() for m in keys}
+    rest = [m for m in metrics if m not in grouped]
+    if not groups:
+        groups = {"": rest}
+    elif rest:
+        first = next(iter(groups))
+        groups[first] = [*groups[first], *rest]
+    for group, keys in groups.items():
+        if not keys:
+            continue
+        table = Table(title=f"{title}: {group}" if group else title)
+        table.add_column("model")
+        for metric in keys:
+            table.add_column(task.figure_labels.get(metric, metric), justify="right")
+        for label, row in figures.items():
+            if any(m in row for m in keys):
+                table.add_row(label, *(f"{row[m]:.4f}" if m in row else "" for m in keys))
+        console.print(table)
 
 
 def _mount_plugin_commands(target: Any) -> None:
     """Mount each task's own command group as `seqgan-music <task> ...`."""
-    from seqgan_music.tasks import task_entries
+    from seqgan_music.tasks import BUILTIN_TASKS, task_entries
 
     for name, entry in task_entries().items():
-        if entry.value.startswith("seqgan_music.tasks.oracle"):
-            continue  # built-in task with no commands of its own: skip importing it
+        if entry.value in BUILTIN_TASKS.values():
+            continue  # built-in tasks have no command groups: skip importing them
         try:
             commands = entry.load().commands()
         except Exception:  # reported by `seqgan-music tasks`; never break the CLI

@@ -22,8 +22,9 @@ PHASE_TITLES = {
     "adversarial": "adversarial training",
     "pg_bleu": "PG-BLEU",
     "scheduled_sampling": "scheduled sampling",
+    "read_data": "reading music files",
 }
-SHOWN = ("g_loss", "d_loss", "d_accuracy", "reward", "nll_oracle", "nll_valid")
+SHOWN = ("g_loss", "d_loss", "d_accuracy", "reward", "nll_oracle", "nll_valid", "bleu4", "mse")
 
 
 class RichReporter:

@@ -44,14 +44,17 @@ class Tune:
     tokens: np.ndarray
 
 
-def sample_melody(notes: Iterable[tuple[float, float, int]], step: float = STEP_SECONDS
-                  ) -> np.ndarray:
-    """Tokens of the highest sounding pitch every `step` seconds; notes are (start, end, pitch)."""
+def sample_melody(notes: Iterable[tuple[float, float, int]], step: float = STEP_SECONDS,
+                  end: float | None = None) -> np.ndarray:
+    """Tokens of the highest sounding pitch every `step` seconds; notes are (start, end, pitch).
+
+    `end` is the tune's end in seconds (default: the end of its last note).
+    """
     array = np.array(sorted(notes, key=lambda n: n[2]), dtype=np.float64).reshape(-1, 3)
     array = array[array[:, 1] > array[:, 0]]
     if len(array) == 0:
         raise UnusableFile("no notes")
-    end = float(array[:, 1].max())
+    end = max(float(array[:, 1].max()), end or 0.0)
     num_steps = math.floor(end / step + _EPS)  # sampling points strictly before the end
     if num_steps > MAX_STEPS:
         raise UnusableFile(f"too long ({end:.0f} s)")
@@ -87,7 +90,8 @@ def read_midi(path: Path, step: float = STEP_SECONDS, melody: str = "auto") -> l
         chosen = [named[0] if named else max(
             tracks, key=lambda t: float(np.mean([n.pitch for n in t.notes])))]
     notes = [(n.start, n.end, n.pitch) for track in chosen for n in track.notes]
-    return [Tune(path.name, sample_melody(notes, step))]
+    # The file's end (its last event) keeps trailing rests, e.g. of a tune we wrote ourselves.
+    return [Tune(path.name, sample_melody(notes, step, midi.get_end_time()))]
 
 
 def split_abc_tunes(text: str) -> tuple[str, list[str]]:

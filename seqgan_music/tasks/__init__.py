@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from seqgan_music.training import Corpus
 
 ENTRY_POINT_GROUP = "seqgan_music.tasks"
+BUILTIN_TASKS = {
+    "oracle": "seqgan_music.tasks.oracle:OracleTask",
+    "nottingham": "seqgan_music.tasks.music:NottinghamTask",
+    "folk": "seqgan_music.tasks.music:FolkTask",
+    "midi": "seqgan_music.tasks.music:MidiTask",
+}
 
 
 class Task:
@@ -45,6 +51,11 @@ class Task:
     preset_root: ClassVar[Traversable | None] = None
     # File suffix of what `export` writes (run directories keep samples/<method><suffix>).
     sample_suffix: ClassVar[str] = ".txt"
+    # How the CLI tables the figures: {table title: metric keys}, and column labels per key.
+    figure_groups: ClassVar[dict[str, tuple[str, ...]]] = {}
+    figure_labels: ClassVar[dict[str, str]] = {}
+    # Set by the pipeline before `prepare`: a `training.Reporter` for slow data preparation.
+    reporter: Any = None
 
     def source(self) -> str:
         """Where the data comes from, in a few words."""
@@ -130,9 +141,8 @@ def task_entries() -> dict[str, TaskEntry]:
         dist = getattr(entry, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else "unknown"
         found.setdefault(entry.name, TaskEntry(entry.name, entry.value, dist_name))
-    if "oracle" not in found:  # running from a source tree that was never installed
-        found["oracle"] = TaskEntry("oracle", "seqgan_music.tasks.oracle:OracleTask",
-                                    "seqgan-music")
+    for name, value in BUILTIN_TASKS.items():  # a source tree that was never installed
+        found.setdefault(name, TaskEntry(name, value, "seqgan-music"))
     return dict(sorted(found.items()))
 
 

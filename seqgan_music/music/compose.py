@@ -1,0 +1,180 @@
+"""`seqgan-music compose`: melodies from a trained music model, written as MIDI (and more).
+
+The model is `--model RUN|CHECKPOINT`, else the latest `nottingham` run under `runs/`, else the
+small pretrained Nottingham model shipped in the package (`seqgan_music/pretrained/`, with its
+model card). Every output path is checked before anything is sampled or written: an existing
+file is only replaced with `force`, and each file is written atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from seqgan_music.errors import CheckpointError, ConfigError, DataError
+from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
+
+PRETRAINED = "nottingham.pt"
+MAX_NUM = 1000
+MAX_LENGTH = 100_000
+
+
+@dataclass
+class ComposeOptions:
+    out: Path = Path("tune.mid")
+    model: Path | None = None
+    num: int = 1
+    length: int = 32
+    temperature: float = 1.0
+    seed: int = 0
+    primer: Path | None = None
+    keep_primer: bool = True
+    tempo: float = DEFAULT_TEMPO
+    program: int = 0
+    wav: bool = False
+    plot: bool = False
+    musicxml: bool = False
+    force: bool = False
+    runs: Path = Path("runs")
+
+
+@dataclass
+class Composed:
+    model: str
+    files: list[Path] = field(default_factory=list)
+    tunes: list[list[int]] = field(default_factory=list)
+    primer_steps: int = 0
+    synth: str = ""
+
+
+def pretrained_model() -> Path:
+    path = Path(str(resources.files("seqgan_music").joinpath("pretrained").joinpath(PRETRAINED)))
+    if not path.is_file():
+        raise CheckpointError("the shipped pretrained model is missing from this installation; "
+                              "train one with `seqgan-music train nottingham` or pass --model")
+    return path
+
+
+def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
+    """Per tune: the MIDI path and the extra files asked for (numbered when num > 1)."""
+    out = options.out
+    if out.suffix.lower() not in (".mid", ".midi"):
+        raise ConfigError(f"--out {out} must end in .mid or .midi")
+    width = len(str(options.num))
+    tunes = []
+    for index in range(1, options.num + 1):
+        midi = out if options.num == 1 else out.with_name(f"{out.stem}-{index:0{width}d}"
+                                                           f"{out.suffix}")
+        paths = {"midi": midi}
+        if options.wav:
+            paths["wav"] = midi.with_suffix(".wav")
+        if options.plot:
+            paths["plot"] = midi.with_suffix(".png")
+        if options.musicxml:
+            paths["musicxml"] = midi.with_suffix(".musicxml")
+        tunes.append(paths)
+    return tunes
+
+
+def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
+    if not 1 <= options.num <= MAX_NUM:
+        raise ConfigError(f"--num = {options.num} is invalid; expected 1..{MAX_NUM}")
+    if not 1 <= options.length <= MAX_LENGTH:
+        raise ConfigError(f"--length = {options.length} is invalid; expected 1..{MAX_LENGTH} "
+                          "steps")
+    if not options.temperature > 0:
+        raise ConfigError(f"--temperature = {options.temperature:g} is invalid; expected > 0")
+    if options.seed < 0:
+        raise ConfigError(f"--seed = {options.seed} is invalid; expected an integer >= 0")
+    check_render_options(options.tempo, options.program)
+    if options.model is not None and not options.model.exists():
+        raise CheckpointError(f"--model {options.model} does not exist; pass a run directory "
+                              "or a checkpoint file")
+    if options.primer is not None and not options.primer.is_file():
+        raise DataError(f"--primer {options.primer} does not exist; pass a .mid, .midi or "
+                        ".abc file")
+    paths = output_paths(options)
+    if not options.force:
+        existing = [p for tune in paths for p in tune.values() if p.exists()]
+        if existing:
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise ConfigError(f"output {existing[0]} exists{more}; pass --force to overwrite")
+    for tune in paths:
+        folder = tune["midi"].parent
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"--out folder {folder} is a file")
+    return paths
+
+
+def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
+    """The model file or run to load, and how it is described to the user."""
+    from seqgan_music.runs import latest_run
+
+    if options.model is not None:
+        return options.model, str(options.model)
+    latest = latest_run(options.runs, "nottingham")
+    if latest is not None:
+        return latest, f"{latest} (the latest nottingham run)"
+    return pretrained_model(), "the pretrained Nottingham model shipped with seqgan-music"
+
+
+def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
+    """The first tune of a MIDI/ABC file as tokens, at the model's sampling step."""
+    from seqgan_music.music.corpus import MUSIC_SUFFIXES, read_file
+    from seqgan_music.music.readers import UnusableFile
+
+    if path.suffix.lower() not in MUSIC_SUFFIXES:
+        raise DataError(f"--primer {path} is not a MIDI or ABC file; accepted: "
+                        f"{', '.join(MUSIC_SUFFIXES)}")
+    try:
+        tunes, _ = read_file(path, float(spec.get("step", 0.4)), str(spec.get("melody", "auto")))
+    except UnusableFile as error:
+        raise DataError(f"--primer {path} holds no usable melody: {error}") from None
+    if not tunes:
+        raise DataError(f"--primer {path} holds no usable melody")
+    return [int(t) for t in tunes[0].tokens]
+
+
+def compose(options: ComposeOptions) -> Composed:
+    """Sample the tunes and write every requested file; see the module docstring."""
+    import torch
+
+    from seqgan_music.music.render import tokens_to_midi, write_midi, write_musicxml, \
+        write_plot, write_wav
+    from seqgan_music.pipeline import generate, load_model
+
+    paths = check_options(options)
+    model_path, described = resolve_model(options)
+    loaded = load_model(model_path)
+    spec = loaded.state.get("task", {})
+    if not spec.get("music"):
+        raise CheckpointError(f"model {model_path} was trained on the {loaded.config.task} "
+                              "task; compose needs a music model (nottingham, folk or midi)")
+    primer = read_primer(options.primer, spec) if options.primer is not None else []
+    prefix = torch.tensor(primer, dtype=torch.long) if primer else None
+    if prefix is None:
+        tokens = generate(loaded, options.num, options.temperature, options.seed,
+                          options.length)
+    else:
+        rng = torch.Generator().manual_seed(options.seed)
+        with torch.inference_mode():
+            tokens = loaded.generator.sample(options.num, options.length, prefix=prefix,
+                                             temperature=options.temperature, generator=rng)
+    result = Composed(described, primer_steps=len(primer) if options.keep_primer else 0)
+    for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
+        tune = (primer + row) if options.keep_primer else row
+        result.tunes.append(tune)
+        midi = tokens_to_midi([tune], options.tempo, options.program)
+        result.files.append(write_midi(midi, tune_paths["midi"]))
+        if "wav" in tune_paths:
+            result.synth = write_wav(midi, tune_paths["wav"])
+            result.files.append(tune_paths["wav"])
+        if "plot" in tune_paths:
+            title = f"{tune_paths['midi'].name} (seed {options.seed})"
+            result.files.append(write_plot(tune, tune_paths["plot"], title, result.primer_steps))
+        if "musicxml" in tune_paths:
+            result.files.append(write_musicxml(tune, tune_paths["musicxml"], options.tempo,
+                                               tune_paths["midi"].stem))
+    return result

@@ -1,0 +1,100 @@
+"""Music evaluators: the paper's BLEU-4 and MSE, and symbolic-music statistics.
+
+- `bleu4`: mean sentence BLEU-4 of each generated sequence against the whole test split as
+  references (the paper's protocol; `seqgan_music.bleu`, NLTK-exact).
+- `mse`: for each generated sequence, the mean squared difference of its tokens (pitch numbers:
+  1..88 = MIDI 21..108, rest 0) to the nearest test sequence, averaged over sequences.
+- statistics: `pitch_range` (semitones between the lowest and highest note of a sequence),
+  `pitch_classes` (distinct pitch classes used), `in_scale` (share of notes in the best-fitting
+  major/natural-minor scale), `rests` (share of rest steps), `repeats` (share of steps equal to
+  the step before), `copied_8grams` (share of 8-grams found verbatim in the training split).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from seqgan_music.bleu import BleuReference
+from seqgan_music.music.tokens import LOWEST_PITCH, REST
+
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+COPY_N = 8
+PAPER_FIGURES = {"Paper MLE": {"bleu4": 0.9210, "mse": 22.38},
+                 "Paper SeqGAN": {"bleu4": 0.9406, "mse": 20.62}}
+
+
+def nearest_mse(samples: np.ndarray, references: np.ndarray, batch: int = 2048) -> float:
+    """Mean over samples of the mean squared token difference to the nearest reference."""
+    refs = references.astype(np.float64)
+    ref_sq = (refs**2).sum(1)
+    best = []
+    for lo in range(0, len(samples), batch):
+        chunk = samples[lo : lo + batch].astype(np.float64)
+        dist = (chunk**2).sum(1)[:, None] + ref_sq[None, :] - 2.0 * chunk @ refs.T
+        best.append(np.maximum(dist.min(1), 0.0))
+    return float(np.concatenate(best).mean() / samples.shape[1])
+
+
+def _gram_keys(tokens: np.ndarray, n: int) -> np.ndarray:
+    """Each n-gram of each row as one integer (tokens < 128, so 7 bits per token, n <= 9)."""
+    if tokens.shape[1] < n:
+        return np.zeros((len(tokens), 0), np.int64)
+    keys = np.zeros((len(tokens), tokens.shape[1] - n + 1), dtype=np.int64)
+    for k in range(n):
+        keys = (keys << 7) | tokens[:, k : tokens.shape[1] - n + 1 + k]
+    return keys
+
+
+def _scale_masks() -> np.ndarray:
+    masks = np.zeros((12, 12), dtype=bool)
+    for root in range(12):
+        masks[root, [(root + d) % 12 for d in MAJOR_SCALE]] = True
+    return masks  # natural minor scales are the relative majors' sets
+
+
+def music_statistics(samples: np.ndarray, train_grams: np.ndarray | None = None
+                     ) -> dict[str, float]:
+    """The statistics above for sequences (N, T) of music tokens."""
+    samples = np.asarray(samples, dtype=np.int64)
+    notes = samples != REST
+    pitch = np.where(notes, samples + LOWEST_PITCH - 1, 0)
+    has_notes = notes.any(1)
+    high = np.where(notes, pitch, -1).max(1)
+    low = np.where(notes, pitch, 999).min(1)
+    classes = np.zeros((len(samples), 12), dtype=np.int64)
+    rows = np.repeat(np.arange(len(samples)), samples.shape[1])
+    np.add.at(classes, (rows[notes.ravel()], (pitch.ravel() % 12)[notes.ravel()]), 1)
+    in_scale = (classes @ _scale_masks().T.astype(np.int64)).max(1)
+    count = notes.sum(1)
+    figures = {
+        "pitch_range": float((high - low)[has_notes].mean()) if has_notes.any() else 0.0,
+        "pitch_classes": float((classes > 0).sum(1).mean()),
+        "in_scale": float((in_scale[has_notes] / count[has_notes]).mean())
+        if has_notes.any() else 0.0,
+        "rests": float((~notes).mean()),
+        "repeats": float((samples[:, 1:] == samples[:, :-1]).mean()),
+    }
+    if train_grams is not None:
+        grams = _gram_keys(samples, COPY_N).ravel()
+        figures["copied_8grams"] = float(np.isin(grams, train_grams).mean()) if len(grams) \
+            else 0.0
+    return figures
+
+
+def music_evaluator(train: np.ndarray, test: np.ndarray
+                    ) -> Callable[[Any], dict[str, float]]:
+    """The task's evaluator: samples (N, T) tensor or array -> named figures."""
+    reference = BleuReference(np.asarray(test, dtype=np.int64), max_n=4)
+    test_array = np.asarray(test, dtype=np.int64)
+    train_grams = np.unique(_gram_keys(np.asarray(train, dtype=np.int64), COPY_N))
+
+    def evaluate(samples: Any) -> dict[str, float]:
+        array = samples.numpy() if hasattr(samples, "numpy") else np.asarray(samples)
+        array = array.astype(np.int64)
+        return {"bleu4": reference.score(array, 4), "mse": nearest_mse(array, test_array),
+                **music_statistics(array, train_grams)}
+
+    return evaluate

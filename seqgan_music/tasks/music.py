@@ -1,0 +1,210 @@
+"""Music tasks: `nottingham` (the paper's data), `folk` (music21's bundled corpora) and `midi`
+(any folder of MIDI/ABC files). All share the representation of `seqgan_music.music`, the
+presets in `presets/music/`, the paper's evaluators (BLEU-4, MSE) and MIDI export.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from seqgan_music.errors import DataError, DataMissing
+from seqgan_music.tasks import Task, builtin_presets, data_root
+
+if TYPE_CHECKING:
+    import torch
+
+    from seqgan_music.config import ExperimentConfig
+    from seqgan_music.data import Archive
+    from seqgan_music.training import Corpus
+
+NOTTINGHAM_COMMIT = "0992bb6cd864f6d4b90d6663e08c0ef53ffaa08f"
+NOTTINGHAM_HOME = "https://github.com/jukedeck/nottingham-dataset"
+NOTTINGHAM_URLS = (f"{NOTTINGHAM_HOME}/archive/{NOTTINGHAM_COMMIT}.zip",)
+FOLK_CORPORA = ("oneills1850", "ryansMammoth", "essenFolksong")
+DEFAULT_FOLK_CORPORA = ["oneills1850"]
+
+
+def nottingham_archive() -> Archive:
+    """The jukedeck Nottingham archive, pinned, with the sums of the files we keep."""
+    from seqgan_music.data import Archive, read_sums
+
+    sums = resources.files("seqgan_music.music").joinpath("sums/nottingham.sha256")
+    return Archive("nottingham", NOTTINGHAM_URLS, read_sums(sums.read_text(encoding="utf-8")),
+                   size_hint="4 MB download", homepage=NOTTINGHAM_HOME)
+
+
+class MusicTask(Task):
+    """Shared by the music tasks; subclasses say where the files are (`locate`)."""
+
+    preset_root = builtin_presets("music")
+    sample_suffix = ".mid"
+    figure_groups = {
+        "the paper's metrics (test split)": ("bleu4", "mse", "nll_valid"),
+        "music statistics": ("pitch_range", "pitch_classes", "in_scale", "rests", "repeats",
+                             "copied_8grams"),
+    }
+    figure_labels = {"bleu4": "BLEU-4", "mse": "MSE", "nll_valid": "NLL valid",
+                     "pitch_range": "pitch range", "pitch_classes": "pitch classes",
+                     "in_scale": "in scale", "rests": "rests", "repeats": "repeats",
+                     "copied_8grams": "copied 8-grams"}
+    extra_options: ClassVar[tuple[str, ...]] = ()
+
+    def defaults(self) -> dict[str, Any]:
+        from seqgan_music.music.tokens import VOCAB_SIZE, WINDOW
+
+        return {"data": {"seq_len": WINDOW, "vocab_size": VOCAB_SIZE}}
+
+    def locate(self, data: Path | None, options: dict[str, Any]) -> tuple[list[Path], str]:
+        raise NotImplementedError
+
+    def prepare(self, config: ExperimentConfig, data: Path | None = None) -> Corpus:
+        import torch
+
+        from seqgan_music.music.corpus import MusicOptions, build_music_corpus
+        from seqgan_music.music.metrics import PAPER_FIGURES, music_evaluator
+        from seqgan_music.music.tokens import VOCAB_SIZE
+        from seqgan_music.training import Corpus
+
+        options = MusicOptions.from_options(config.task_options, self.extra_options)
+        roots, label = self.locate(data, config.task_options)
+        music = build_music_corpus(roots, label, options, config.data.seq_len,
+                                   reporter=getattr(self, "reporter", None))
+        evaluate = music_evaluator(music.train, music.test)
+        manifest = music.manifest
+        windows = manifest["windows_per_split"]
+        spec: dict[str, Any] = {
+            "music": True, "step": options.step, "melody": options.melody,
+            "label": f"{label}: {manifest['tunes']} tunes, {windows['train']}/"
+                     f"{windows['valid']}/{windows['test']} windows of {config.data.seq_len} "
+                     f"(train/valid/test, split by tune), {len(manifest['skipped'])} skipped",
+            "manifest": manifest.get("cache", ""),
+            "reference_figures": {**PAPER_FIGURES, "Data (valid split)": evaluate(music.valid)},
+        }
+        return Corpus(torch.from_numpy(music.train), torch.from_numpy(music.valid),
+                      torch.from_numpy(music.test), VOCAB_SIZE, evaluate, spec)
+
+    def decode(self, tokens: torch.Tensor, spec: dict[str, Any]) -> list[str]:
+        from seqgan_music.music.tokens import token_name
+
+        return [" ".join(token_name(int(t)) for t in row) for row in tokens]
+
+    def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
+        """One MIDI file with the samples one after another (a rest step between), and their
+        note names in a .txt beside it."""
+        from seqgan_music.music.render import tokens_to_midi, write_midi
+        from seqgan_music.runs import atomic_write
+
+        rows = [row.tolist() for row in tokens]
+        written = [write_midi(tokens_to_midi(rows, gap=1), path)]
+        text = path.with_suffix(".txt")
+        with atomic_write(text) as handle:
+            handle.write("".join(line + "\n" for line in self.decode(tokens, spec)))
+        return [*written, text]
+
+    def _explicit(self, data: Path) -> tuple[list[Path], str]:
+        if not data.exists():
+            raise DataError(f"--data {data} does not exist; accepted: a folder of .mid/.midi/"
+                            ".abc files (searched recursively) or one such file")
+        return [data], str(data)
+
+
+class NottinghamTask(MusicTask):
+    """The Nottingham folk tunes (jukedeck's MIDI melodies): the paper's music data."""
+
+    name = "nottingham"
+    summary = "Nottingham folk tunes, 88 pitches + rest every 0.4 s, windows of 32 (paper)"
+
+    def source(self) -> str:
+        return f"--data DIR, $SEQGAN_MUSIC_DATA/nottingham, or the cache ({NOTTINGHAM_HOME})"
+
+    def _found(self) -> Path | None:
+        from seqgan_music.data import cache_dir, is_complete
+
+        root = data_root()
+        if root is not None and (root / "nottingham").is_dir():
+            return root / "nottingham"
+        cached = cache_dir() / "nottingham"
+        return cached if is_complete(cached) else None
+
+    def data_status(self, data: Path | None = None) -> str:
+        found = data or self._found()
+        return f"present ({found})" if found else "missing: seqgan-music data download nottingham"
+
+    def locate(self, data: Path | None, options: dict[str, Any]) -> tuple[list[Path], str]:
+        if data is not None:
+            return self._explicit(data)
+        found = self._found()
+        if found is None:
+            raise DataMissing(
+                "the Nottingham data is not here: run `seqgan-music data download nottingham` "
+                "(about 4 MB), or pass --data PATH pointing at a local copy (e.g. a clone of "
+                f"{NOTTINGHAM_HOME}), or set $SEQGAN_MUSIC_DATA", task=self.name)
+        return [found], "Nottingham (jukedeck)"
+
+    def download(self, force: bool = False, progress: Any = None) -> Path:
+        from seqgan_music.data import download_archive
+
+        return download_archive(nottingham_archive(), force=force, progress=progress)
+
+
+class FolkTask(MusicTask):
+    """Folk-tune corpora bundled with music21: real tunes on an offline machine, no download."""
+
+    name = "folk"
+    summary = "folk tunes bundled with music21 (O'Neill's 1850, ...): offline, same representation"
+    extra_options = ("corpora",)
+
+    def source(self) -> str:
+        return ("music21's corpus (task_options.corpora: " + ", ".join(FOLK_CORPORA) +
+                f"; default {', '.join(DEFAULT_FOLK_CORPORA)})")
+
+    def data_status(self, data: Path | None = None) -> str:
+        try:
+            self.locate(None, {})
+        except DataError:
+            return "missing (music21 corpus not installed)"
+        return "present (music21)"
+
+    def locate(self, data: Path | None, options: dict[str, Any]) -> tuple[list[Path], str]:
+        if data is not None:
+            raise DataError("the folk task reads music21's bundled corpora and takes no --data; "
+                            "train your own folder with the midi task: seqgan-music train midi "
+                            "--data FOLDER")
+        names = options.get("corpora", DEFAULT_FOLK_CORPORA)
+        if isinstance(names, str):
+            names = [names]
+        unknown = [n for n in names if n not in FOLK_CORPORA]
+        if unknown or not names:
+            raise DataError(f"task_options.corpora = {names!r} is invalid; accepted: a list of "
+                            f"{', '.join(FOLK_CORPORA)}")
+        spec = importlib.util.find_spec("music21")
+        if spec is None or not spec.submodule_search_locations:
+            raise DataError("music21 is not installed; pip install music21")
+        base = Path(next(iter(spec.submodule_search_locations))) / "corpus"
+        roots = [base / n for n in names]
+        missing = [r for r in roots if not r.is_dir()]
+        if missing:
+            raise DataError(f"music21's corpus folder {missing[0]} is missing; reinstall music21")
+        return roots, "music21 folk corpora (" + ", ".join(names) + ")"
+
+
+class MidiTask(MusicTask):
+    """Your own folder of MIDI/ABC files, same representation and evaluators."""
+
+    name = "midi"
+    summary = "your own folder of MIDI/ABC files (--data DIR), same representation"
+
+    def source(self) -> str:
+        return "--data DIR (a folder of .mid/.midi/.abc, searched recursively)"
+
+    def data_status(self, data: Path | None = None) -> str:
+        return "yours: pass --data DIR"
+
+    def locate(self, data: Path | None, options: dict[str, Any]) -> tuple[list[Path], str]:
+        if data is None:
+            raise DataError("the midi task trains on your own files: pass --data FOLDER (a "
+                            "folder of .mid/.midi/.abc files, searched recursively)")
+        return self._explicit(data)
