@@ -50,6 +50,49 @@ def oracle_params() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_data_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_data_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+                 ) -> None:
     monkeypatch.delenv("SEQGAN_MUSIC_DATA", raising=False)
+    monkeypatch.setenv("SEQGAN_MUSIC_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+SHARED_NOTTINGHAM = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham"
+
+
+def write_tune(path: Path, pitches: list[int | None], step: float = 0.4, program: int = 0,
+               chords: list[int] | None = None) -> Path:
+    """A MIDI file whose melody holds pitches[k] (None = rest) during step k; with `chords`,
+    a second, lower track holds those pitches all along (like jukedeck's two-track files)."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    melody = pretty_midi.Instrument(program=program)
+    for k, pitch in enumerate(pitches):
+        if pitch is not None:
+            melody.notes.append(pretty_midi.Note(90, pitch, k * step, (k + 1) * step))
+    midi.instruments.append(melody)
+    if chords:
+        accompaniment = pretty_midi.Instrument(program=0)
+        for pitch in chords:
+            accompaniment.notes.append(pretty_midi.Note(90, pitch, 0.0, len(pitches) * step))
+        midi.instruments.append(accompaniment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    midi.write(str(path))
+    return path
+
+
+def random_tunes(folder: Path, num: int = 8, steps: int = 80, seed: int = 0) -> Path:
+    """`num` random-walk folk-ish melodies (D major) as MIDI files in `folder`."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    scale = [62, 64, 66, 67, 69, 71, 73, 74, 76, 78, 79, 81]
+    for i in range(num):
+        position = int(rng.integers(0, len(scale)))
+        pitches: list[int | None] = []
+        for _ in range(steps):
+            position = int(np.clip(position + rng.integers(-2, 3), 0, len(scale) - 1))
+            pitches.append(scale[position] if rng.random() > 0.05 else None)
+        write_tune(folder / f"tune{i}.mid", pitches)
+    return folder
