@@ -49,12 +49,18 @@ def oracle_params() -> Path:
     return SHARED_ORACLE
 
 
-@pytest.fixture(autouse=True)
-def _no_data_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-                 ) -> None:
-    monkeypatch.delenv("SEQGAN_MUSIC_DATA", raising=False)
-    monkeypatch.setenv("SEQGAN_MUSIC_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _test_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test (and CLI subprocess) uses a private cache and a wide terminal."""
+    os.environ["SEQGAN_MUSIC_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
+    os.environ["COLUMNS"] = "200"
+    os.environ.pop("SEQGAN_MUSIC_DATA", None)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(autouse=True)
+def _no_data_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEQGAN_MUSIC_DATA", raising=False)
 
 
 SHARED_NOTTINGHAM = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham"

@@ -25,7 +25,7 @@ def test_help_lists_commands_without_importing_torch() -> None:
             "assert 'torch' not in sys.modules and 'music21' not in sys.modules, 'heavy import'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for command in ("train", "oracle", "tasks", "generate", "evaluate", "data"):
+    for command in ("train", "oracle", "tasks", "generate", "evaluate", "data", "compose"):
         assert command in result.stdout
 
 

@@ -1,0 +1,140 @@
+"""`train nottingham`, `evaluate` and `compose` end to end on a few generated tunes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import random_tunes, write_tune
+from tests.test_cli import run
+
+TINY_MUSIC = [
+    "--preset", "quick", "--device", "cpu",
+    "--set", "generator.hidden_dim=16", "--set", "discriminator.filter_widths=[2, 4]",
+    "--set", "discriminator.num_filters=[4, 4]", "--set", "train.pretrain_epochs=2",
+    "--set", "train.adversarial_iterations=2", "--set", "rollout.num_rollouts=2",
+    "--set", "train.num_eval_samples=32",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("music")
+    random_tunes(base / "tunes", num=9, steps=70)
+    result = run("train", "nottingham", "--data", str(base / "tunes"), "--out",
+                 str(base / "runs"), *TINY_MUSIC)
+    assert result.returncode == 0, result.stderr
+    for text in ("BLEU-4", "MSE", "Paper SeqGAN", "Data (valid split)", "copied 8-grams",
+                 "9 tunes"):
+        assert text in result.stdout
+    (run_dir,) = (base / "runs" / "nottingham").iterdir()
+    assert (run_dir / "samples" / "seqgan.mid").is_file()
+    assert (run_dir / "samples" / "seqgan.txt").read_text().count("\n") == 100
+    return run_dir
+
+
+def read_tokens(path: Path) -> list[int]:
+    from seqgan_music.music.readers import read_midi
+
+    return read_midi(path)[0].tokens.tolist()
+
+
+def test_evaluate_a_music_run(trained: Path) -> None:
+    result = run("evaluate", "--model", str(trained), "-n", "16")
+    assert result.returncode == 0, result.stderr
+    assert "MLE" in result.stdout and "SeqGAN" in result.stdout and "BLEU-4" in result.stdout
+
+
+def test_compose_is_seeded_numbered_and_never_overwrites(trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tune.mid"
+    first = run("compose", "--model", str(trained), "--out", str(out), "--seed", "5")
+    assert first.returncode == 0, first.stderr
+    tokens = read_tokens(out)
+    assert len(tokens) == 32 and any(tokens)
+    again = run("compose", "--model", str(trained), "--out", str(out), "--seed", "5")
+    assert again.returncode == 1 and "exists" in again.stderr and "--force" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    forced = run("compose", "--model", str(trained), "--out", str(out), "--seed", "5", "--force")
+    assert forced.returncode == 0 and read_tokens(out) == tokens  # same seed, same tune
+    many = run("compose", "--model", str(trained), "--out", str(tmp_path / "set.mid"), "-n",
+               "3", "--seed", "6", "--length", "40")
+    assert many.returncode == 0, many.stderr
+    tunes = [read_tokens(tmp_path / f"set-{i}.mid") for i in (1, 2, 3)]
+    assert all(len(t) == 40 for t in tunes) and tunes[0] != tunes[1]
+    assert not (tmp_path / "set.mid").exists()
+
+
+def test_compose_primer_program_tempo_and_extras(trained: Path, tmp_path: Path) -> None:
+    import mido
+    import pretty_midi
+
+    primer_pitches = [62, 66, 69, 74, 74, 69]
+    primer = write_tune(tmp_path / "primer.mid", primer_pitches)
+    primer_tokens = read_tokens(primer)
+    kept = run("compose", "--model", str(trained), "--out", str(tmp_path / "kept.mid"),
+               "--primer", str(primer), "--length", "10", "--program", "40", "--tempo", "120",
+               "--plot", "--musicxml")
+    assert kept.returncode == 0, kept.stderr
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "kept.mid"))
+    assert midi.instruments[0].program == 40
+    assert midi.get_tempo_changes()[1][0] == pytest.approx(120)
+    assert mido.MidiFile(str(tmp_path / "kept.mid")).length == pytest.approx(16 * 0.5, abs=5e-3)
+    # at 120 qpm one step is 0.5 s; read back on that grid, the primer opens the tune
+    from seqgan_music.music.readers import read_midi
+
+    steps = read_midi(tmp_path / "kept.mid", step=0.5)[0].tokens.tolist()
+    assert steps[:6] == primer_tokens and len(steps) == 16
+    assert (tmp_path / "kept.png").stat().st_size > 1000
+    assert "<score-partwise" in (tmp_path / "kept.musicxml").read_text()
+    dropped = run("compose", "--model", str(trained), "--out", str(tmp_path / "drop.mid"),
+                  "--primer", str(primer), "--length", "10", "--no-keep-primer")
+    assert dropped.returncode == 0, dropped.stderr
+    assert len(read_tokens(tmp_path / "drop.mid")) == 10
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--program", "200"], "--program = 200 is invalid"),
+    (["--tempo", "0"], "--tempo = 0 is invalid"),
+    (["--out", "tune.wav"], "must end in .mid"),
+    (["--primer", "nope.mid"], "--primer nope.mid does not exist"),
+    (["--model", "no/run"], "--model no/run does not exist"),
+    (["-n", "0"], "--num = 0 is invalid"),
+])
+def test_compose_errors_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run("compose", *args, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compose_refuses_a_text_or_oracle_model(tmp_path: Path) -> None:
+    from tests.conftest import TINY_ORACLE_FLAGS
+
+    trained = run("train", "oracle", *TINY_ORACLE_FLAGS, "--out", str(tmp_path / "runs"))
+    assert trained.returncode == 0, trained.stderr
+    (run_dir,) = (tmp_path / "runs" / "oracle").iterdir()
+    result = run("compose", "--model", str(run_dir), "--out", str(tmp_path / "t.mid"))
+    assert result.returncode == 1 and "compose needs a music model" in result.stderr
+    assert not (tmp_path / "t.mid").exists()
+
+
+def test_compose_with_nothing_trained_uses_the_shipped_model(tmp_path: Path) -> None:
+    result = run("compose", "--out", "tune.mid", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "pretrained Nottingham model" in result.stdout
+    assert len(read_tokens(tmp_path / "tune.mid")) == 32
+
+
+def test_music_tasks_are_listed_and_missing_data_is_explained(tmp_path: Path) -> None:
+    listed = run("tasks")
+    assert listed.returncode == 0
+    for name in ("nottingham", "folk", "midi"):
+        assert name in listed.stdout
+    missing = run("train", "nottingham", "--preset", "quick", cwd=tmp_path)
+    assert missing.returncode == 1 and "seqgan-music data download nottingham" in missing.stderr
+    assert "--data" in missing.stderr
+    no_data = run("train", "midi", "--preset", "quick", cwd=tmp_path)
+    assert no_data.returncode == 1 and "pass --data FOLDER" in no_data.stderr
+    assert list(tmp_path.iterdir()) == []
