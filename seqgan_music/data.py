@@ -21,6 +21,7 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -167,21 +168,16 @@ def _members(blob: Path) -> Iterator[tuple[str, bool, Callable[[], IO[bytes]]]]:
         with zipfile.ZipFile(blob) as zf:
             for info in zf.infolist():
                 is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-                yield info.filename, not info.is_dir() and not is_link, \
-                    lambda info=info: zf.open(info)
+                yield info.filename, not info.is_dir() and not is_link, partial(zf.open, info)
         return
     try:
-        tf = tarfile.open(blob)
+        tf = tarfile.open(blob)  # noqa: SIM115 (closed by the with block below)
     except tarfile.TarError:
         raise DataError("the download is neither a zip nor a tar archive") from None
     with tf:
         for member in tf:
-            if member.issym() or member.islnk():
-                _safe_relative(member.name, False)
-                yield member.name, False, lambda: None  # type: ignore[return-value,misc]
-                continue
-            yield member.name, member.isfile(), \
-                lambda member=member: tf.extractfile(member)  # type: ignore[return-value,misc]
+            opener = partial(tf.extractfile, member)
+            yield member.name, member.isfile(), opener  # type: ignore[misc]
 
 
 def _extract_verified(blob: Path, staging: Path, archive: Archive) -> None:

@@ -150,6 +150,26 @@ def load_model(model: Path, device: str = "cpu") -> LoadedModel:
     return LoadedModel(config, load_task(config.task), generator, state, model)
 
 
+SLIM_KEYS = ("config", "method", "progress", "generator", "task", "vocab_size")
+
+
+def export_model(model: Path, out: Path, force: bool = False) -> Path:
+    """Write the generator of a run (or checkpoint) alone: a small file that `generate`,
+    `compose` and `--model` accept, without the discriminator and optimizer states."""
+    from seqgan_music.runs import load_checkpoint, save_checkpoint
+
+    if out.exists() and not force:
+        raise ConfigError(f"output {out} exists; pass --force to overwrite it")
+    if out.suffix != ".pt":
+        raise ConfigError(f"--out {out} must end in .pt")
+    state = load_checkpoint(model)
+    missing = [k for k in SLIM_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(f"{model} lacks {', '.join(missing)}; not a training checkpoint")
+    save_checkpoint(out, {k: state[k] for k in SLIM_KEYS} | {"exported_from": str(model)})
+    return out
+
+
 def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int = 0,
              length: int | None = None) -> Any:
     """Sample `num` sequences (num, length) int64 from a loaded model, reproducibly by seed."""

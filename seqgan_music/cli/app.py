@@ -100,7 +100,6 @@ def train_command(
         return
     from seqgan_music import pipeline
     from seqgan_music.cli.progress import RichReporter
-
     from seqgan_music.errors import DataMissing
 
     console = _console()
@@ -311,6 +310,23 @@ def evaluate_command(
     if json_out is not None:
         with atomic_write(json_out) as handle:
             json.dump(outcome.figures, handle, indent=2)
+
+
+@app.command("export")
+def export_command(
+    model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
+    out: Annotated[Path, typer.Option("--out", help="The .pt file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
+) -> None:
+    """Save a run's generator alone (small; for sharing, generate and compose --model).
+
+    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out tunes.pt
+    """
+    from seqgan_music.pipeline import export_model
+
+    _check_file(model, "model")
+    path = export_model(model, out, force)
+    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
 
 
 @data_app.command("download")

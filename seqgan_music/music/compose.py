@@ -141,8 +141,13 @@ def compose(options: ComposeOptions) -> Composed:
     """Sample the tunes and write every requested file; see the module docstring."""
     import torch
 
-    from seqgan_music.music.render import tokens_to_midi, write_midi, write_musicxml, \
-        write_plot, write_wav
+    from seqgan_music.music.render import (
+        tokens_to_midi,
+        write_midi,
+        write_musicxml,
+        write_plot,
+        write_wav,
+    )
     from seqgan_music.pipeline import generate, load_model
 
     paths = check_options(options)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ READER_VERSION = 1  # bump when the readers change what they produce
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC_SUFFIXES = (*MIDI_SUFFIXES, ".abc")
 MIN_TUNES = 3  # one per split
+MAX_WORKERS = 8
+FILES_PER_WORKER = 16  # fewer files than this per worker are read in this process
 
 
 @dataclass
@@ -208,26 +211,49 @@ def build_music_corpus(
                      corpus_dir)
 
 
+def _read_one(path: Path, step: float, melody: str, cache: Path | None
+              ) -> tuple[list[Tune], list[str], str]:
+    """`_cached_read` with the unusable-file reason returned instead of raised (for workers)."""
+    try:
+        tunes, skipped = _cached_read(path, step, melody, cache)
+    except UnusableFile as error:
+        return [], [], str(error)
+    return tunes, skipped, ""
+
+
 def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path | None,
               reporter: Any) -> tuple[list[Tune], list[dict[str, str]]]:
+    """Read every file, in worker processes when there are many (music21 is slow)."""
     parsed_dir = cache / "parsed" if cache is not None else None
     if reporter is not None:
         reporter.phase("read_data", len(files), 0)
+    workers = min(os.cpu_count() or 1, MAX_WORKERS, len(files) // FILES_PER_WORKER)
+    args = [(path, options.step, options.melody, parsed_dir) for path, _ in files]
+    results: list[tuple[list[Tune], list[str], str]] = []
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(_read_one, *zip(*args, strict=True), chunksize=8):
+                results.append(result)
+                if reporter is not None:
+                    reporter.advance("read_data", {})
+    else:
+        for arg in args:
+            results.append(_read_one(*arg))
+            if reporter is not None:
+                reporter.advance("read_data", {})
     tunes: list[Tune] = []
     skipped: list[dict[str, str]] = []
-    for path, name in files:
-        try:
-            found, bad_tunes = _cached_read(path, options.step, options.melody, parsed_dir)
-        except UnusableFile as error:
-            skipped.append({"item": name, "reason": str(error)})
-        else:
-            prefix = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
-            tunes += [Tune(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens)
-                      for t in found]
-            skipped += [{"item": prefix + s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
-                        for s in bad_tunes]
-        if reporter is not None:
-            reporter.advance("read_data", {})
+    for (path, name), (found, bad_tunes, error) in zip(files, results, strict=True):
+        if error:
+            skipped.append({"item": name, "reason": error})
+            continue
+        prefix = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+        tunes += [Tune(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens)
+                  for t in found]
+        skipped += [{"item": prefix + s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
+                    for s in bad_tunes]
     return tunes, skipped
 
 

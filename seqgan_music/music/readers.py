@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +137,7 @@ def _abc_tune_tokens(text: str, step: float, melody: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = music21.converter.parseData(text, format="abc")
+            score: Any = music21.converter.parseData(text, format="abc")
     except Exception as error:  # music21's ABC handler raises many types on bad input
         raise UnusableFile(f"unparseable ABC ({type(error).__name__})") from None
     if isinstance(score, music21.stream.Opus):

@@ -43,7 +43,7 @@ def check_render_options(tempo: float, program: int, velocity: int = DEFAULT_VEL
 
 def tokens_to_midi(sequences: Sequence[Any], tempo: float = DEFAULT_TEMPO, program: int = 0,
                    velocity: int = DEFAULT_VELOCITY, gap: int = 0) -> Any:
-    """A `pretty_midi.PrettyMIDI` with the sequences one after another (`gap` rest steps between)."""
+    """A `pretty_midi.PrettyMIDI` of the sequences one after another, `gap` rest steps apart."""
     import pretty_midi
 
     check_render_options(tempo, program, velocity)
