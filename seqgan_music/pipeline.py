@@ -58,7 +58,7 @@ def train(
 
     Returns the run directory and the task's figures for the MLE model and the final model.
     """
-    from seqgan_music.runs import load_checkpoint, new_run_dir
+    from seqgan_music.runs import atomic_write, load_checkpoint, new_run_dir
     from seqgan_music.training import METHODS, Trainer, resolve_device
 
     if method not in METHODS:
@@ -90,6 +90,9 @@ def train(
     outcome = TrainOutcome(run_dir, config, data_label=str(corpus.spec.get("label", "")))
     samples = trainer.sample(SAMPLES_WRITTEN).cpu()
     task.export(samples, corpus.spec, run_dir / "samples" / f"{method}{task.sample_suffix}")
+    if task.sample_suffix != ".txt":  # a readable copy beside MIDI and other binary samples
+        with atomic_write(run_dir / "samples" / f"{method}.txt") as handle:
+            handle.write("".join(line + "\n" for line in task.decode(samples, corpus.spec)))
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     return outcome
@@ -166,7 +169,14 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     missing = [k for k in SLIM_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{model} lacks {', '.join(missing)}; not a training checkpoint")
-    save_checkpoint(out, {k: state[k] for k in SLIM_KEYS} | {"exported_from": str(model)})
+    slim = {k: state[k] for k in SLIM_KEYS}
+    # A file meant for sharing carries no paths of this machine.
+    spec = dict(state["task"])
+    slim["task"] = {k: v for k, v in spec.items() if k not in ("manifest", "data_path")}
+    if spec.get("data_path") and isinstance(spec.get("label"), str):
+        slim["task"]["label"] = spec["label"].replace(spec["data_path"],
+                                                      Path(spec["data_path"]).name)
+    save_checkpoint(out, slim | {"exported_from": _run_dir(model).name})
     return out
 
 

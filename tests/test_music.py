@@ -262,3 +262,19 @@ def test_staged_nottingham_gives_the_papers_counts() -> None:
     assert manifest["files"] == 1034 and manifest["steps"] == 173_581
     assert manifest["rests"] == 3408
     assert len(data.train) + len(data.valid) + len(data.test) == 4930
+
+
+def test_folk_task_reads_music21s_bundled_tunes() -> None:
+    from seqgan_music.tasks.music import FolkTask
+
+    task = FolkTask()
+    roots, label = task.locate(None, {})
+    assert "oneills1850" in label and any(roots[0].glob("*.abc"))
+    smallest = min(roots[0].parent.joinpath("ryansMammoth").glob("*.abc"),
+                   key=lambda p: p.stat().st_size)
+    tunes, _ = read_abc(smallest)
+    assert tunes and all(len(t.tokens) > 4 for t in tunes)
+    with pytest.raises(DataError, match="takes no --data"):
+        task.locate(Path("mine"), {})
+    with pytest.raises(DataError, match="task_options.corpora"):
+        task.locate(None, {"corpora": ["bach"]})

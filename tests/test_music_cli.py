@@ -25,7 +25,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run("train", "nottingham", "--data", str(base / "tunes"), "--out",
                  str(base / "runs"), *TINY_MUSIC)
     assert result.returncode == 0, result.stderr
-    for text in ("BLEU-4", "MSE", "Paper SeqGAN", "Data (valid split)", "copied 8-grams",
+    for text in ("BLEU-4", "MSE", "Paper SeqGAN", "Data (valid)", "copied 8-grams",
                  "9 tunes"):
         assert text in result.stdout
     (run_dir,) = (base / "runs" / "nottingham").iterdir()
@@ -138,3 +138,32 @@ def test_music_tasks_are_listed_and_missing_data_is_explained(tmp_path: Path) ->
     no_data = run("train", "midi", "--preset", "quick", cwd=tmp_path)
     assert no_data.returncode == 1 and "pass --data FOLDER" in no_data.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_writes_a_small_generator_only_model(trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.pt"
+    result = run("export", "--model", str(trained), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size < (trained / "checkpoints" / "latest.pt").stat().st_size / 4
+    from seqgan_music.runs import load_checkpoint
+
+    state = load_checkpoint(out)
+    assert "discriminator" not in state and "optimizers" not in state
+    assert "data_path" not in state["task"] and state["task"]["music"]
+    composed = run("compose", "--model", str(out), "--out", str(tmp_path / "t.mid"))
+    assert composed.returncode == 0, composed.stderr
+    again = run("export", "--model", str(trained), "--out", str(out))
+    assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_compose_help_imports_neither_torch_nor_music21() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from seqgan_music.cli import main\n"
+            "try:\n    main(['compose', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "assert 'torch' not in sys.modules and 'music21' not in sys.modules, 'heavy import'\n"
+            "assert 'pretty_midi' not in sys.modules, 'pretty_midi imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--primer" in result.stdout and "--keep-primer" in result.stdout

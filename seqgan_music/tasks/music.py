@@ -81,7 +81,7 @@ class MusicTask(Task):
                      f"{windows['valid']}/{windows['test']} windows of {config.data.seq_len} "
                      f"(train/valid/test, split by tune), {len(manifest['skipped'])} skipped",
             "manifest": manifest.get("cache", ""),
-            "reference_figures": {**PAPER_FIGURES, "Data (valid split)": evaluate(music.valid)},
+            "reference_figures": {**PAPER_FIGURES, "Data (valid)": evaluate(music.valid)},
         }
         return Corpus(torch.from_numpy(music.train), torch.from_numpy(music.valid),
                       torch.from_numpy(music.test), VOCAB_SIZE, evaluate, spec)
@@ -92,23 +92,16 @@ class MusicTask(Task):
         return [" ".join(token_name(int(t)) for t in row) for row in tokens]
 
     def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
-        """One MIDI file with the samples one after another (a rest step between), and their
-        note names in a .txt beside it."""
+        """One MIDI file with the samples one after another, a rest step apart."""
         from seqgan_music.music.render import tokens_to_midi, write_midi
-        from seqgan_music.runs import atomic_write
 
-        rows = [row.tolist() for row in tokens]
-        written = [write_midi(tokens_to_midi(rows, gap=1), path)]
-        text = path.with_suffix(".txt")
-        with atomic_write(text) as handle:
-            handle.write("".join(line + "\n" for line in self.decode(tokens, spec)))
-        return [*written, text]
+        return [write_midi(tokens_to_midi([row.tolist() for row in tokens], gap=1), path)]
 
     def _explicit(self, data: Path) -> tuple[list[Path], str]:
         if not data.exists():
             raise DataError(f"--data {data} does not exist; accepted: a folder of .mid/.midi/"
                             ".abc files (searched recursively) or one such file")
-        return [data], str(data)
+        return [data], data.resolve().name or str(data)
 
 
 class NottinghamTask(MusicTask):
