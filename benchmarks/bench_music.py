@@ -46,7 +46,8 @@ def main() -> None:
         work = Path(tmp)
         env = {**os.environ, "SEQGAN_MUSIC_CACHE": str(work / "cache")}
         print(f"cpu cores: {os.cpu_count()}")
-        print(f"seqgan-music --help:          {wall([*cli, '--help'], args.repeats, work, env):.2f} s")
+        seconds = wall([*cli, "--help"], args.repeats, work, env)
+        print(f"seqgan-music --help:          {seconds:.2f} s")
         print(f"seqgan-music compose --help:  "
               f"{wall([*cli, 'compose', '--help'], args.repeats, work, env):.2f} s")
         seconds = wall([*cli, "compose", "--out", "tune.mid"], args.repeats, work, env)

@@ -138,11 +138,22 @@ class LoadedModel:
 
 
 def load_model(model: Path, device: str = "cpu") -> LoadedModel:
-    """Load the generator of a run directory or checkpoint file."""
+    """Load the generator of a run directory, checkpoint or exported model file."""
+    import torch
+
     from seqgan_music.models import Generator
     from seqgan_music.runs import load_checkpoint
 
-    state = load_checkpoint(model, map_location=device)
+    if model.suffix == ".safetensors":
+        from seqgan_music.inference import read_model
+
+        found = read_model(model)
+        state: dict[str, Any] = {
+            "config": found.config, "task": found.task, "method": found.method,
+            "vocab_size": found.vocab_size,
+            "generator": {k: torch.from_numpy(v) for k, v in found.weights.items()}}
+    else:
+        state = load_checkpoint(model, map_location=device)
     try:
         config = ExperimentConfig.from_dict(state["config"])
         generator = Generator(config.generator, int(state["vocab_size"]))
@@ -158,25 +169,34 @@ SLIM_KEYS = ("config", "method", "progress", "generator", "task", "vocab_size")
 
 def export_model(model: Path, out: Path, force: bool = False) -> Path:
     """Write the generator of a run (or checkpoint) alone: a small file that `generate`,
-    `compose` and `--model` accept, without the discriminator and optimizer states."""
+    `compose` and `--model` accept, without the discriminator and optimizer states.
+
+    `.safetensors` needs no torch to read (compose starts fastest from it); `.pt` is a slim
+    checkpoint. Neither carries paths of this machine.
+    """
     from seqgan_music.runs import load_checkpoint, save_checkpoint
 
     if out.exists() and not force:
         raise ConfigError(f"output {out} exists; pass --force to overwrite it")
-    if out.suffix != ".pt":
-        raise ConfigError(f"--out {out} must end in .pt")
+    if out.suffix not in (".pt", ".safetensors"):
+        raise ConfigError(f"--out {out} must end in .safetensors or .pt")
     state = load_checkpoint(model)
     missing = [k for k in SLIM_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{model} lacks {', '.join(missing)}; not a training checkpoint")
     slim = {k: state[k] for k in SLIM_KEYS}
-    # A file meant for sharing carries no paths of this machine.
     spec = dict(state["task"])
     slim["task"] = {k: v for k, v in spec.items() if k not in ("manifest", "data_path")}
     if spec.get("data_path") and isinstance(spec.get("label"), str):
         slim["task"]["label"] = spec["label"].replace(spec["data_path"],
                                                       Path(spec["data_path"]).name)
-    save_checkpoint(out, slim | {"exported_from": _run_dir(model).name})
+    slim["exported_from"] = _run_dir(model).name
+    if out.suffix == ".safetensors":
+        from seqgan_music.inference import write_safetensors_model
+
+        meta = {k: v for k, v in slim.items() if k != "generator"}
+        return write_safetensors_model(out, slim["generator"], meta)
+    save_checkpoint(out, slim)
     return out
 
 

@@ -141,18 +141,30 @@ def test_music_tasks_are_listed_and_missing_data_is_explained(tmp_path: Path) ->
 
 
 def test_export_writes_a_small_generator_only_model(trained: Path, tmp_path: Path) -> None:
-    out = tmp_path / "model.pt"
-    result = run("export", "--model", str(trained), "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    assert out.stat().st_size < (trained / "checkpoints" / "latest.pt").stat().st_size / 4
+    latest = trained / "checkpoints" / "latest.pt"
+    for name in ("model.pt", "model.safetensors"):
+        out = tmp_path / name
+        result = run("export", "--model", str(trained), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert out.stat().st_size < latest.stat().st_size / 4
+        composed = run("compose", "--model", str(out), "--out", str(tmp_path / f"{name}.mid"),
+                       "--seed", "9")
+        assert composed.returncode == 0, composed.stderr
     from seqgan_music.runs import load_checkpoint
 
-    state = load_checkpoint(out)
+    state = load_checkpoint(tmp_path / "model.pt")
     assert "discriminator" not in state and "optimizers" not in state
     assert "data_path" not in state["task"] and state["task"]["music"]
-    composed = run("compose", "--model", str(out), "--out", str(tmp_path / "t.mid"))
-    assert composed.returncode == 0, composed.stderr
-    again = run("export", "--model", str(trained), "--out", str(out))
+    # the same weights and seed give the same tune whichever file holds them
+    direct = run("compose", "--model", str(trained), "--out", str(tmp_path / "run.mid"),
+                 "--seed", "9")
+    assert direct.returncode == 0, direct.stderr
+    tunes = {read_tokens(tmp_path / f) == read_tokens(tmp_path / "run.mid")
+             for f in ("model.pt.mid", "model.safetensors.mid")}
+    assert tunes == {True}
+    generated = run("generate", "--model", str(tmp_path / "model.safetensors"), "-n", "2")
+    assert generated.returncode == 0 and len(generated.stdout.splitlines()) == 2
+    again = run("export", "--model", str(trained), "--out", str(tmp_path / "model.pt"))
     assert again.returncode == 1 and "exists" in again.stderr
 
 
@@ -161,7 +173,8 @@ def test_compose_help_imports_neither_torch_nor_music21() -> None:
     import sys
 
     code = ("import sys; from seqgan_music.cli import main\n"
-            "try:\n    main(['compose', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "try:\n    main(['compose', '--help'])\n"
+            "except SystemExit as e:\n    assert e.code == 0\n"
             "assert 'torch' not in sys.modules and 'music21' not in sys.modules, 'heavy import'\n"
             "assert 'pretty_midi' not in sys.modules, 'pretty_midi imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -16,7 +16,7 @@ from typing import Any
 from seqgan_music.errors import CheckpointError, ConfigError, DataError
 from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
 
-PRETRAINED = "nottingham.pt"
+PRETRAINED = "nottingham.safetensors"
 MAX_NUM = 1000
 MAX_LENGTH = 100_000
 
@@ -139,8 +139,7 @@ def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
 
 def compose(options: ComposeOptions) -> Composed:
     """Sample the tunes and write every requested file; see the module docstring."""
-    import torch
-
+    from seqgan_music.inference import read_model
     from seqgan_music.music.render import (
         tokens_to_midi,
         write_midi,
@@ -148,25 +147,16 @@ def compose(options: ComposeOptions) -> Composed:
         write_plot,
         write_wav,
     )
-    from seqgan_music.pipeline import generate, load_model
 
     paths = check_options(options)
     model_path, described = resolve_model(options)
-    loaded = load_model(model_path)
-    spec = loaded.state.get("task", {})
-    if not spec.get("music"):
-        raise CheckpointError(f"model {model_path} was trained on the {loaded.config.task} "
+    model = read_model(model_path)
+    if not model.task.get("music"):
+        raise CheckpointError(f"model {model_path} was trained on the {model.config.get('task')} "
                               "task; compose needs a music model (nottingham, folk or midi)")
-    primer = read_primer(options.primer, spec) if options.primer is not None else []
-    prefix = torch.tensor(primer, dtype=torch.long) if primer else None
-    if prefix is None:
-        tokens = generate(loaded, options.num, options.temperature, options.seed,
-                          options.length)
-    else:
-        rng = torch.Generator().manual_seed(options.seed)
-        with torch.inference_mode():
-            tokens = loaded.generator.sample(options.num, options.length, prefix=prefix,
-                                             temperature=options.temperature, generator=rng)
+    primer = read_primer(options.primer, model.task) if options.primer is not None else []
+    tokens = model.generator().sample(options.num, options.length, primer, options.temperature,
+                                      options.seed)
     result = Composed(described, primer_steps=len(primer) if options.keep_primer else 0)
     for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
         tune = (primer + row) if options.keep_primer else row

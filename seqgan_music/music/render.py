@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from seqgan_music.errors import ConfigError
-from seqgan_music.music.tokens import LOWEST_PITCH, NUM_PITCHES, token_name, tokens_to_notes
+from seqgan_music.music.tokens import (
+    HIGHEST_PITCH,
+    LOWEST_PITCH,
+    NUM_PITCHES,
+    token_name,
+    tokens_to_notes,
+)
 from seqgan_music.runs import _umask, atomic_write
 
 DEFAULT_TEMPO = 150.0
@@ -129,7 +135,8 @@ def write_plot(tokens: Sequence[int], path: Path, title: str = "", primer: int =
         ax.legend(loc="upper right")
     pitches = [n.pitch for n in notes] or [60]
     low, high = min(pitches) - 2, max(pitches) + 2
-    ticks = [p for p in range(low, high + 1) if p % 12 in (0, 7)]
+    ticks = [p for p in range(max(low, LOWEST_PITCH), min(high, HIGHEST_PITCH) + 1)
+             if p % 12 in (0, 7)]
     ax.set_yticks(ticks, [token_name(p - LOWEST_PITCH + 1) for p in ticks])
     ax.set_ylim(low, high)
     ax.set_xlim(0, max(len(values), 1))
