@@ -118,7 +118,16 @@ class ModelFile:
 
 
 def read_model(path: Path) -> ModelFile:
-    """A `.safetensors` model (no torch needed) or a checkpoint / run directory (torch)."""
+    """A `.safetensors` model (no torch needed) or a checkpoint / run directory (torch).
+
+    A finished run directory holds `model.safetensors`, its final generator; it is used when it
+    is at least as new as the run's `checkpoints/latest.pt`.
+    """
+    if path.is_dir():
+        exported, latest = path / "model.safetensors", path / "checkpoints" / "latest.pt"
+        if exported.is_file() and (not latest.is_file()
+                                   or exported.stat().st_mtime >= latest.stat().st_mtime):
+            path = exported
     if path.is_file() and path.suffix == ".safetensors":
         from safetensors import SafetensorError, safe_open
 

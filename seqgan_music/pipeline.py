@@ -87,6 +87,8 @@ def train(
     if resume is not None:
         trainer.load_state_dict(state)
     trainer.run()
+    # The final generator alone, readable without torch (compose starts from it in ~0.5 s).
+    export_model(run_dir, run_dir / "model.safetensors", force=True)
     outcome = TrainOutcome(run_dir, config, data_label=str(corpus.spec.get("label", "")))
     samples = trainer.sample(SAMPLES_WRITTEN).cpu()
     task.export(samples, corpus.spec, run_dir / "samples" / f"{method}{task.sample_suffix}")

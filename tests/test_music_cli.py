@@ -30,6 +30,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert text in result.stdout
     (run_dir,) = (base / "runs" / "nottingham").iterdir()
     assert (run_dir / "samples" / "seqgan.mid").is_file()
+    assert (run_dir / "model.safetensors").is_file()  # compose reads it without torch
     assert (run_dir / "samples" / "seqgan.txt").read_text().count("\n") == 100
     return run_dir
 
