@@ -51,6 +51,7 @@ class MusicTask(Task):
                      "in_scale": "in scale", "rests": "rests", "repeats": "repeats",
                      "copied_8grams": "copied 8-grams"}
     extra_options: ClassVar[tuple[str, ...]] = ()
+    paper_data: ClassVar[bool] = False  # the paper's figures are shown beside this task's
 
     def defaults(self) -> dict[str, Any]:
         from seqgan_music.music.tokens import VOCAB_SIZE, WINDOW
@@ -81,7 +82,8 @@ class MusicTask(Task):
                      f"{windows['valid']}/{windows['test']} windows of {config.data.seq_len} "
                      f"(train/valid/test, split by tune), {len(manifest['skipped'])} skipped",
             "manifest": manifest.get("cache", ""),
-            "reference_figures": {**PAPER_FIGURES, "Data (valid)": evaluate(music.valid)},
+            "reference_figures": {**(PAPER_FIGURES if self.paper_data else {}),
+                                  "Data (valid)": evaluate(music.valid)},
         }
         return Corpus(torch.from_numpy(music.train), torch.from_numpy(music.valid),
                       torch.from_numpy(music.test), VOCAB_SIZE, evaluate, spec)
@@ -109,6 +111,7 @@ class NottinghamTask(MusicTask):
 
     name = "nottingham"
     summary = "Nottingham folk tunes, 88 pitches + rest every 0.4 s, windows of 32 (paper)"
+    paper_data = True
 
     def source(self) -> str:
         return f"--data DIR, $SEQGAN_MUSIC_DATA/nottingham, or the cache ({NOTTINGHAM_HOME})"
