@@ -208,3 +208,66 @@ def _extract_verified(blob: Path, staging: Path, archive: Archive) -> None:
         missing = sorted(wanted)
         raise DataError(f"the {archive.name} archive lacks {len(missing)} expected file(s), "
                         f"e.g. {missing[0]}; the download is discarded")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file to fetch: where from, where to (relative), and how to verify it.
+
+    `sha256` is checked when recorded; else `git_blob_sha1` (git's object id of the file, what a
+    repository listing shows) is; a file with neither is fetched unverified and said so.
+    """
+
+    url: str
+    path: str
+    sha256: str | None = None
+    git_blob_sha1: str | None = None
+
+
+def download_files(name: str, files: tuple[RemoteFile, ...], root: Path | None = None,
+                   force: bool = False, progress: Callable[[int, int | None], None] | None = None,
+                   timeout: float = 60.0) -> tuple[Path, list[str]]:
+    """Fetch `files` into `root/name` atomically; returns the folder and the unverified files."""
+    root = root or cache_dir()
+    target = root / name
+    if is_complete(target) and not force:
+        return target, []
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create the data folder {root}: {error.strerror}") from None
+    unverified: list[str] = []
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as work:
+        staging = Path(work) / name
+        for remote in files:
+            out = staging.joinpath(*_safe_relative(remote.path, False).parts)  # type: ignore[union-attr]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _fetch(remote.url, out, progress, timeout)
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                reason = getattr(error, "reason", None) or error
+                raise DataError(
+                    f"could not download the {name} data ({remote.url}: {reason}). If this "
+                    "machine is offline, pass --data PATH pointing at a local copy"
+                ) from None
+            data = out.read_bytes()
+            if remote.sha256 is not None:
+                got = hashlib.sha256(data).hexdigest()
+                ok, expected = got == remote.sha256, remote.sha256
+            elif remote.git_blob_sha1 is not None:
+                got = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324
+                ok, expected = got == remote.git_blob_sha1, remote.git_blob_sha1
+            else:
+                ok, expected, got = True, "", ""
+                unverified.append(remote.path)
+            if not ok:
+                raise DataError(f"{name} file {remote.path} failed its checksum (expected "
+                                f"{expected[:12]}..., got {got[:12]}...); nothing was kept")
+        (staging / COMPLETE_MARKER).write_text(
+            "verified against the recorded checksums"
+            + (f"; unverified: {', '.join(unverified)}" if unverified else "") + "\n",
+            encoding="utf-8")
+        if target.exists():
+            target.rename(Path(work) / "previous")
+        staging.rename(target)
+    return target, unverified

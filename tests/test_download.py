@@ -141,3 +141,21 @@ def test_recorded_nottingham_sums_match_the_staged_copy() -> None:
         pytest.skip("the staged Nottingham data (../shared/data) is not present")
     official = read_sums((staged / "SHA256SUMS").read_text())
     assert all(official[name] == digest for name, digest in recorded.items())
+
+
+def test_single_files_by_sha256_git_blob_or_unverified(tmp_path: Path, server: str) -> None:
+    from seqgan_music.data import RemoteFile, download_files
+
+    (www(tmp_path) / "a.txt").write_bytes(b"alpha\n")
+    (www(tmp_path) / "b.txt").write_bytes(b"beta\n")
+    blob = hashlib.sha1(b"blob 5\0beta\n").hexdigest()  # what `git hash-object b.txt` prints
+    files = (RemoteFile(f"{server}/a.txt", "data/a.txt", hashlib.sha256(b"alpha\n").hexdigest()),
+             RemoteFile(f"{server}/b.txt", "data/b.txt", git_blob_sha1=blob),
+             RemoteFile(f"{server}/a.txt", "extra/a.txt"))
+    folder, unverified = download_files("words", files, tmp_path / "cache")
+    assert (folder / "data" / "b.txt").read_bytes() == b"beta\n" and is_complete(folder)
+    assert unverified == ["extra/a.txt"]
+    bad = (RemoteFile(f"{server}/b.txt", "data/a.txt", hashlib.sha256(b"alpha\n").hexdigest()),)
+    with pytest.raises(DataError, match="failed its checksum"):
+        download_files("other", bad, tmp_path / "cache")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["words"]

@@ -83,11 +83,16 @@ def train_command(
         "--method", help="seqgan, mle, ss (scheduled sampling) or pg-bleu.")] = "seqgan",
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the resolved config and stop.")] = False,
+    tokenizer: Annotated[str | None, typer.Option(
+        "--tokenizer", help="char or word (text task; same as --set "
+        "task_options.tokenizer=...).")] = None,
 ) -> None:
     """Train SeqGAN (or a baseline) on a task: MLE, D pre-training, adversarial training.
 
     Example: seqgan-music train oracle --preset quick --set train.batch_size=32
     """
+    if tokenizer is not None:
+        set_ = [*(set_ or []), f"task_options.tokenizer={tokenizer}"]
     from seqgan_music.pipeline import build_config
     from seqgan_music.runs import dump_toml
     from seqgan_music.tasks import load_task
@@ -373,13 +378,16 @@ def _print_figures(console: Console, figures: dict[str, dict[str, float]], title
         console.print(table)
 
 
+BUILTIN_COMMANDS = ("text",)  # built-in tasks that contribute a command group
+
+
 def _mount_plugin_commands(target: Any) -> None:
     """Mount each task's own command group as `seqgan-music <task> ...`."""
     from seqgan_music.tasks import BUILTIN_TASKS, task_entries
 
     for name, entry in task_entries().items():
-        if entry.value in BUILTIN_TASKS.values():
-            continue  # built-in tasks have no command groups: skip importing them
+        if entry.value in BUILTIN_TASKS.values() and name not in BUILTIN_COMMANDS:
+            continue  # built-in tasks without command groups: skip importing them
         try:
             commands = entry.load().commands()
         except Exception:  # reported by `seqgan-music tasks`; never break the CLI

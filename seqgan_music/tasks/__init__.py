@@ -39,6 +39,11 @@ BUILTIN_TASKS = {
     "nottingham": "seqgan_music.tasks.music:NottinghamTask",
     "folk": "seqgan_music.tasks.music:FolkTask",
     "midi": "seqgan_music.tasks.music:MidiTask",
+    "poems": "seqgan_music.tasks.text:PoemsTask",
+    "obama": "seqgan_music.tasks.text:ObamaTask",
+    "coco": "seqgan_music.tasks.text:CocoTask",
+    "emnlp-news": "seqgan_music.tasks.text:EmnlpNewsTask",
+    "text": "seqgan_music.tasks.text:TextFileTask",
 }
 
 
