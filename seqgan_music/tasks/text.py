@@ -134,9 +134,8 @@ class TextTask(Task):
     def locate(self, data: Path | None) -> dict[str, Path]:
         """The files by role ("all", or "train" and "test")."""
         if data is not None:
-            if data.is_file():
-                return {"all": data} if "all" in self.files or len(self.files) != 2 else \
-                    {"train": data}
+            if data.is_file():  # one file: split it into train/valid/test
+                return {"all": data}
             if not data.is_dir():
                 raise DataError(f"--data {data} does not exist; pass the text file (one item "
                                 "per line) or the folder holding it")
