@@ -71,6 +71,12 @@ def test_text_task_end_to_end_with_the_text_commands(tmp_path: Path) -> None:
     assert all(w in vocab["tokens"] for line in lines for w in line.split())
     again = run("generate", "--model", str(run_dir), "-n", "4", "--seed", "3")
     assert again.stdout == generated.stdout
+    evaluated = run("evaluate", "--model", str(run_dir), "-n", "16")
+    assert evaluated.returncode == 0 and "Self-BLEU-2" in evaluated.stdout
+    written = run("generate", "--model", str(run_dir), "-n", "3", "--out",
+                  str(tmp_path / "out.txt"), "--temperature", "0.7")
+    assert written.returncode == 0
+    assert len((tmp_path / "out.txt").read_text().splitlines()) == 3
     continued = run("text", "continue", "the big", "--model", str(run_dir), "-n", "2")
     assert continued.returncode == 0, continued.stderr
     assert all(line.startswith("the big") for line in continued.stdout.splitlines())
