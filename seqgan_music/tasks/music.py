@@ -33,7 +33,7 @@ def nottingham_archive() -> Archive:
 
     sums = resources.files("seqgan_music.music").joinpath("sums/nottingham.sha256")
     return Archive("nottingham", NOTTINGHAM_URLS, read_sums(sums.read_text(encoding="utf-8")),
-                   size_hint="4 MB download", homepage=NOTTINGHAM_HOME)
+                   size_hint="a few MB", homepage=NOTTINGHAM_HOME)
 
 
 class MusicTask(Task):
@@ -136,7 +136,7 @@ class NottinghamTask(MusicTask):
         if found is None:
             raise DataMissing(
                 "the Nottingham data is not here: run `seqgan-music data download nottingham` "
-                "(about 4 MB), or pass --data PATH pointing at a local copy (e.g. a clone of "
+                "(a few MB), or pass --data PATH pointing at a local copy (e.g. a clone of "
                 f"{NOTTINGHAM_HOME}), or set $SEQGAN_MUSIC_DATA", task=self.name)
         return [found], "Nottingham (jukedeck)"
 
