@@ -25,7 +25,7 @@ from seqgan_music.music.tokens import (
     token_name,
     tokens_to_notes,
 )
-from seqgan_music.runs import _umask, atomic_write
+from seqgan_music.runs import atomic_write, new_file_mode
 
 DEFAULT_TEMPO = 150.0
 DEFAULT_VELOCITY = 90  # the Nottingham MIDI files' velocity
@@ -83,7 +83,7 @@ def _atomic_via_path(path: Path, write: Callable[[Path], None]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, new_file_mode())
         write(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
