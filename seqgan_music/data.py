@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -100,17 +101,11 @@ def download_archive(
     An already complete folder is returned as is unless `force`. `progress(done, total)` is
     called as bytes arrive (total None when the server does not say).
     """
-    root = root or cache_dir()
-    target = root / archive.name
+    target = (root or cache_dir()) / archive.name
     if is_complete(target) and not force:
         return target
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DataError(f"cannot create the data folder {root}: {error.strerror}") from None
-    with tempfile.TemporaryDirectory(prefix=f".{archive.name}-", dir=root) as work:
-        work_dir = Path(work)
-        blob = work_dir / "archive"
+    with _installing(target) as staging:
+        blob = staging.parent / "archive"
         errors = []
         for url in archive.urls:
             try:
@@ -125,16 +120,31 @@ def download_archive(
                 f"could not download the {archive.name} data: {'; '.join(errors)}. If this "
                 f"machine is offline, pass --data PATH pointing at a local copy{hint}"
             )
-        staging = work_dir / archive.name
-        staging.mkdir()
         _extract_verified(blob, staging, archive)
-        (staging / COMPLETE_MARKER).write_text("verified against the recorded SHA-256 sums\n",
-                                               encoding="utf-8")
-        if target.exists():
-            old = work_dir / "previous"
-            target.rename(old)  # removed with the temporary folder
-        staging.rename(target)
+        _mark_complete(staging, "verified against the recorded SHA-256 sums")
     return target
+
+
+@contextmanager
+def _installing(target: Path) -> Iterator[Path]:
+    """An empty staging folder beside `target`, moved onto it only if the block succeeds; a
+    failure or interruption leaves `target` as it was and no partial files behind."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create the data folder {target.parent}: {error.strerror}") \
+            from None
+    with tempfile.TemporaryDirectory(prefix=f".{target.name}-", dir=target.parent) as work:
+        staging = Path(work) / target.name
+        staging.mkdir()
+        yield staging
+        if target.exists():
+            target.rename(Path(work) / "previous")  # removed with the temporary folder
+        staging.rename(target)
+
+
+def _mark_complete(folder: Path, note: str) -> None:
+    (folder / COMPLETE_MARKER).write_text(note + "\n", encoding="utf-8")
 
 
 def _fetch(url: str, path: Path, progress: Callable[[int, int | None], None] | None,
@@ -228,17 +238,11 @@ def download_files(name: str, files: tuple[RemoteFile, ...], root: Path | None =
                    force: bool = False, progress: Callable[[int, int | None], None] | None = None,
                    timeout: float = 60.0) -> tuple[Path, list[str]]:
     """Fetch `files` into `root/name` atomically; returns the folder and the unverified files."""
-    root = root or cache_dir()
-    target = root / name
+    target = (root or cache_dir()) / name
     if is_complete(target) and not force:
         return target, []
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DataError(f"cannot create the data folder {root}: {error.strerror}") from None
     unverified: list[str] = []
-    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as work:
-        staging = Path(work) / name
+    with _installing(target) as staging:
         for remote in files:
             out = staging.joinpath(*_safe_relative(remote.path, False).parts)  # type: ignore[union-attr]
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -263,11 +267,6 @@ def download_files(name: str, files: tuple[RemoteFile, ...], root: Path | None =
             if not ok:
                 raise DataError(f"{name} file {remote.path} failed its checksum (expected "
                                 f"{expected[:12]}..., got {got[:12]}...); nothing was kept")
-        (staging / COMPLETE_MARKER).write_text(
-            "verified against the recorded checksums"
-            + (f"; unverified: {', '.join(unverified)}" if unverified else "") + "\n",
-            encoding="utf-8")
-        if target.exists():
-            target.rename(Path(work) / "previous")
-        staging.rename(target)
+        _mark_complete(staging, "verified against the recorded checksums"
+                       + (f"; unverified: {', '.join(unverified)}" if unverified else ""))
     return target, unverified

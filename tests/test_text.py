@@ -100,7 +100,7 @@ def test_poems_clean_dedupe_and_split(tmp_path: Path) -> None:
     data = write_lines(tmp_path / "shi.txt", poems)
     task = PoemsTask()
     config = ExperimentConfig.from_dict({"task": "poems", **task.defaults()})
-    train, valid, test, _ = task.texts(config, data)
+    train, valid, test, _ = task.texts(task.options(config), data)
     everything = train + valid + test
     assert len(everything) == 31  # the repeated poem once
     assert all(len(p) == 20 and "，" not in p for p in everything)

@@ -17,6 +17,7 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,18 +230,18 @@ def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path 
         reporter.phase("read_data", len(files), 0)
     workers = min(os.cpu_count() or 1, MAX_WORKERS, len(files) // FILES_PER_WORKER)
     args = [(path, options.step, options.melody, parsed_dir) for path, _ in files]
+    columns = list(zip(*args, strict=True))
     results: list[tuple[list[Tune], list[str], str]] = []
-    if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    with ExitStack() as stack:
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_read_one, *zip(*args, strict=True), chunksize=8):
-                results.append(result)
-                if reporter is not None:
-                    reporter.advance("read_data", {})
-    else:
-        for arg in args:
-            results.append(_read_one(*arg))
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            read = pool.map(_read_one, *columns, chunksize=8)
+        else:
+            read = map(_read_one, *columns)
+        for result in read:
+            results.append(result)
             if reporter is not None:
                 reporter.advance("read_data", {})
     tunes: list[Tune] = []

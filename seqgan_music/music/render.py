@@ -8,10 +8,8 @@ when the tune ends with rests), so reading it back gives the same tokens.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ from seqgan_music.music.tokens import (
     token_name,
     tokens_to_notes,
 )
-from seqgan_music.runs import atomic_write, new_file_mode
+from seqgan_music.runs import atomic_path, atomic_write
 
 DEFAULT_TEMPO = 150.0
 DEFAULT_VELOCITY = 90  # the Nottingham MIDI files' velocity
@@ -74,21 +72,6 @@ def tokens_to_midi(sequences: Sequence[Any], tempo: float = DEFAULT_TEMPO, progr
 def write_midi(midi: Any, path: Path) -> Path:
     with atomic_write(path, "wb") as handle:
         midi.write(handle)
-    return path
-
-
-def _atomic_via_path(path: Path, write: Callable[[Path], None]) -> Path:
-    """Run `write(tmp)` for a writer that needs a file name, then rename onto `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, new_file_mode())
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -170,7 +153,9 @@ def write_musicxml(tokens: Sequence[int], path: Path, tempo: float = DEFAULT_TEM
     score = music21.stream.Score([part])
     score.insert(0, music21.metadata.Metadata(title=title or path.stem))
     score = score.makeNotation()
-    return _atomic_via_path(path, lambda tmp: score.write("musicxml", fp=str(tmp)))
+    with atomic_path(path, suffix=path.suffix) as tmp:  # music21 writes to a file name
+        score.write("musicxml", fp=str(tmp))
+    return path
 
 
 __all__ = ["DEFAULT_TEMPO", "NUM_PITCHES", "check_render_options", "tokens_to_midi",

@@ -172,9 +172,9 @@ class TextTask(Task):
                           "checksum of it is recorded", DataWarning, stacklevel=2)
         return folder
 
-    def texts(self, config: ExperimentConfig, data: Path | None
+    def texts(self, options: dict[str, Any], data: Path | None
               ) -> tuple[list[str], list[str], list[str], str]:
-        options = self.options(config)
+        """Train, valid and test texts for validated `options` (see `options`), and a label."""
         files = self.locate(data)
         seed, valid, test = (int(options["split_seed"]), float(options["valid_fraction"]),
                              float(options["test_fraction"]))
@@ -200,7 +200,7 @@ class TextTask(Task):
         from seqgan_music.training import Corpus
 
         options = self.options(config)
-        train, valid, test, label = self.texts(config, data)
+        train, valid, test, label = self.texts(options, data)
         kind = str(options.get("tokenizer", self.tokenizer))
         vocab = Vocabulary.build(train, kind, int(options["min_freq"]),
                                  int(options["max_vocab"]) or None)
@@ -221,9 +221,6 @@ class TextTask(Task):
 
         vocab = Vocabulary.from_dict(spec["vocab"])
         return [vocab.decode(row.tolist()) for row in tokens]
-
-    def commands(self) -> typer.Typer | None:
-        return None
 
 
 def text_evaluator(vocab: Vocabulary, test: Any, orders: tuple[int, ...], self_bleu: bool
