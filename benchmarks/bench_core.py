@@ -19,14 +19,18 @@ import copy
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
 from seqgan_music.config import ExperimentConfig
 from seqgan_music.oracle import OracleLSTM
-from seqgan_music.rollout import DiscriminatorScorer, straightforward_rewards, use_bfloat16
+from seqgan_music.rollout import DiscriminatorScorer, use_bfloat16
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/
 from seqgan_music.training import (
     Corpus,
     Trainer,
@@ -34,6 +38,7 @@ from seqgan_music.training import (
     optimise,
     policy_gradient_step,
 )
+from tests.reference import straightforward_rewards  # noqa: E402
 
 
 def timed(fn: Callable[[], object], repeats: int, device: torch.device) -> list[float]:

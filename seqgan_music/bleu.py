@@ -622,8 +622,11 @@ def self_bleu_scores(samples: SequenceBatch, n: int = 4) -> _FloatArray:
     """Self-BLEU-n of every sample: its BLEU-n against all the *other* samples.
 
     Only the sample's own index is left out of its references: an identical copy elsewhere in
-    ``samples`` does count (unlike the Texygen / TextGAN-PyTorch code, which scores every sample
-    against a reference set that includes itself). Per n-gram the largest count over all samples,
+    ``samples`` does count. Texygen's default (``SelfBleu.get_score(is_fast=True)``) does the
+    same on the first 500 samples only; TextGAN-PyTorch scores its first 200 samples against a
+    reference set that includes the sample itself, which inflates the score. Here every sample
+    is scored against all the others (the text tasks: all their evaluation samples, averaged
+    over at most 2,000 of them, see `self_bleu`). Per n-gram the largest count over all samples,
     how many samples reach it and the second-largest count are kept, so leaving one sample out
     costs a lookup; the brevity penalty likewise leaves out one occurrence of the sample's length.
 

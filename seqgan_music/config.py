@@ -51,8 +51,13 @@ class DiscriminatorConfig:
     filter_widths: list[int] = field(default_factory=lambda: list(OFFICIAL_FILTER_WIDTHS))
     num_filters: list[int] = field(default_factory=lambda: list(OFFICIAL_NUM_FILTERS))
     dropout: float = 0.25
-    l2_reg: float = 0.2
-    highway_gate_bias: float = -2.0
+    # The official two-class softmax output with L2 0.2 penalises the logit difference as 0.1
+    # does on our single logit (see `Discriminator.l2_penalty`).
+    l2_reg: float = 0.1
+    highway_gate_bias: float = 0.0  # the official code calls highway(..., bias=0)
+    # "official": the official code's initialisation (uniform embeddings, truncated-normal
+    # convolutions, bias 0.1); "pytorch": torch.nn's default initialisation.
+    init: str = "official"
 
 
 @dataclass
@@ -146,9 +151,12 @@ class ExperimentConfig:
             _check(n >= 1, "discriminator.num_filters", dis.num_filters, "positive counts")
         _check(0 <= dis.dropout < 1, "discriminator.dropout", dis.dropout, "a number in [0, 1)")
         _check(dis.l2_reg >= 0, "discriminator.l2_reg", dis.l2_reg, "a number >= 0")
+        _check(dis.init in ("official", "pytorch"), "discriminator.init", dis.init,
+               "official or pytorch")
         _check(r.num_rollouts >= 1, "rollout.num_rollouts", r.num_rollouts, "an integer >= 1")
-        _check(0 <= r.rollout_update_rate <= 1, "rollout.rollout_update_rate",
-               r.rollout_update_rate, "a number in [0, 1] (0 = roll out with G itself)")
+        # rate 1 would freeze G_beta at the pre-trained generator forever
+        _check(0 <= r.rollout_update_rate < 1, "rollout.rollout_update_rate",
+               r.rollout_update_rate, "a number in [0, 1) (0 = roll out with G itself)")
         _check(r.chunk_size >= 1, "rollout.chunk_size", r.chunk_size, "an integer >= 1")
         _check(r.precision in ("auto", "float32", "bfloat16"), "rollout.precision", r.precision,
                "auto, float32 or bfloat16")

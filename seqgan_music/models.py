@@ -11,6 +11,8 @@ Shapes: B batch, T time steps, V vocabulary, E embedding, H hidden, F filters.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,6 +25,18 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]
 BLOCK = 64  # columns per block of the two-level inverse CDF
 
 
+def probabilities(logits: torch.Tensor, temperature: float = 1.0, inplace: bool = False
+                  ) -> torch.Tensor:
+    """softmax(logits / temperature) over the last axis, float32 (R, V).
+
+    With `inplace` the division reuses `logits` (a scratch buffer of the caller's).
+    """
+    if temperature != 1.0:
+        logits = logits.div_(temperature) if inplace else logits / temperature
+    # softmax's fused kernel is faster on CPU than a separate max, subtract and exp
+    return torch.softmax(logits.float(), dim=-1)
+
+
 def sample_categorical(
     logits: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -30,10 +44,7 @@ def sample_categorical(
 
     `logits` is left unchanged; see `sample_weights` for the sampler itself.
     """
-    if temperature != 1.0:
-        logits = logits / temperature
-    # softmax's fused kernel is faster on CPU than a separate max, subtract and exp
-    return sample_weights(torch.softmax(logits.float(), dim=1), generator)
+    return sample_weights(probabilities(logits, temperature), generator)
 
 
 def sample_weights(
@@ -91,9 +102,8 @@ def sample_next(
     rows = hidden.shape[0]
     if hidden.device.type != "cpu" or rows <= chunk_rows:
         logits = F.linear(hidden, weight, bias).float()
-        if temperature != 1.0:
-            logits = logits / temperature
-        return sample_weights(torch.softmax(logits, dim=1), generator, num_samples)
+        return sample_weights(probabilities(logits, temperature, inplace=True), generator,
+                              num_samples)
     shape = (rows, num_samples) if num_samples else (rows,)
     out = torch.empty(shape, dtype=torch.long, device=hidden.device)
     if buffer is None or buffer.shape[0] < chunk_rows or buffer.dtype != hidden.dtype:
@@ -102,10 +112,8 @@ def sample_next(
     for lo in range(0, rows, chunk_rows):
         h = hidden[lo : lo + chunk_rows]
         logits = torch.addmm(bias, h, weight_t, out=buffer[: h.shape[0]])  # (r, V)
-        if temperature != 1.0:
-            logits.div_(temperature)
-        out[lo : lo + h.shape[0]] = sample_weights(torch.softmax(logits, dim=1), generator,
-                                                   num_samples)
+        out[lo : lo + h.shape[0]] = sample_weights(
+            probabilities(logits, temperature, inplace=True), generator, num_samples)
     return out
 
 
@@ -223,6 +231,7 @@ class Highway(nn.Module):
         super().__init__()
         self.transform = nn.Linear(size, size)
         self.gate = nn.Linear(size, size)
+        self.gate_bias = gate_bias
         nn.init.constant_(self.gate.bias, gate_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -232,20 +241,13 @@ class Highway(nn.Module):
         return torch.lerp(x, transformed.to(x.dtype), t.to(x.dtype))
 
 
-class _Conv:
-    """A Conv1d of D applied as a channels-last conv2d to (B, E, 1, T) inputs."""
-
-    def __init__(self, conv: nn.Conv1d) -> None:
-        self.width = conv.kernel_size[0]
-        self.kernel = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-        self.bias = conv.bias
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.kernel, self.bias)  # (B, F_k, 1, T - k + 1)
-
-
 class Discriminator(nn.Module):
-    """CNN sequence classifier: one logit per sequence, > 0 meaning "real"."""
+    """CNN sequence classifier: one logit per sequence, > 0 meaning "real".
+
+    Each filter width is a Conv2d with a (1, width) kernel over the (B, E, 1, T) channels-last
+    view of the embedded tokens, its weight stored channels-last once: no transpose copy of the
+    input and no re-layout of the weights per call, and oneDNN's fastest kernel.
+    """
 
     def __init__(self, config: DiscriminatorConfig, vocab_size: int, seq_len: int) -> None:
         super().__init__()
@@ -257,18 +259,51 @@ class Discriminator(nn.Module):
         self.config = config
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim)
         self.convs = nn.ModuleList(
-            nn.Conv1d(config.embedding_dim, n, w)
-            for w, n in zip(config.filter_widths, config.num_filters, strict=False)
+            nn.Conv2d(config.embedding_dim, n, (1, w))
+            for w, n in zip(config.filter_widths, config.num_filters, strict=True)
         )
         features = sum(config.num_filters)
         self.highway = Highway(features, config.highway_gate_bias)
         self.dropout = nn.Dropout(config.dropout)
         self.out = nn.Linear(features, 1)
+        if config.init == "official":
+            self._init_official()
+        for conv in self.conv_layers():
+            conv.weight.data = conv.weight.data.contiguous(memory_format=torch.channels_last)
+
+    def conv_layers(self) -> list[nn.Conv2d]:
+        """The convolutions, one per filter width, typed."""
+        return cast(list[nn.Conv2d], list(self.convs))
+
+    @torch.no_grad()
+    def _init_official(self) -> None:
+        """The official code's initialisation (LantaoYu/SeqGAN discriminator.py): embeddings
+        uniform(-1, 1); convolutions and the output layer truncated normal(0.1) with bias 0.1;
+        the highway's matrices and biases Glorot-uniform (TensorFlow's get_variable default), the
+        gate's bias shifted by `highway_gate_bias` (the official code passes 0)."""
+        nn.init.uniform_(self.embedding.weight, -1.0, 1.0)
+        for layer in (*self.conv_layers(), self.out):
+            nn.init.trunc_normal_(cast(torch.Tensor, layer.weight), std=0.1, a=-0.2, b=0.2)
+            nn.init.constant_(cast(torch.Tensor, layer.bias), 0.1)
+        for layer in (self.highway.transform, self.highway.gate):
+            nn.init.xavier_uniform_(layer.weight)
+            bound = (3.0 / layer.bias.numel()) ** 0.5  # Glorot for a vector: fan_in = fan_out
+            nn.init.uniform_(layer.bias, -bound, bound)
+        self.highway.gate.bias.add_(self.highway.gate_bias)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
+        # Checkpoints of versions that stored Conv1d weights (F, E, w): view them as (F, E, 1, w).
+        for i in range(len(self.convs)):
+            key = f"{prefix}convs.{i}.weight"
+            if key in state_dict and state_dict[key].dim() == 3:
+                state_dict[key] = state_dict[key].unsqueeze(2)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (B,) for token sequences (B, T) int64."""
         x = self._embed(tokens)
-        pooled = [conv(x).amax(dim=(2, 3)) for conv in self._kernels()]  # each (B, F_k)
+        pooled = [conv(x).amax(dim=(2, 3)) for conv in self.convs]  # each (B, F_k)
         return self.classify(pooled)
 
     def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -277,9 +312,6 @@ class Discriminator(nn.Module):
         # each width runs as a channels-last conv2d: no transpose copy, a faster oneDNN kernel,
         # and the max over time reduces a strided axis with the F filters contiguous.
         return self.embedding(tokens).unsqueeze(1).permute(0, 3, 1, 2)
-
-    def _kernels(self) -> list[_Conv]:
-        return [_Conv(conv) for conv in self.convs if isinstance(conv, nn.Conv1d)]
 
     def classify(self, pooled: list[torch.Tensor]) -> torch.Tensor:
         """Logits (B,) from the max-over-time conv outputs, one (B, F_k) per width.
@@ -300,7 +332,7 @@ class Discriminator(nn.Module):
         convolution work at T = 20. Equal to `forward` on the flattened completions.
         """
         steps, batch, n_roll, length = completions.shape
-        kernels = self._kernels()
+        kernels = self.conv_layers()
         own = self._embed(sequences)
         # prefix_max[k][b, f, s] = max over windows 0..s of width k on sequences[b]
         prefix_max = [conv(own).squeeze(2).cummax(dim=2).values for conv in kernels]
@@ -309,16 +341,20 @@ class Discriminator(nn.Module):
             x = self._embed(completions[t - 1].reshape(batch * n_roll, length))
             pooled = []
             for conv, best in zip(kernels, prefix_max, strict=True):
-                first = max(0, t - conv.width + 1)  # first window that reaches position t
+                width = conv.kernel_size[1]
+                first = max(0, t - width + 1)  # first window that reaches position t
                 y = conv(x[..., first:]).amax(dim=(2, 3))  # (B*N, F_k)
                 if first > 0:  # windows 0 .. t-k lie inside the prefix
-                    y = torch.maximum(y, best[:, :, t - conv.width].repeat_interleave(n_roll, 0))
+                    y = torch.maximum(y, best[:, :, t - width].repeat_interleave(n_roll, 0))
                 pooled.append(y)
             logits.append(self.classify(pooled).reshape(batch, n_roll))
         return torch.stack(logits)  # (T-1, B, N)
 
     def l2_penalty(self) -> torch.Tensor:
-        """l2_reg * (|W|^2 + |b|^2) / 2 on the output layer, as the official tf.nn.l2_loss."""
+        """l2_reg * (|W|^2 + |b|^2) / 2 on the output layer (tf.nn.l2_loss).
+
+        The official code penalises a two-class softmax layer with 0.2; its logits matter only
+        through their difference, whose penalty is half that: l2_reg 0.1 on this one logit."""
         squares = self.out.weight.square().sum() + self.out.bias.square().sum()
         return 0.5 * self.config.l2_reg * squares
 

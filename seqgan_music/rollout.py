@@ -22,7 +22,6 @@ import functools
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from seqgan_music.config import RolloutConfig
 from seqgan_music.models import Discriminator, Generator, sample_next
@@ -62,9 +61,11 @@ def _cpu_has_native_bf16() -> bool:
 class DiscriminatorScorer:
     """D_phi(Y) = sigmoid(logit) in eval mode (no dropout), scored in large chunks.
 
-    In bf16 it runs a bf16 copy of D taken at each call (a few milliseconds), which is faster
-    than autocast's per-op casts and always reflects the current weights. Roll-out completions
-    go through `Discriminator.score_completions`, which shares the prefix convolutions.
+    In bf16 it runs a bf16 copy of D, which is faster than autocast's per-op casts. The copy is
+    made once and its weights are refreshed only when D's have changed since the last call
+    (PyTorch bumps a tensor's version counter on every in-place update: optimizer steps,
+    `load_state_dict`). Roll-out completions go through `Discriminator.score_completions`,
+    which shares the prefix convolutions.
     """
 
     def __init__(self, discriminator: Discriminator, precision: str = "auto",
@@ -72,11 +73,22 @@ class DiscriminatorScorer:
         self.discriminator = discriminator
         self.precision = precision
         self.chunk_size = chunk_size
+        self._copy: Discriminator | None = None
+        self._versions: tuple[int, ...] = ()
 
     def _model(self, device: torch.device) -> Discriminator:
-        if use_bfloat16(self.precision, device):
-            return copy.deepcopy(self.discriminator).to(torch.bfloat16).eval()
-        return self.discriminator
+        if not use_bfloat16(self.precision, device):
+            return self.discriminator
+        source = list(self.discriminator.parameters())
+        versions = tuple(p._version for p in source)
+        if self._copy is None:
+            self._copy = copy.deepcopy(self.discriminator).to(torch.bfloat16).eval()
+        elif versions != self._versions:
+            with torch.no_grad():
+                for mine, theirs in zip(self._copy.parameters(), source, strict=True):
+                    mine.copy_(theirs)
+        self._versions = versions
+        return self._copy
 
     def _run(self, fn: Callable[[Discriminator], torch.Tensor], device: torch.device
              ) -> torch.Tensor:
@@ -121,12 +133,19 @@ class Rollout:
         return policy
 
     @torch.no_grad()
+    def sync(self) -> None:
+        """beta <- theta: Algorithm 1, line 3, when the policy-gradient phase starts from the
+        pre-trained generator."""
+        if self.policy is not self.generator:
+            self.policy.load_state_dict(self.generator.state_dict())
+
+    @torch.no_grad()
     def update(self) -> None:
         """Move G_beta toward G: beta <- rate * beta + (1 - rate) * theta."""
         rate = self.config.rollout_update_rate
         if self.policy is self.generator:
             return
-        for beta, theta in zip(self.policy.parameters(), self.generator.parameters(), strict=False):
+        for beta, theta in zip(self.policy.parameters(), self.generator.parameters(), strict=True):
             beta.mul_(rate).add_(theta.detach(), alpha=1.0 - rate)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -203,27 +222,3 @@ class Rollout:
             scores = scorer(completions.reshape(-1, length))  # (R,)
         q = scores.reshape(length - 1, batch, -1).mean(dim=2).t()  # (B, T-1)
         return torch.cat([q, scorer(sequences).reshape(batch, 1)], dim=1)  # (B, T)
-
-
-def straightforward_rewards(
-    generator: nn.Module,
-    sequences: torch.Tensor,
-    scorer: Scorer,
-    num_rollouts: int,
-    generator_rng: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Reference implementation as the official code does it: one model call per rollout and
-    prefix (N * (T - 1) sampling calls and as many scorer calls). Used by benchmarks and tests."""
-    assert isinstance(generator, Generator)
-    batch, length = sequences.shape
-    q = torch.zeros(batch, length, device=sequences.device)
-    with torch.inference_mode():
-        for _ in range(num_rollouts):
-            for t in range(1, length):
-                tail = generator.sample(batch, length - t, prefix=sequences[:, :t],
-                                        generator=generator_rng)
-                full = torch.cat([sequences[:, :t], tail], dim=1)
-                q[:, t - 1] += scorer(full)
-        q /= num_rollouts
-        q[:, length - 1] = scorer(sequences)
-    return q

@@ -39,6 +39,7 @@ METHOD_PHASES: dict[str, tuple[str, ...]] = {
     "ss": ("mle", "scheduled_sampling"),
 }
 METHODS = tuple(METHOD_PHASES)
+EVAL_SEED_OFFSET = 7919  # evaluation samples are drawn with seed + this, apart from training's
 METHOD_LABELS = {"mle": "MLE", "seqgan": "SeqGAN", "ss": "SS", "pg-bleu": "PG-BLEU"}
 
 
@@ -102,7 +103,7 @@ def check_finite(value: torch.Tensor, phase: str, step: int) -> float:
     if not math.isfinite(number):
         raise TrainingError(
             f"non-finite loss ({number}) in phase {phase} at step {step}; lower the learning "
-            "rate or check the data. The last good checkpoint is kept."
+            "rate or check the data."
         )
     return number
 
@@ -289,6 +290,8 @@ class Trainer:
         self.run_dir = run_dir
         self.metrics: MetricsLog | None = None
         self._bleu_scorer: Scorer | None = None
+        self._d_scorer = DiscriminatorScorer(self.discriminator, config.rollout.precision,
+                                             config.rollout.chunk_size)
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "config.toml").write_text(dump_toml(config.to_dict()), encoding="utf-8")
@@ -315,8 +318,13 @@ class Trainer:
                 self.reporter.phase(phase, total, done)
             if done == 0 and phase == "mle":
                 self._evaluate(phase, 0)
+            if done == 0 and phase in ("adversarial", "pg_bleu"):
+                self.rollout.sync()  # Algorithm 1, line 3: beta <- theta after pre-training
             for step in range(done, total):
-                record = self._step(phase, step)
+                try:
+                    record = self._step(phase, step)
+                except TrainingError as error:
+                    raise TrainingError(f"{error} {self._checkpoint_note()}") from None
                 self.progress[phase] = step + 1
                 self.reporter.advance(phase, record)
                 last = step + 1 == total
@@ -329,6 +337,13 @@ class Trainer:
                 break
         return self.metrics.records() if self.metrics else []
 
+    def _checkpoint_note(self) -> str:
+        latest = self.run_dir / "checkpoints" / "latest.pt" if self.run_dir else None
+        if latest is not None and latest.exists():
+            return (f"The last good checkpoint is kept ({latest}); continue with --resume "
+                    f"{self.run_dir}.")
+        return "No checkpoint had been written yet."
+
     def _step(self, phase: str, step: int) -> dict[str, Any]:
         t = self.config.train
         started = time.perf_counter()
@@ -340,8 +355,7 @@ class Trainer:
         elif phase == "d_pretrain":
             record.update(self._train_discriminator(t.d_pretrain_epochs))
         elif phase in ("adversarial", "pg_bleu"):
-            scorer = self._bleu() if phase == "pg_bleu" else DiscriminatorScorer(
-                self.discriminator, self.config.rollout.precision, self.config.rollout.chunk_size)
+            scorer = self._bleu() if phase == "pg_bleu" else self._d_scorer
             for _ in range(t.g_steps):
                 record.update(policy_gradient_step(
                     self.generator, self.generator_optimizer, self.rollout, scorer,
@@ -393,19 +407,30 @@ class Trainer:
             self._bleu_scorer = score
         return self._bleu_scorer
 
-    def sample(self, num: int, temperature: float = 1.0) -> torch.Tensor:
+    def sample(self, num: int, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """`num` sequences from G, drawn with `generator` (default: the training stream)."""
         return self.generator.sample(num, self.config.data.seq_len, temperature=temperature,
-                                     generator=self.sample_rng)
+                                     generator=generator or self.sample_rng)
+
+    @property
+    def eval_seed(self) -> int:
+        """Seed of the samples every evaluation draws (a stream of its own, so evaluating never
+        moves training's random numbers, and one model always gets the same figures)."""
+        return (self.config.seed + EVAL_SEED_OFFSET) % 2**63
 
     def evaluate(self, num: int | None = None) -> dict[str, float]:
-        """The task's evaluators on `num` fresh samples, plus G's NLL on the validation split."""
+        """The task's evaluators on `num` samples drawn with `eval_seed`, plus G's NLL on the
+        validation split."""
         figures: dict[str, float] = {}
         self.generator.eval()
         with torch.inference_mode():
             if len(self.valid_data):
                 figures["nll_valid"] = self.heldout_nll(self.valid_data)
             if self.corpus.evaluate is not None:
-                samples = self.sample(num or self.config.train.num_eval_samples).cpu()
+                rng = torch.Generator(device=self.device).manual_seed(self.eval_seed)
+                samples = self.sample(num or self.config.train.num_eval_samples,
+                                      generator=rng).cpu()
                 figures.update(self.corpus.evaluate(samples))
         return figures
 

@@ -138,3 +138,16 @@ def test_oracle_command_tiny(tmp_path: Path) -> None:
 def test_tasks_lists_oracle() -> None:
     result = run("tasks")
     assert result.returncode == 0 and "oracle" in result.stdout
+
+
+def test_evaluate_reproduces_the_training_table(tmp_path: Path) -> None:
+    """Same model, same evaluation seed and sample count: the figures `train` printed."""
+    from seqgan_music.pipeline import evaluate_run, train
+
+    flags = TINY_ORACLE_FLAGS
+    overrides = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--set"]
+    outcome = train("oracle", preset="quick", overrides=overrides, out_root=tmp_path,
+                    device="cpu")
+    evaluated = evaluate_run(outcome.run_dir)
+    assert set(outcome.figures) == {"MLE", "SeqGAN"}
+    assert evaluated.figures == outcome.figures

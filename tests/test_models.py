@@ -100,7 +100,44 @@ def test_official_discriminator_preset_is_the_default() -> None:
     d = config.discriminator
     assert d.filter_widths == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20]
     assert d.num_filters == [100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160]
-    assert (d.embedding_dim, d.dropout, d.l2_reg) == (64, 0.25, 0.2)
+    # the official code's highway gate bias (0), its softmax penalty 0.2 as one logit's 0.1,
+    # and its initialisation
+    assert (d.embedding_dim, d.dropout, d.l2_reg) == (64, 0.25, 0.1)
+    assert (d.highway_gate_bias, d.init) == (0.0, "official")
+
+
+@torch.no_grad()
+def test_official_initialisation() -> None:
+    torch.manual_seed(0)
+    config = DiscriminatorConfig(embedding_dim=16, filter_widths=[2, 3], num_filters=[50, 60])
+    d = Discriminator(config, vocab_size=300, seq_len=5)
+    emb = d.embedding.weight
+    assert float(emb.min()) >= -1 and float(emb.max()) <= 1 and float(emb.abs().mean()) > 0.4
+    for layer in (*d.convs, d.out):
+        assert float(layer.weight.abs().max()) <= 0.2 + 1e-6  # truncated at two std of 0.1
+        assert torch.all(layer.bias == 0.1)
+    assert 0.08 < float(torch.cat([c.weight.flatten() for c in d.convs]).std()) < 0.095
+    assert abs(float(d.highway.gate.bias.mean())) < 0.1  # gate bias 0, not -2
+    shifted = Discriminator(DiscriminatorConfig(
+        embedding_dim=16, filter_widths=[2], num_filters=[50], highway_gate_bias=-2.0), 300, 5)
+    assert float(shifted.highway.gate.bias.mean()) < -1.8
+    pytorch = Discriminator(DiscriminatorConfig(embedding_dim=16, filter_widths=[2],
+                                                num_filters=[50], init="pytorch"), 300, 5)
+    assert float(pytorch.embedding.weight.abs().max()) > 1  # N(0, 1)
+
+
+def test_discriminator_reads_conv1d_checkpoints() -> None:
+    """Checkpoints written when the convolutions were Conv1d (weights (F, E, w)) still load."""
+    config = DiscriminatorConfig(embedding_dim=4, filter_widths=[2, 3], num_filters=[3, 2])
+    d = Discriminator(config, vocab_size=6, seq_len=5)
+    old = {k: (v.squeeze(2).clone() if k.startswith("convs.") and v.dim() == 4 else v.clone())
+           for k, v in d.state_dict().items()}
+    assert old["convs.0.weight"].shape == (3, 4, 2)
+    other = Discriminator(config, vocab_size=6, seq_len=5)
+    other.load_state_dict(old)
+    tokens = torch.randint(0, 6, (4, 5))
+    assert torch.equal(other.eval()(tokens), d.eval()(tokens))
+    assert other.convs[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_score_completions_equals_forward_on_each_completion() -> None:

@@ -4,7 +4,8 @@ import torch
 
 from seqgan_music.config import ExperimentConfig, RolloutConfig
 from seqgan_music.models import Discriminator, Generator
-from seqgan_music.rollout import DiscriminatorScorer, Rollout, straightforward_rewards
+from seqgan_music.rollout import DiscriminatorScorer, Rollout
+from tests.reference import straightforward_rewards
 
 
 def _models(config: ExperimentConfig) -> tuple[Generator, Discriminator]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from seqgan_music.config import ExperimentConfig
-from seqgan_music.errors import CheckpointError, TrainingError
+from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
 from seqgan_music.runs import load_checkpoint, save_checkpoint
 from seqgan_music.training import Corpus, Trainer, mle_epoch
 
@@ -127,3 +127,65 @@ def test_checkpoint_refuses_pickled_code(tmp_path: Path) -> None:
                tmp_path / "evil.pt")
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path / "evil.pt")
+
+
+@pytest.mark.parametrize("phase", ["adversarial", "pg_bleu"])
+def test_rollout_policy_starts_from_the_pretrained_generator(
+    tiny_config: ExperimentConfig, tmp_path: Path, phase: str
+) -> None:
+    """Algorithm 1, line 3: beta <- theta when the policy-gradient phase starts, so after its
+    first update G_beta = rate * theta_pretrained + (1 - rate) * theta_1."""
+    tiny_config.train.adversarial_iterations = 1
+    rate = tiny_config.rollout.rollout_update_rate
+    method = "seqgan" if phase == "adversarial" else "pg-bleu"
+    trainer = Trainer(tiny_config, _corpus(), method=method, run_dir=tmp_path / "a")
+    trainer.run(stop_after="d_pretrain" if phase == "adversarial" else "mle")
+    pretrained = _params(trainer.generator)
+    assert not torch.equal(pretrained, _params(trainer.rollout.policy))  # the stale copy
+    trainer.run()
+    expected = rate * pretrained + (1 - rate) * _params(trainer.generator)
+    assert torch.allclose(_params(trainer.rollout.policy), expected, atol=1e-6)
+
+    # the same when the phase starts in a resumed process
+    resumed = Trainer(tiny_config, _corpus(), method=method, run_dir=tmp_path / "b")
+    resumed.run(stop_after="d_pretrain" if phase == "adversarial" else "mle")
+    again = Trainer(tiny_config, _corpus(), method=method, run_dir=tmp_path / "b")
+    again.resume(tmp_path / "b")
+    again.run()
+    assert torch.equal(_params(again.rollout.policy), _params(trainer.rollout.policy))
+
+
+def test_evaluation_does_not_move_training_randomness(tiny_config: ExperimentConfig) -> None:
+    tiny_config.train.adversarial_iterations = 3
+    often = Trainer(tiny_config, _corpus())
+    often.run()
+    tiny_config.train.eval_every = 2
+    seldom = Trainer(tiny_config, _corpus())
+    seldom.run()
+    assert torch.equal(_params(often.generator), _params(seldom.generator))
+    assert torch.equal(_params(often.discriminator), _params(seldom.discriminator))
+    # one model, one set of figures, however often it was evaluated before
+    assert often.evaluate() == often.evaluate() == seldom.evaluate()
+
+
+def test_rollout_update_rate_one_is_refused(tiny_config: ExperimentConfig) -> None:
+    values = tiny_config.to_dict()
+    values["rollout"]["rollout_update_rate"] = 1.0
+    with pytest.raises(ConfigError, match=r"rollout_update_rate.*\[0, 1\)"):
+        ExperimentConfig.from_dict(values)
+
+
+def test_non_finite_loss_names_the_checkpoint_only_when_there_is_one(
+    tiny_config: ExperimentConfig, tmp_path: Path
+) -> None:
+    fresh = Trainer(tiny_config, _corpus(), run_dir=tmp_path / "fresh")
+    with torch.no_grad():
+        fresh.generator.head.bias.fill_(float("nan"))
+    with pytest.raises(TrainingError, match="No checkpoint had been written yet"):
+        fresh.run()
+    saved = Trainer(tiny_config, _corpus(), run_dir=tmp_path / "saved")
+    saved.run(stop_after="mle")
+    with torch.no_grad():
+        saved.generator.head.bias.fill_(float("nan"))
+    with pytest.raises(TrainingError, match="last good checkpoint is kept"):
+        saved.run()

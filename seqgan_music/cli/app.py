@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from seqgan_music.cli.text import app as text_app
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -20,6 +22,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Fetch and inspect task data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(text_app, name="text")
 
 PresetOpt = Annotated[str, typer.Option("--preset", help="quick, default or paper.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config file.")]
@@ -378,16 +381,14 @@ def _print_figures(console: Console, figures: dict[str, dict[str, float]], title
         console.print(table)
 
 
-BUILTIN_COMMANDS = ("text",)  # built-in tasks that contribute a command group
-
-
 def _mount_plugin_commands(target: Any) -> None:
-    """Mount each task's own command group as `seqgan-music <task> ...`."""
+    """Mount each third-party task's own command group as `seqgan-music <task> ...` (the
+    built-in groups are the CLI's own modules: tasks never import the CLI layer)."""
     from seqgan_music.tasks import BUILTIN_TASKS, task_entries
 
     for name, entry in task_entries().items():
-        if entry.value in BUILTIN_TASKS.values() and name not in BUILTIN_COMMANDS:
-            continue  # built-in tasks without command groups: skip importing them
+        if entry.value in BUILTIN_TASKS.values():
+            continue  # built-in tasks: their commands are mounted above, no import needed
         try:
             commands = entry.load().commands()
         except Exception:  # reported by `seqgan-music tasks`; never break the CLI

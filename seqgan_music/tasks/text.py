@@ -19,7 +19,6 @@ from seqgan_music.tasks import Task, builtin_presets, data_root
 
 if TYPE_CHECKING:
     import torch
-    import typer
 
     from seqgan_music.config import ExperimentConfig
     from seqgan_music.data import RemoteFile
@@ -350,8 +349,3 @@ class TextFileTask(TextTask):
         if kind not in ("char", "word"):
             raise ConfigError(f"--tokenizer {kind!r} is invalid; accepted: char, word")
         return merged
-
-    def commands(self) -> typer.Typer | None:
-        from seqgan_music.cli.text import app
-
-        return app
