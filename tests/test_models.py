@@ -168,3 +168,15 @@ def test_two_level_sampler_draws_from_the_distribution(vocab: int) -> None:
         freq = torch.bincount(draws[row], minlength=vocab).float() / 60000
         assert torch.allclose(freq, probs[row], atol=0.006)
     assert int((draws[0] == 5).sum()) == 0
+
+
+@pytest.mark.parametrize("task_name", ["oracle", "nottingham", "poems"])
+def test_paper_presets_use_the_official_discriminator(task_name: str) -> None:
+    from seqgan_music.pipeline import build_config
+    from seqgan_music.tasks import load_task
+
+    config = build_config(load_task(task_name), "paper")
+    d, official = config.discriminator, ExperimentConfig().discriminator
+    assert d == official
+    assert (d.highway_gate_bias, d.l2_reg, d.init, d.dropout) == (0.0, 0.1, "official", 0.25)
+    assert sum(d.num_filters) == 1720 and config.rollout.rollout_update_rate == 0.8

@@ -109,6 +109,9 @@ def test_poems_clean_dedupe_and_split(tmp_path: Path) -> None:
     assert corpus.train.shape[1] == 20 and corpus.spec["vocab"]["kind"] == "char"
     figures = corpus.evaluate(corpus.test)
     assert figures["bleu2"] == pytest.approx(1.0)
+    # the real held-out poems' own figures, a row beside the models in every table
+    real = corpus.spec["reference_figures"]["Data (valid)"]
+    assert real == corpus.evaluate(corpus.valid) and 0 < real["bleu2"] < 1
 
 
 def test_coco_layout_and_missing_data_errors(tmp_path: Path) -> None:
@@ -118,6 +121,7 @@ def test_coco_layout_and_missing_data_errors(tmp_path: Path) -> None:
                   str(tmp_path / "runs"), *TINY_TEXT, "--set", "data.seq_len=10")
     assert trained.returncode == 0, trained.stderr
     assert "54/6/20 texts" in trained.stdout
+    assert "Data (valid)" in trained.stdout
     missing = run("train", "poems", "--preset", "quick", cwd=tmp_path)
     assert missing.returncode == 1 and "seqgan-music data download poems" in missing.stderr
     no_file = run("train", "text", "--preset", "quick", cwd=tmp_path)
