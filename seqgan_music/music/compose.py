@@ -1,6 +1,7 @@
 """`seqgan-music compose`: melodies from a trained music model, written as MIDI (and more).
 
-The model is `--model RUN|CHECKPOINT`, else the latest `nottingham` run under `runs/`, else the
+The model is `--model RUN|CHECKPOINT`, else the latest finished `nottingham` run under `runs/`
+(one with its final model.safetensors; an interrupted run is never picked), else the
 small pretrained Nottingham model shipped in the package (`seqgan_music/pretrained/`, with its
 model card). Every output path is checked before anything is sampled or written: an existing
 file is only replaced with `force`, and each file is written atomically.
@@ -15,6 +16,7 @@ from typing import Any
 
 from seqgan_music.errors import CheckpointError, ConfigError, DataError
 from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
+from seqgan_music.runs import check_output
 
 PRETRAINED = "nottingham.safetensors"
 MAX_NUM = 1000
@@ -105,6 +107,8 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
         folder = tune["midi"].parent
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"--out folder {folder} is a file")
+    for path in {p for tune in paths for p in tune.values()}:
+        check_output(path, force=True)  # a directory in the way, an unwritable folder
     return paths
 
 
@@ -114,10 +118,14 @@ def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
 
     if options.model is not None:
         return options.model, str(options.model)
-    latest = latest_run(options.runs, "nottingham")
+    latest = latest_run(options.runs, "nottingham", finished=True)
     if latest is not None:
-        return latest, f"{latest} (the latest nottingham run)"
-    return pretrained_model(), "the pretrained Nottingham model shipped with seqgan-music"
+        return latest, f"{latest} (the latest finished nottingham run)"
+    unfinished = latest_run(options.runs, "nottingham")
+    why = (f" (no finished nottingham run in {options.runs}; {unfinished} is unfinished)"
+           if unfinished is not None else "")
+    return (pretrained_model(),
+            f"the pretrained Nottingham model shipped with seqgan-music{why}")
 
 
 def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
