@@ -65,6 +65,7 @@ def train(
     """
     from seqgan_music.runs import (
         check_folder,
+        check_not_in_use,
         load_checkpoint,
         new_run_dir,
         resume_target,
@@ -81,7 +82,7 @@ def train(
         if resume is not None:
             checkpoint, run_dir = resume_target(resume)
             if run_dir is not None:  # fail at once when another process trains in it
-                stack.enter_context(run_lock(run_dir))
+                check_not_in_use(run_dir)
             state = load_checkpoint(checkpoint)
             config, method = _resumable(state, checkpoint, task)
             data = data or _data_path(state)
@@ -103,12 +104,13 @@ def train(
         seeded = run_dir is None and state is not None
         if run_dir is None:
             run_dir = new_run_dir(out_root, task.name)
-            stack.enter_context(run_lock(run_dir))
+        stack.enter_context(run_lock(run_dir))
         metrics_lines = int(state.get("metrics_lines", 0)) if state is not None else None
         trainer.attach_run_dir(run_dir, metrics_lines)
         if seeded:
             _note(reporter, f"{resume} is not in a run directory's checkpoints/ folder; "
                             f"continuing it in a new run directory {run_dir}")
+            trainer.save()  # the new run's first checkpoint: resumable from the start
             mle_done = trainer.progress.get("mle", 0) >= config.train.pretrain_epochs
             if mle_done and set(trainer.progress) == {"mle"}:  # kept to evaluate beside it
                 trainer.save(run_dir / "checkpoints" / "mle.pt")

@@ -239,6 +239,28 @@ def latest_run(root: Path, task: str | None = None, finished: bool = False) -> P
     return max(runs, key=newest) if runs else None
 
 
+def check_not_in_use(run_dir: Path) -> None:
+    """Refuse at once (without writing anything) a run another process is training in."""
+    try:
+        handle = open(run_dir / LOCK_NAME, encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return  # never locked, or unreadable: `run_lock` decides
+    with handle:
+        if not _try_lock(handle):
+            raise _in_use(run_dir, handle)
+
+
+def _in_use(run_dir: Path, handle: IO[Any]) -> CheckpointError:
+    with suppress(OSError, ValueError):
+        handle.seek(0)
+        owner = handle.read().strip()
+        if owner.isdigit():
+            return CheckpointError(f"run {run_dir} is in use by another seqgan-music process "
+                                   f"(process {owner}); wait for it to finish or stop it first")
+    return CheckpointError(f"run {run_dir} is in use by another seqgan-music process; wait for "
+                           "it to finish or stop it first")
+
+
 @contextmanager
 def run_lock(run_dir: Path) -> Iterator[None]:
     """Hold an OS lock on `run_dir` (its `.lock` file) while the block runs; a second process
@@ -251,11 +273,7 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         raise file_error(path, error, "lock the run directory with") from None
     try:
         if not _try_lock(handle):
-            handle.seek(0)
-            owner = handle.read().strip()
-            who = f" (process {owner})" if owner.isdigit() else ""
-            raise CheckpointError(f"run {run_dir} is in use by another seqgan-music "
-                                  f"process{who}; wait for it to finish or stop it first")
+            raise _in_use(run_dir, handle)
         with suppress(OSError):  # the pid is a courtesy for the message above
             handle.seek(0)
             handle.truncate()
