@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -33,6 +32,8 @@ from seqgan_music.runs import (
     run_lock,
 )
 from tests.conftest import TINY_ORACLE_FLAGS, random_tunes
+from tests.test_download import FILES, make_zip, sums
+from tests.test_download import server as download_server  # noqa: F401, F811  (a fixture)
 
 TIME_BOUND = 60.0  # seconds for one command on a shared 2-core machine (tiny models)
 MLE_ONLY = [*TINY_ORACLE_FLAGS, "--method", "mle"]
@@ -168,9 +169,8 @@ def test_a_run_directory_in_use_is_refused(run_copy: Path,
 def test_lock_is_exclusive_within_one_process_too(tmp_path: Path) -> None:
     from seqgan_music.errors import CheckpointError
 
-    with run_lock(tmp_path), pytest.raises(CheckpointError, match="in use"):
-        with run_lock(tmp_path):
-            pass
+    with run_lock(tmp_path), pytest.raises(CheckpointError, match="in use"), run_lock(tmp_path):
+        pass
     with run_lock(tmp_path):  # released
         pass
 
@@ -461,3 +461,40 @@ def test_a_really_read_only_folder_is_refused(
         folder.chmod(0o755)
     assert code == 1 and "permission denied" in one_error(err)
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("failing", ["archive", "a.mid"])
+def test_a_full_disk_during_a_download_names_the_data_folder_and_leaves_nothing(
+        failing: str, tmp_path: Path, download_server: str,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Disk full while the archive arrives or while it is extracted: one FileError, not "the
+    download failed, pass --data" or "the archive is damaged"; no staging folder left."""
+    from seqgan_music.data import Archive, download_archive
+
+    make_zip(tmp_path / "www" / "data.zip", FILES)
+    real_open = Path.open
+
+    class Full:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            self.handle.close()
+
+    def open_(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(self, mode, *args, **kwargs)
+        return Full(handle) if self.name == failing and "w" in mode else handle
+
+    monkeypatch.setattr(Path, "open", open_)
+    cache = tmp_path / "cache"
+    with pytest.raises(FileError) as caught:
+        download_archive(Archive("songs", (f"{download_server}/data.zip",), sums(FILES)), cache)
+    assert str(caught.value) == (f"cannot write the songs data in {cache}: No space left on "
+                                 "device")
+    assert list(cache.iterdir()) == []
