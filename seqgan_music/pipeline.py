@@ -70,6 +70,7 @@ def train(
         new_run_dir,
         resume_target,
         run_lock,
+        write_run_marker,
     )
     from seqgan_music.training import METHODS, Trainer, resolve_device
 
@@ -107,6 +108,8 @@ def train(
         stack.enter_context(run_lock(run_dir))
         metrics_lines = int(state.get("metrics_lines", 0)) if state is not None else None
         trainer.attach_run_dir(run_dir, metrics_lines)
+        if _remaining(trainer):  # its model.safetensors (if any) is no longer the final one
+            write_run_marker(run_dir, task.name, finished=False)
         if seeded:
             _note(reporter, f"{resume} is not in a run directory's checkpoints/ folder; "
                             f"continuing it in a new run directory {run_dir}")
@@ -139,6 +142,15 @@ def _resumable(state: dict[str, Any], checkpoint: Path, task: Task) -> tuple[Exp
     if method not in METHODS:
         raise CheckpointError(f"{checkpoint} cannot be resumed: method {method!r} is unknown")
     return config, method
+
+
+def _remaining(trainer: Any) -> bool:
+    """Whether the trainer has steps left to train."""
+    from seqgan_music.training import METHOD_PHASES
+
+    totals = trainer.phase_totals()
+    return any(trainer.progress.get(phase, 0) < totals[phase]
+               for phase in METHOD_PHASES[trainer.method])
 
 
 def _note(reporter: Any, message: str) -> None:

@@ -270,7 +270,7 @@ def run_lock(run_dir: Path) -> Iterator[None]:
     try:
         handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (closed below)
     except OSError as error:
-        raise file_error(path, error, "lock the run directory with") from None
+        raise file_error(path, error, "create the lock file") from None
     try:
         if not _try_lock(handle):
             raise _in_use(run_dir, handle)

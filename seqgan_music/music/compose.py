@@ -98,6 +98,8 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
         raise DataError(f"--primer {options.primer} does not exist; pass a .mid, .midi or "
                         ".abc file")
     paths = output_paths(options)
+    for path in {p for tune in paths for p in tune.values()}:
+        check_output(path, force=True)  # a directory in the way, an unwritable folder
     if not options.force:
         existing = [p for tune in paths for p in tune.values() if p.exists()]
         if existing:
@@ -107,8 +109,6 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
         folder = tune["midi"].parent
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"--out folder {folder} is a file")
-    for path in {p for tune in paths for p in tune.values()}:
-        check_output(path, force=True)  # a directory in the way, an unwritable folder
     return paths
 
 
