@@ -498,3 +498,28 @@ def test_a_full_disk_during_a_download_names_the_data_folder_and_leaves_nothing(
     assert str(caught.value) == (f"cannot write the songs data in {cache}: No space left on "
                                  "device")
     assert list(cache.iterdir()) == []
+
+
+def test_a_full_disk_midway_through_compose_leaves_no_partial_set(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tune 1's MIDI and WAV are written, tune 2's WAV meets a full disk: the new files go, a
+    file that existed before (replaced with --force) stays."""
+    import wave
+
+    kept = tmp_path / "t-1.mid"
+    kept.write_bytes(b"the user's file")
+    real_open, calls = wave.open, [0]
+
+    def open_(handle: Any, mode: str | None = None) -> Any:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(handle, mode)
+
+    monkeypatch.setattr(wave, "open", open_)
+    code, _, err = cli(capsys, "compose", "--runs", tmp_path / "no-runs", "--out",
+                       tmp_path / "t.mid", "-n", "2", "--wav", "--force")
+    assert code == 1
+    assert one_error(err) == f"error: cannot write {tmp_path / 't-2.wav'}: No space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t-1.mid"]

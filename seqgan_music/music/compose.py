@@ -9,6 +9,7 @@ file is only replaced with `force`, and each file is written atomically.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,7 @@ class Composed:
     tunes: list[list[int]] = field(default_factory=list)
     primer_steps: int = 0
     synth: str = ""
+    replaced: set[Path] = field(default_factory=set)  # outputs that existed before (--force)
 
 
 def pretrained_model() -> Path:
@@ -146,7 +148,23 @@ def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
 
 
 def compose(options: ComposeOptions) -> Composed:
-    """Sample the tunes and write every requested file; see the module docstring."""
+    """Sample the tunes and write every requested file; see the module docstring.
+
+    A failure midway (disk full, Ctrl-C) removes the files this call had newly written, so a
+    failed compose leaves no partial set of tunes behind.
+    """
+    result = Composed("")
+    try:
+        return _compose(options, result)
+    except BaseException:
+        for path in result.files:
+            if path not in result.replaced:
+                with suppress(OSError):
+                    path.unlink(missing_ok=True)
+        raise
+
+
+def _compose(options: ComposeOptions, result: Composed) -> Composed:
     from seqgan_music.inference import read_model
     from seqgan_music.music.render import (
         tokens_to_midi,
@@ -157,6 +175,7 @@ def compose(options: ComposeOptions) -> Composed:
     )
 
     paths = check_options(options)
+    result.replaced = {p for tune in paths for p in tune.values() if p.exists()}
     model_path, described = resolve_model(options)
     model = read_model(model_path)
     if not model.task.get("music"):
@@ -165,7 +184,7 @@ def compose(options: ComposeOptions) -> Composed:
     primer = read_primer(options.primer, model.task) if options.primer is not None else []
     tokens = model.generator().sample(options.num, options.length, primer, options.temperature,
                                       options.seed)
-    result = Composed(described, primer_steps=len(primer) if options.keep_primer else 0)
+    result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
     for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
         tune = (primer + row) if options.keep_primer else row
         result.tunes.append(tune)
