@@ -30,15 +30,7 @@ from seqgan_music.config import ExperimentConfig
 from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
 from seqgan_music.models import Discriminator, Generator, sample_categorical
 from seqgan_music.rollout import DiscriminatorScorer, Rollout, Scorer, use_bfloat16
-from seqgan_music.runs import (
-    MetricsLog,
-    atomic_write,
-    dump_toml,
-    load_checkpoint,
-    read_run_marker,
-    save_checkpoint,
-    write_run_marker,
-)
+from seqgan_music.runs import MetricsLog, dump_toml, load_checkpoint, save_checkpoint
 
 METHOD_PHASES: dict[str, tuple[str, ...]] = {
     "mle": ("mle",),
@@ -303,6 +295,8 @@ class Trainer:
     def attach_run_dir(self, run_dir: Path, metrics_lines: int | None = None) -> None:
         """Keep config, metrics and checkpoints in `run_dir` from now on (the first write into
         it); `metrics_lines` (a resumed checkpoint's count) drops metrics logged after it."""
+        from seqgan_music.runs import atomic_write, read_run_marker, write_run_marker
+
         run_dir.mkdir(parents=True, exist_ok=True)
         if read_run_marker(run_dir) is None:
             write_run_marker(run_dir, self.config.task)
