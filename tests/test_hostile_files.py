@@ -523,3 +523,30 @@ def test_a_full_disk_midway_through_compose_leaves_no_partial_set(
     assert code == 1
     assert one_error(err) == f"error: cannot write {tmp_path / 't-2.wav'}: No space left on device"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t-1.mid"]
+
+
+def test_run_markers_decide_what_is_a_run_and_what_is_finished(tmp_path: Path) -> None:
+    from seqgan_music.runs import is_finished, resume_target, write_run_marker
+
+    run = tmp_path / "runs" / "nottingham" / "a"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "latest.pt").write_bytes(b"x")
+    assert not is_run_dir(run)  # neither a marker nor config.toml
+    write_run_marker(run, "nottingham")
+    assert is_run_dir(run) and not is_finished(run)
+    (run / "model.safetensors").write_bytes(b"x")  # e.g. a resumed run still training
+    assert not is_finished(run) and latest_run(tmp_path / "runs", finished=True) is None
+    write_run_marker(run, "nottingham", finished=True)
+    assert is_finished(run) and latest_run(tmp_path / "runs", finished=True) == run
+    (run / "run.json").write_text('{"format": "something else"}')
+    assert not is_run_dir(run)  # a foreign marker is not ours
+
+    write_run_marker(run, "nottingham")
+    latest = run / "checkpoints" / "latest.pt"
+    assert resume_target(run) == (latest, run)
+    assert resume_target(run / "checkpoints") == (latest, run)
+    assert resume_target(latest) == (latest, run)
+    stray = tmp_path / "elsewhere" / "checkpoints" / "latest.pt"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"x")
+    assert resume_target(stray) == (stray, None)  # its grandparent is no run
