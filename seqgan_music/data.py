@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from seqgan_music.errors import DataError
+from seqgan_music.errors import DataError, FileError
 
 COMPLETE_MARKER = ".seqgan-music-complete"
 USER_AGENT = "seqgan-music (https://pypi.org/project/seqgan-music)"
@@ -111,6 +111,8 @@ def download_archive(
             try:
                 _fetch(url, blob, progress, timeout)
                 break
+            except FileError:
+                raise
             except (urllib.error.URLError, OSError, ValueError) as error:
                 reason = getattr(error, "reason", None) or error
                 errors.append(f"{url}: {reason}")
@@ -134,13 +136,18 @@ def _installing(target: Path) -> Iterator[Path]:
     except OSError as error:
         raise DataError(f"cannot create the data folder {target.parent}: {error.strerror}") \
             from None
-    with tempfile.TemporaryDirectory(prefix=f".{target.name}-", dir=target.parent) as work:
-        staging = Path(work) / target.name
-        staging.mkdir()
-        yield staging
-        if target.exists():
-            target.rename(Path(work) / "previous")  # removed with the temporary folder
-        staging.rename(target)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f".{target.name}-", dir=target.parent) as work:
+            staging = Path(work) / target.name
+            staging.mkdir()
+            yield staging
+            if target.exists():
+                target.rename(Path(work) / "previous")  # removed with the temporary folder
+            staging.rename(target)
+    except OSError as error:  # disk full, permission denied: name the folder, not the staging
+        reason = str(error) if isinstance(error, FileError) else error.strerror or str(error)
+        raise FileError(f"cannot write the {target.name} data in {target.parent}: {reason}",
+                        error.errno) from None
 
 
 def _mark_complete(folder: Path, note: str) -> None:
@@ -155,10 +162,18 @@ def _fetch(url: str, path: Path, progress: Callable[[int, int | None], None] | N
         total = int(length) if length and length.isdigit() else None
         done = 0
         while block := response.read(1 << 16):
-            out.write(block)
+            _write(out, block)
             done += len(block)
             if progress is not None:
                 progress(done, total)
+
+
+def _write(out: IO[bytes], block: bytes) -> None:
+    """Write to a staging file; a failure is the disk's, not the download's or the archive's."""
+    try:
+        out.write(block)
+    except OSError as error:
+        raise FileError(error.strerror or str(error), error.errno) from None
 
 
 def _safe_relative(name: str, strip_top: bool) -> PurePosixPath | None:
@@ -207,11 +222,13 @@ def _extract_verified(blob: Path, staging: Path, archive: Archive) -> None:
             with opener() as source, out_path.open("wb") as out:
                 while block := source.read(1 << 16):
                     digest.update(block)
-                    out.write(block)
+                    _write(out, block)
             if digest.hexdigest() != expected:
                 raise DataError(f"{archive.name} file {key} failed its SHA-256 check (expected "
                                 f"{expected[:12]}..., got {digest.hexdigest()[:12]}...); the "
                                 "download is discarded")
+    except FileError:
+        raise
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
         raise DataError(f"the {archive.name} archive is damaged: {error}") from None
     if wanted:
@@ -248,6 +265,8 @@ def download_files(name: str, files: tuple[RemoteFile, ...], root: Path | None =
             out.parent.mkdir(parents=True, exist_ok=True)
             try:
                 _fetch(remote.url, out, progress, timeout)
+            except FileError:
+                raise
             except (urllib.error.URLError, OSError, ValueError) as error:
                 reason = getattr(error, "reason", None) or error
                 raise DataError(

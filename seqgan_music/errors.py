@@ -31,6 +31,20 @@ class CheckpointError(SeqganMusicError):
     """A checkpoint or run directory is missing, foreign or damaged."""
 
 
+class FileError(SeqganMusicError, OSError):
+    """A file or folder of ours cannot be read or written (disk full, permission denied, a
+    directory where a file should be...). The message names the path and the reason; it is
+    also an `OSError` (with the original `errno`), so callers that tolerate file-system failures
+    (caches) keep doing so."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class TrainingError(SeqganMusicError):
     """Training cannot go on (for example a non-finite loss)."""
 

@@ -5,12 +5,13 @@ Everything here is importable and testable without the CLI, which only parses fl
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seqgan_music.config import ExperimentConfig, resolve_config
-from seqgan_music.errors import CheckpointError, ConfigError
+from seqgan_music.errors import CheckpointError, ConfigError, FileError
 from seqgan_music.tasks import Task, load_task
 
 SAMPLES_WRITTEN = 100  # samples saved in the run directory at the end of training
@@ -56,45 +57,131 @@ def train(
 ) -> TrainOutcome:
     """Train `method` on a task in a new run directory (or continue `resume`).
 
+    Everything is checked (checkpoint, task, data, config, model shapes) before anything is
+    written. `resume` continues a run directory, or a checkpoint inside `RUN/checkpoints/`, in
+    that run; any other checkpoint file starts a new run directory from it (the reporter's
+    optional `note` says so). The run directory is locked while training (`runs.run_lock`).
     Returns the run directory and the task's figures for the MLE model and the final model.
     """
-    from seqgan_music.runs import atomic_write, load_checkpoint, new_run_dir
+    from seqgan_music.runs import (
+        check_folder,
+        check_not_in_use,
+        load_checkpoint,
+        new_run_dir,
+        resume_target,
+        run_lock,
+        write_run_marker,
+    )
     from seqgan_music.training import METHODS, Trainer, resolve_device
 
     if method not in METHODS:
         raise ConfigError(f"method {method!r} is unknown; accepted: {', '.join(METHODS)}")
     task = load_task(task_name)
-    if resume is not None:
-        state = load_checkpoint(resume)
-        run_dir = _run_dir(resume)
+    with ExitStack() as stack:
+        run_dir: Path | None = None
+        state: dict[str, Any] | None = None
+        if resume is not None:
+            checkpoint, run_dir = resume_target(resume)
+            if run_dir is not None:  # fail at once when another process trains in it
+                check_not_in_use(run_dir)
+            state = load_checkpoint(checkpoint)
+            config, method = _resumable(state, checkpoint, task)
+            data = data or _data_path(state)
+        else:
+            config = build_config(task, preset, config_file, overrides, seed, device)
+        if run_dir is None:
+            check_folder(out_root, "runs folder")
+        resolve_device(config.device)  # fail before any folder is made
+        task.reporter = reporter
+        corpus = task.prepare(config, data)
+        config.data.vocab_size = corpus.vocab_size
+        config.validate()
+        if data is not None:
+            corpus.spec.setdefault("data_path", str(data))
+        trainer = Trainer(config, corpus, method=method, reporter=reporter)
+        if state is not None:
+            trainer.load_state_dict(state)  # a checkpoint that does not fit fails here
+        # Everything is checked: only now is anything written.
+        seeded = run_dir is None and state is not None
+        if run_dir is None:
+            run_dir = new_run_dir(out_root, task.name)
+        stack.enter_context(run_lock(run_dir))
+        metrics_lines = int(state.get("metrics_lines", 0)) if state is not None else None
+        trainer.attach_run_dir(run_dir, metrics_lines)
+        if _remaining(trainer):  # its model.safetensors (if any) is no longer the final one
+            write_run_marker(run_dir, task.name, finished=False)
+        if seeded:
+            _note(reporter, f"{resume} is not in a run directory's checkpoints/ folder; "
+                            f"continuing it in a new run directory {run_dir}")
+            trainer.save()  # the new run's first checkpoint: resumable from the start
+            mle_done = trainer.progress.get("mle", 0) >= config.train.pretrain_epochs
+            if mle_done and set(trainer.progress) == {"mle"}:  # kept to evaluate beside it
+                trainer.save(run_dir / "checkpoints" / "mle.pt")
+        return _train_in(trainer, task, run_dir, method, corpus, config)
+
+
+def _resumable(state: dict[str, Any], checkpoint: Path, task: Task) -> tuple[ExperimentConfig,
+                                                                                str]:
+    """The config and method of a checkpoint that training can continue from."""
+    from seqgan_music.training import METHODS
+
+    needed = ("config", "method", "progress", "generator", "discriminator", "optimizers", "rng",
+              "vocab_size")
+    missing = [k for k in needed if k not in state]
+    if missing:
+        raise CheckpointError(f"{checkpoint} cannot be resumed: it lacks {', '.join(missing)} "
+                              "(an exported model holds the generator only)")
+    try:
         config = ExperimentConfig.from_dict(state["config"])
-        if config.task != task.name:
-            raise CheckpointError(f"run {run_dir} is a {config.task} run, not {task.name}")
-        method = str(state["method"])
-        data = data or _data_path(state)
-    else:
-        config = build_config(task, preset, config_file, overrides, seed, device)
-    resolve_device(config.device)  # fail before any folder is made
-    task.reporter = reporter
-    corpus = task.prepare(config, data)
-    config.data.vocab_size = corpus.vocab_size
-    config.validate()
-    if data is not None:
-        corpus.spec.setdefault("data_path", str(data))
-    if resume is None:
-        run_dir = new_run_dir(out_root, task.name)
-    trainer = Trainer(config, corpus, method=method, run_dir=run_dir, reporter=reporter)
-    if resume is not None:
-        trainer.load_state_dict(state)
-    trainer.run()
+    except (ConfigError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"{checkpoint} cannot be resumed: its config is unusable "
+                              f"({error})") from None
+    if config.task != task.name:
+        raise CheckpointError(f"{checkpoint} is from a {config.task} run, not {task.name}")
+    method = str(state["method"])
+    if method not in METHODS:
+        raise CheckpointError(f"{checkpoint} cannot be resumed: method {method!r} is unknown")
+    return config, method
+
+
+def _remaining(trainer: Any) -> bool:
+    """Whether the trainer has steps left to train."""
+    from seqgan_music.training import METHOD_PHASES
+
+    totals = trainer.phase_totals()
+    return any(trainer.progress.get(phase, 0) < totals[phase]
+               for phase in METHOD_PHASES[trainer.method])
+
+
+def _note(reporter: Any, message: str) -> None:
+    """Tell the user something through the reporter, when it can show notes."""
+    note = getattr(reporter, "note", None)
+    if callable(note):
+        note(message)
+
+
+def _train_in(trainer: Any, task: Task, run_dir: Path, method: str, corpus: Any,
+              config: ExperimentConfig) -> TrainOutcome:
+    """Train to the end in a locked run directory, then write the final model and samples."""
+    from seqgan_music.runs import FINAL_MODEL, atomic_write, write_run_marker
+
+    try:
+        trainer.run()
+    except OSError as error:  # a FileError from a checkpoint or metrics write, usually
+        latest = run_dir / "checkpoints" / "latest.pt"
+        kept = (f"the last good checkpoint {latest} is kept; continue with: seqgan-music train "
+                f"{task.name} --resume {run_dir}" if latest.is_file()
+                else "no checkpoint had been saved yet")
+        raise FileError(f"{error}; training stopped, {kept}", error.errno) from None
     # The final generator alone, readable without torch (compose starts from it in ~0.5 s).
-    export_model(run_dir, run_dir / "model.safetensors", force=True)
+    export_model(run_dir, run_dir / FINAL_MODEL, force=True)
     outcome = TrainOutcome(run_dir, config, data_label=str(corpus.spec.get("label", "")))
     samples = trainer.sample(SAMPLES_WRITTEN).cpu()
     task.export(samples, corpus.spec, run_dir / "samples" / f"{method}{task.sample_suffix}")
     if task.sample_suffix != ".txt":  # a readable copy beside MIDI and other binary samples
         with atomic_write(run_dir / "samples" / f"{method}.txt") as handle:
             handle.write("".join(line + "\n" for line in task.decode(samples, corpus.spec)))
+    write_run_marker(run_dir, task.name, finished=True)
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     return outcome
@@ -176,10 +263,9 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     `.safetensors` needs no torch to read (compose starts fastest from it); `.pt` is a slim
     checkpoint. Neither carries paths of this machine.
     """
-    from seqgan_music.runs import load_checkpoint, save_checkpoint
+    from seqgan_music.runs import check_output, load_checkpoint, save_checkpoint
 
-    if out.exists() and not force:
-        raise ConfigError(f"output {out} exists; pass --force to overwrite it")
+    check_output(out, force)
     if out.suffix not in (".pt", ".safetensors"):
         raise ConfigError(f"--out {out} must end in .safetensors or .pt")
     state = load_checkpoint(model)

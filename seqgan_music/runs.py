@@ -1,41 +1,92 @@
 """Run directories and checkpoints.
 
-A run directory `runs/<task>/<timestamp>/` holds `config.toml` (the resolved config),
-`metrics.jsonl` (one JSON object per logged step), `checkpoints/` and `samples/`.
+A run directory `runs/<task>/<timestamp>/` holds `run.json` (its marker: format, task, whether
+training finished), `config.toml` (the resolved config), `metrics.jsonl` (one JSON object per
+logged step), `checkpoints/` and `samples/`; runs of older versions, without `run.json`, are
+recognised by `config.toml` beside `checkpoints/latest.pt`. A process training in a run holds an
+OS lock on its `.lock` file (`run_lock`), released when the process ends however it ends.
 Checkpoints are plain dicts of tensors and Python scalars, written atomically (temporary file,
 then rename) and read with `torch.load(weights_only=True)`: loading never unpickles code.
+
+Every file this package writes goes through `atomic_path`: a failure of the file system (disk
+full, permission denied, a directory in the way) becomes one `FileError` naming the target and
+the reason, and leaves neither a temporary file nor a half-written target behind.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno as _errno
 import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-from seqgan_music.errors import CheckpointError
+from seqgan_music.errors import CheckpointError, ConfigError, FileError, SeqganMusicError
 
 CHECKPOINT_FORMAT = "seqgan-music-checkpoint"
 CHECKPOINT_VERSION = 1
+RUN_MARKER = "run.json"
+RUN_FORMAT = "seqgan-music-run"
+LOCK_NAME = ".lock"
+FINAL_MODEL = "model.safetensors"
+
+
+def file_error(path: Path, error: OSError, action: str = "write") -> FileError:
+    """`FileError` "cannot <action> PATH: <reason>" for an OSError met while handling `path`."""
+    if isinstance(error, FileError):
+        return error
+    reason = error.strerror or str(error) or type(error).__name__
+    return FileError(f"cannot {action} {path}: {reason}", error.errno)
+
+
+def _cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """`error` or the first exception of type `kind` in its chain (libraries such as torch's
+    zip writer replace an interrupt or a failed write with their own RuntimeError)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @contextmanager
 def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary path beside `path`, renamed onto `path` only if the block succeeds (for
-    writers that want a file name); the file gets the usual permissions, not mkstemp's 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
+    writers that want a file name); the file gets the usual permissions, not mkstemp's 0600.
+
+    On any failure the temporary file is removed and `path` is left as it was. An interrupt
+    (Ctrl-C) stays a KeyboardInterrupt even when the writing library wrapped it; an OSError
+    (also one a library wrapped) becomes a `FileError` naming `path`.
+    """
+    if path.is_dir():
+        raise FileError(f"cannot write {path}: it is a directory", _errno.EISDIR)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as error:
+        raise file_error(path, error) from None
     try:
         os.chmod(tmp, new_file_mode())
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as error:
+        with suppress(OSError):
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, (KeyboardInterrupt, SeqganMusicError)):
+            raise
+        if _cause(error, KeyboardInterrupt) is not None:
+            raise KeyboardInterrupt from None
+        failed = _cause(error, OSError)
+        if isinstance(failed, OSError):
+            raise file_error(path, failed) from None
         raise
 
 
@@ -48,6 +99,37 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def check_folder(folder: Path, what: str = "output folder") -> None:
+    """Refuse, before any work, a folder that cannot be created or written in."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise FileError(f"cannot write in {what} {folder}: {existing} is not a folder",
+                        _errno.ENOTDIR)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        reason = "read-only file system" if _read_only(existing) else "permission denied"
+        raise FileError(f"cannot write in {what} {folder}: {reason} ({existing} is not "
+                        "writable)", _errno.EACCES)
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+
+
+def check_output(path: Path, force: bool = False) -> None:
+    """Refuse, before any work, an output file that cannot be written: a directory (even with
+    `force`), an existing file without `force`, or a path whose folder is not writable."""
+    if path.is_dir():
+        raise FileError(f"output {path} is a directory; pass a file name", _errno.EISDIR)
+    if path.exists() and not force:
+        raise ConfigError(f"output {path} exists; pass --force to overwrite it")
+    check_folder(path.parent)
 
 
 def new_file_mode() -> int:
@@ -69,13 +151,159 @@ def new_run_dir(root: Path, task: str) -> Path:
         except FileExistsError:
             i += 1
             path = base.with_name(f"{stamp}-{i}")
+        except OSError as error:
+            raise file_error(path, error, "create the run directory") from None
 
 
-def latest_run(root: Path, task: str | None = None) -> Path | None:
-    """The most recent run directory under `root` (optionally of one task) with a checkpoint."""
+def read_run_marker(run_dir: Path) -> dict[str, Any] | None:
+    """The run's `run.json`, or None when there is none or it is not ours."""
+    try:
+        info = json.loads((run_dir / RUN_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and info.get("format") == RUN_FORMAT else None
+
+
+def write_run_marker(run_dir: Path, task: str, finished: bool | None = None) -> None:
+    """Mark `run_dir` as a run directory of `task` (keeping when it was created); `finished`
+    None keeps the marker's value (a new marker of an older run: whether its final model
+    exists)."""
+    info = read_run_marker(run_dir) or {
+        "format": RUN_FORMAT, "task": task,
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "finished": (run_dir / FINAL_MODEL).is_file()}
+    if finished is not None:
+        info["finished"] = finished
+    with atomic_write(run_dir / RUN_MARKER) as handle:
+        json.dump(info, handle, indent=2)
+        handle.write("\n")
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether `path` is a run directory: its own marker, or (runs of older versions)
+    `config.toml` beside `checkpoints/latest.pt`."""
+    if not path.is_dir():
+        return False
+    if (path / RUN_MARKER).exists():
+        return read_run_marker(path) is not None
+    return (path / "config.toml").is_file() and (path / "checkpoints" / "latest.pt").is_file()
+
+
+def is_finished(run_dir: Path) -> bool:
+    """Whether training of the run finished: its final model is written (and, for runs with a
+    marker, the marker says so)."""
+    if not (run_dir / FINAL_MODEL).is_file():
+        return False
+    marker = read_run_marker(run_dir)
+    return marker is None or bool(marker.get("finished"))
+
+
+def resume_target(resume: Path) -> tuple[Path, Path | None]:
+    """The checkpoint to continue from `--resume PATH` and the run directory to continue in.
+
+    A run directory continues from its `checkpoints/latest.pt`; a checkpoint inside
+    `RUN/checkpoints/` of a run directory continues in RUN; any other checkpoint file gets no
+    run directory (None): training goes on in a new one, never beside the stray file.
+    """
+    if resume.is_dir():
+        if resume.name == "checkpoints" and is_run_dir(resume.parent):
+            resume = resume.parent
+        if not is_run_dir(resume):
+            raise CheckpointError(f"--resume {resume} is not a seqgan-music run directory (no "
+                                  f"{RUN_MARKER}, or config.toml and checkpoints/latest.pt); "
+                                  "pass a run directory or a checkpoint file")
+        checkpoint = resume / "checkpoints" / "latest.pt"
+        if not checkpoint.is_file():
+            raise CheckpointError(f"run {resume} has no checkpoint yet (checkpoints/latest.pt); "
+                                  "start a new run instead")
+        return checkpoint, resume
+    if not resume.is_file():
+        raise CheckpointError(f"--resume {resume} does not exist")
+    owner = resume.parent.parent
+    if resume.parent.name == "checkpoints" and is_run_dir(owner):
+        return resume, owner
+    return resume, None
+
+
+def latest_run(root: Path, task: str | None = None, finished: bool = False) -> Path | None:
+    """The most recent run directory under `root` (optionally of one task) with a checkpoint;
+    with `finished`, the most recent one whose training finished."""
     pattern = f"{task}/*/checkpoints/latest.pt" if task else "*/*/checkpoints/latest.pt"
-    found = sorted(root.glob(pattern), key=lambda p: p.stat().st_mtime)
-    return found[-1].parent.parent if found else None
+    runs = [p.parent.parent for p in root.glob(pattern)]
+    runs = [r for r in runs if is_run_dir(r) and (not finished or is_finished(r))]
+
+    def newest(run: Path) -> float:
+        files = [run / FINAL_MODEL, run / "checkpoints" / "latest.pt"]
+        return max(f.stat().st_mtime for f in files if f.exists())
+
+    return max(runs, key=newest) if runs else None
+
+
+def check_not_in_use(run_dir: Path) -> None:
+    """Refuse at once (without writing anything) a run another process is training in."""
+    try:
+        handle = open(run_dir / LOCK_NAME, encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return  # never locked, or unreadable: `run_lock` decides
+    with handle:
+        if not _try_lock(handle):
+            raise _in_use(run_dir, handle)
+
+
+def _in_use(run_dir: Path, handle: IO[Any]) -> CheckpointError:
+    with suppress(OSError, ValueError):
+        handle.seek(0)
+        owner = handle.read().strip()
+        if owner.isdigit():
+            return CheckpointError(f"run {run_dir} is in use by another seqgan-music process "
+                                   f"(process {owner}); wait for it to finish or stop it first")
+    return CheckpointError(f"run {run_dir} is in use by another seqgan-music process; wait for "
+                           "it to finish or stop it first")
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an OS lock on `run_dir` (its `.lock` file) while the block runs; a second process
+    gets a `CheckpointError` at once. The OS releases the lock when the process ends, however
+    it ends, so a crashed run never stays locked."""
+    path = run_dir / LOCK_NAME
+    try:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (closed below)
+    except OSError as error:
+        raise file_error(path, error, "create the lock file") from None
+    try:
+        if not _try_lock(handle):
+            raise _in_use(run_dir, handle)
+        with suppress(OSError):  # the pid is a courtesy for the message above
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def _try_lock(handle: IO[Any]) -> bool:
+    """Take an exclusive, non-blocking lock on an open file; False when another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        handle.seek(0)
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks (some network mounts): do not block work
+        return True
+    return True
 
 
 def _toml_value(value: Any) -> str:
@@ -130,6 +358,11 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
+        with path.open("rb"):
+            pass
+    except OSError as error:  # unreadable is not "not a checkpoint"
+        raise file_error(path, error, "read") from None
+    try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -147,29 +380,51 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
 
 
 class MetricsLog:
-    """Append-only `metrics.jsonl`; `truncate(n)` drops lines past a resumed checkpoint."""
+    """Append-only `metrics.jsonl`; `truncate(n)` drops lines past a resumed checkpoint.
+
+    A damaged line (a crash mid-append, an edit) is skipped by `records` and dropped by
+    `truncate`, so one bad line never makes a run unfinishable.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.count = 0
-        if path.exists():
-            self.count = len(path.read_text(encoding="utf-8").splitlines())
+        self.count = len(self._lines())
+
+    def _lines(self) -> list[bytes]:
+        try:
+            return self.path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise file_error(self.path, error, "read") from None
+
+    @staticmethod
+    def _parse(line: bytes) -> dict[str, Any] | None:
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except ValueError:  # also UnicodeDecodeError
+            return None
+        return record if isinstance(record, dict) else None
 
     def append(self, record: dict[str, Any]) -> None:
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+        try:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError as error:
+            raise file_error(self.path, error) from None
         self.count += 1
 
     def truncate(self, count: int) -> None:
+        """Keep the good lines among the first `count` (a checkpoint's count)."""
         if not self.path.exists():
             self.count = 0
             return
-        lines = self.path.read_text(encoding="utf-8").splitlines()[:count]
-        with atomic_write(self.path) as handle:
-            handle.write("".join(line + "\n" for line in lines))
+        lines = [line for line in self._lines()[:count] if self._parse(line) is not None]
+        with atomic_write(self.path, "wb") as handle:
+            handle.write(b"".join(line + b"\n" for line in lines))
         self.count = len(lines)
 
     def records(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
+        """Every readable record, in order (damaged lines skipped)."""
+        parsed = (self._parse(line) for line in self._lines())
+        return [record for record in parsed if record is not None]

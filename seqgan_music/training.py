@@ -287,15 +287,28 @@ class Trainer:
         )
         self.progress: dict[str, int] = {}
         self.epoch = 0  # global x-axis for learning curves: MLE epochs then iterations
-        self.run_dir = run_dir
+        self.run_dir: Path | None = None
         self.metrics: MetricsLog | None = None
         self._bleu_scorer: Scorer | None = None
         self._d_scorer = DiscriminatorScorer(self.discriminator, config.rollout.precision,
                                              config.rollout.chunk_size)
         if run_dir is not None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.toml").write_text(dump_toml(config.to_dict()), encoding="utf-8")
-            self.metrics = MetricsLog(run_dir / "metrics.jsonl")
+            self.attach_run_dir(run_dir)
+
+    def attach_run_dir(self, run_dir: Path, metrics_lines: int | None = None) -> None:
+        """Keep config, metrics and checkpoints in `run_dir` from now on (the first write into
+        it); `metrics_lines` (a resumed checkpoint's count) drops metrics logged after it."""
+        from seqgan_music.runs import atomic_write, read_run_marker, write_run_marker
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if read_run_marker(run_dir) is None:
+            write_run_marker(run_dir, self.config.task)
+        with atomic_write(run_dir / "config.toml") as handle:
+            handle.write(dump_toml(self.config.to_dict()))
+        self.run_dir = run_dir
+        self.metrics = MetricsLog(run_dir / "metrics.jsonl")
+        if metrics_lines is not None:
+            self.metrics.truncate(metrics_lines)
 
     # ----- phases -------------------------------------------------------------------------
     def phase_totals(self) -> dict[str, int]:

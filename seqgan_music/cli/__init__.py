@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{error.format_message()}{hint}")  # type: ignore[attr-defined]
     except SeqganMusicError as error:
         _fail(str(error))
+    except OSError as error:  # the file system said no somewhere we did not expect it
+        _fail(_file_system_message(error))
     if code == 130:  # typer turns Ctrl-C into exit code 130
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
@@ -84,6 +86,15 @@ def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Exc
         aborts.append(typer_exceptions.Abort)
         errors.append(vendored.ClickException)
     return tuple(aborts), tuple(errors)
+
+
+def _file_system_message(error: OSError) -> str:
+    """One line for an OSError: the path(s) it names and the reason, no traceback."""
+    reason = error.strerror or str(error) or type(error).__name__
+    paths = [str(p) for p in (error.filename, getattr(error, "filename2", None)) if p]
+    if paths:
+        return f"cannot access {' -> '.join(paths)}: {reason}"
+    return f"file system error: {reason}"
 
 
 def _fail(message: str) -> None:

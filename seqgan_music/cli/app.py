@@ -271,12 +271,12 @@ def generate_command(
 
     Example: seqgan-music generate --model runs/oracle/20260101-120000 -n 5
     """
-    from seqgan_music.errors import ConfigError
     from seqgan_music.pipeline import generate, load_model
+    from seqgan_music.runs import check_output
 
     _check_file(model, "model")
-    if out is not None and out.exists() and not force:
-        raise ConfigError(f"output {out} exists; pass --force to overwrite it")
+    if out is not None:
+        check_output(out, force)
     loaded = load_model(model)
     tokens = generate(loaded, num, temperature, seed)
     if out is not None:
@@ -303,13 +303,12 @@ def evaluate_command(
     """
     import json
 
-    from seqgan_music.errors import ConfigError
     from seqgan_music.pipeline import evaluate_run
-    from seqgan_music.runs import atomic_write
+    from seqgan_music.runs import atomic_write, check_output
 
     _check_file(model, "model")
-    if json_out is not None and json_out.exists() and not force:
-        raise ConfigError(f"output {json_out} exists; pass --force to overwrite it")
+    if json_out is not None:
+        check_output(json_out, force)
     outcome = evaluate_run(model, num, data)
     console = _console()
     if outcome.data_label:

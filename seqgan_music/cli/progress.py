@@ -50,6 +50,10 @@ class RichReporter:
         self.tasks[name] = self.progress.add_task(title, total=max(total, 1), completed=done,
                                                   info="")
 
+    def note(self, message: str) -> None:
+        """One line for the user (e.g. where a resumed checkpoint continues)."""
+        self.progress.console.print(message, markup=False, highlight=False)
+
     def advance(self, name: str, record: dict[str, Any]) -> None:
         info = "  ".join(f"{k} {record[k]:.3f}" for k in SHOWN if k in record)
         self.progress.update(self.tasks[name], advance=1, info=info)

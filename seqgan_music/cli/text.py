@@ -32,15 +32,15 @@ def vocab_command(
 
     from rich.console import Console
 
-    from seqgan_music.errors import ConfigError, DataError
-    from seqgan_music.runs import atomic_write
+    from seqgan_music.errors import DataError
+    from seqgan_music.runs import atomic_write, check_output
     from seqgan_music.tasks.text import read_lines
     from seqgan_music.text.tokenizers import Vocabulary, split_text
 
     if not file.is_file():
         raise DataError(f"{file} does not exist; pass a UTF-8 text file, one item per line")
-    if out is not None and out.exists() and not force:
-        raise ConfigError(f"output {out} exists; pass --force to overwrite it")
+    if out is not None:
+        check_output(out, force)
     lines = read_lines(file)
     if not lines:
         raise DataError(f"{file} holds no text")

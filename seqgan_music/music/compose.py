@@ -1,6 +1,7 @@
 """`seqgan-music compose`: melodies from a trained music model, written as MIDI (and more).
 
-The model is `--model RUN|CHECKPOINT`, else the latest `nottingham` run under `runs/`, else the
+The model is `--model RUN|CHECKPOINT`, else the latest finished `nottingham` run under `runs/`
+(one with its final model.safetensors; an interrupted run is never picked), else the
 small pretrained Nottingham model shipped in the package (`seqgan_music/pretrained/`, with its
 model card). Every output path is checked before anything is sampled or written: an existing
 file is only replaced with `force`, and each file is written atomically.
@@ -8,6 +9,7 @@ file is only replaced with `force`, and each file is written atomically.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 from seqgan_music.errors import CheckpointError, ConfigError, DataError
 from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
+from seqgan_music.runs import check_output
 
 PRETRAINED = "nottingham.safetensors"
 MAX_NUM = 1000
@@ -47,6 +50,7 @@ class Composed:
     tunes: list[list[int]] = field(default_factory=list)
     primer_steps: int = 0
     synth: str = ""
+    replaced: set[Path] = field(default_factory=set)  # outputs that existed before (--force)
 
 
 def pretrained_model() -> Path:
@@ -96,6 +100,8 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
         raise DataError(f"--primer {options.primer} does not exist; pass a .mid, .midi or "
                         ".abc file")
     paths = output_paths(options)
+    for path in {p for tune in paths for p in tune.values()}:
+        check_output(path, force=True)  # a directory in the way, an unwritable folder
     if not options.force:
         existing = [p for tune in paths for p in tune.values() if p.exists()]
         if existing:
@@ -114,10 +120,14 @@ def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
 
     if options.model is not None:
         return options.model, str(options.model)
-    latest = latest_run(options.runs, "nottingham")
+    latest = latest_run(options.runs, "nottingham", finished=True)
     if latest is not None:
-        return latest, f"{latest} (the latest nottingham run)"
-    return pretrained_model(), "the pretrained Nottingham model shipped with seqgan-music"
+        return latest, f"{latest} (the latest finished nottingham run)"
+    unfinished = latest_run(options.runs, "nottingham")
+    why = (f" (no finished nottingham run in {options.runs}; {unfinished} is unfinished)"
+           if unfinished is not None else "")
+    return (pretrained_model(),
+            f"the pretrained Nottingham model shipped with seqgan-music{why}")
 
 
 def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
@@ -138,7 +148,23 @@ def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
 
 
 def compose(options: ComposeOptions) -> Composed:
-    """Sample the tunes and write every requested file; see the module docstring."""
+    """Sample the tunes and write every requested file; see the module docstring.
+
+    A failure midway (disk full, Ctrl-C) removes the files this call had newly written, so a
+    failed compose leaves no partial set of tunes behind.
+    """
+    result = Composed("")
+    try:
+        return _compose(options, result)
+    except BaseException:
+        for path in result.files:
+            if path not in result.replaced:
+                with suppress(OSError):
+                    path.unlink(missing_ok=True)
+        raise
+
+
+def _compose(options: ComposeOptions, result: Composed) -> Composed:
     from seqgan_music.inference import read_model
     from seqgan_music.music.render import (
         tokens_to_midi,
@@ -149,6 +175,7 @@ def compose(options: ComposeOptions) -> Composed:
     )
 
     paths = check_options(options)
+    result.replaced = {p for tune in paths for p in tune.values() if p.exists()}
     model_path, described = resolve_model(options)
     model = read_model(model_path)
     if not model.task.get("music"):
@@ -157,7 +184,7 @@ def compose(options: ComposeOptions) -> Composed:
     primer = read_primer(options.primer, model.task) if options.primer is not None else []
     tokens = model.generator().sample(options.num, options.length, primer, options.temperature,
                                       options.seed)
-    result = Composed(described, primer_steps=len(primer) if options.keep_primer else 0)
+    result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
     for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
         tune = (primer + row) if options.keep_primer else row
         result.tunes.append(tune)

@@ -108,7 +108,13 @@ def find_music_files(root: Path) -> tuple[list[Path], str]:
 
 
 def read_file(path: Path, step: float, melody: str) -> tuple[list[Tune], list[str]]:
-    """Tunes of one file and the reasons for skipped tunes; raises UnusableFile."""
+    """Tunes of one file and the reasons for skipped tunes; raises UnusableFile (also for a
+    file that cannot be read: it is skipped and counted like any other bad file)."""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise UnusableFile(f"cannot be read ({error.strerror or error})") from None
     if path.suffix.lower() == ".abc":
         return read_abc(path, step, melody)
     return read_midi(path, step, melody), []
@@ -119,7 +125,10 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None
     """`read_file` through a cache keyed by the file's content and the reader's options."""
     if cache is None:
         return read_file(path, step, melody)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as unreadable:
+        raise UnusableFile(f"cannot be read ({unreadable.strerror or unreadable})") from None
     key = hashlib.sha256(data).hexdigest()[:32]
     entry = cache / f"{key}-v{READER_VERSION}-{step:g}-{melody}.npz"
     if entry.is_file():
