@@ -122,7 +122,11 @@ class ExperimentConfig:
 
     def validate(self) -> None:
         """Raise `ConfigError` naming the first invalid field."""
-        _check(self.seed >= 0, "seed", self.seed, "an integer >= 0")
+        from seqgan_music import limits
+
+        limits.check_seed(self.seed, "config field seed")
+        for name, value in _float_fields(self):  # nan and inf pass every comparison below
+            limits.check_finite(value, name)
         _check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
                "device", self.device, "auto, cpu, cuda or cuda:N")
         _check(self.threads >= 0, "threads", self.threads, "an integer >= 0")
@@ -165,6 +169,24 @@ class ExperimentConfig:
                "auto, float32 or bfloat16")
         _check(0 <= t.ss_rate_decay <= 1, "train.ss_rate_decay", t.ss_rate_decay,
                "a number in [0, 1]")
+        limits.check_memory(
+            limits.rollout_bytes(d.seq_len, t.batch_size, r.num_rollouts, g.hidden_dim,
+                                 dis.embedding_dim + sum(dis.num_filters)),
+            f"rollout.num_rollouts = {r.num_rollouts} with train.batch_size = {t.batch_size} "
+            f"and data.seq_len = {d.seq_len} (one roll-out holds (T-1)*B*N completions)",
+            "lower rollout.num_rollouts or train.batch_size")
+
+
+def _float_fields(config: ExperimentConfig) -> list[tuple[str, float]]:
+    """(dotted name, value) of every float field of the config."""
+    found = []
+    for section in dataclasses.fields(config):
+        value = getattr(config, section.name)
+        if dataclasses.is_dataclass(value):
+            found += [(f"{section.name}.{f.name}", getattr(value, f.name))
+                      for f in dataclasses.fields(value)
+                      if isinstance(getattr(value, f.name), float)]
+    return found
 
 
 def _check(ok: bool, name: str, value: object, accepted: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from seqgan_music.config import ExperimentConfig, resolve_config
 from seqgan_music.errors import CheckpointError, ConfigError
-from seqgan_music.tasks import Task, load_task
+from seqgan_music.tasks import Task, check_task_options, load_task
 
 SAMPLES_WRITTEN = 100  # samples saved in the run directory at the end of training
 
@@ -30,6 +30,8 @@ def build_config(
                             seed=seed, device=device, task=task.name)
     if config.task != task.name:
         raise ConfigError(f"config field task = {config.task!r} does not match task {task.name}")
+    config.task_options = check_task_options(task.name, task.accepted_options,
+                                             config.task_options)
     return config
 
 

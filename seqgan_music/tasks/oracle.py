@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from seqgan_music.data import sha256_file
 from seqgan_music.errors import ConfigError, DataError
-from seqgan_music.tasks import Task, builtin_presets, data_root
+from seqgan_music.tasks import (
+    Task,
+    TaskOption,
+    builtin_presets,
+    count_option,
+    data_root,
+    seed_option,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,6 +101,11 @@ class OracleTask(Task):
     name = "oracle"
     summary = "SeqGAN's synthetic benchmark: LSTM oracle data, NLL-oracle (paper Table 1)"
     preset_root = builtin_presets("oracle")
+    accepted_options = {"num_train": count_option(10000, 1, 10**7),
+                        "num_valid": count_option(1000, 1, 10**7),
+                        "num_test": count_option(1000, 1, 10**7),
+                        "oracle_params": TaskOption(""), "oracle_dim": count_option(32, 1, 4096),
+                        "oracle_seed": seed_option()}
 
     def source(self) -> str:
         return "oracle LSTM samples (official parameters via --oracle-params, or random by seed)"

@@ -49,6 +49,10 @@ class Vocabulary:
               max_size: int | None = None) -> Vocabulary:
         if min_freq < 1:
             raise ConfigError(f"min_freq = {min_freq} is invalid; expected an integer >= 1")
+        if max_size is not None and max_size < len(SPECIALS) + 1:
+            raise ConfigError(f"max_size = {max_size} is invalid; expected 0 (no limit) or an "
+                              f"integer >= {len(SPECIALS) + 1} ({len(SPECIALS)} special tokens "
+                              "and at least one more)")
         counts = Counter(t for text in texts for t in split_text(text, kind))
         kept = sorted((t for t, n in counts.items() if n >= min_freq and t not in SPECIALS),
                       key=lambda t: (-counts[t], t))
