@@ -20,7 +20,8 @@ MAX_SEED = 2**63 - 1
 MAX_SAMPLES = 1_000_000  # generate -n, evaluate -n, text continue -n
 MAX_LENGTH = 100_000  # tokens of one generated sequence (generate, text continue, compose)
 MAX_COMPOSE_NUM = 1000  # tunes of one compose call
-MAX_COMPOSE_STEPS = 2_000_000  # tunes x steps of one compose call (about a minute of work)
+MAX_COMPOSE_STEPS = 1_000_000  # tunes x steps of one compose call (about a minute of work)
+MAX_PRIMER_STEPS = 10_000  # steps of a compose --primer (over an hour at 0.4 s)
 MEMORY_SHARE = 0.5  # a single allocation may take at most this share of physical memory
 
 

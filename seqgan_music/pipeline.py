@@ -67,7 +67,10 @@ def train(
         raise ConfigError(f"method {method!r} is unknown; accepted: {', '.join(METHODS)}")
     task = load_task(task_name)
     if resume is not None:
+        from seqgan_music.schema import check_training_checkpoint
+
         state = load_checkpoint(resume)
+        check_training_checkpoint(state, resume)
         run_dir = _run_dir(resume)
         config = ExperimentConfig.from_dict(state["config"])
         if config.task != task.name:
@@ -147,6 +150,7 @@ def load_model(model: Path, device: str = "cpu") -> LoadedModel:
 
     from seqgan_music.models import Generator
     from seqgan_music.runs import load_checkpoint
+    from seqgan_music.schema import GENERATOR_KEYS
 
     if model.suffix == ".safetensors":
         from seqgan_music.inference import read_model
@@ -157,12 +161,15 @@ def load_model(model: Path, device: str = "cpu") -> LoadedModel:
             "vocab_size": found.vocab_size,
             "generator": {k: torch.from_numpy(v) for k, v in found.weights.items()}}
     else:
+        from seqgan_music.schema import check_checkpoint_model
+
         state = load_checkpoint(model, map_location=device)
+        check_checkpoint_model(model, state)
+    config = ExperimentConfig.from_dict(state["config"])
+    generator = Generator(config.generator, int(state["vocab_size"]))
     try:
-        config = ExperimentConfig.from_dict(state["config"])
-        generator = Generator(config.generator, int(state["vocab_size"]))
-        generator.load_state_dict(state["generator"])
-    except (KeyError, RuntimeError, ConfigError) as error:
+        generator.load_state_dict({k: state["generator"][k] for k in GENERATOR_KEYS})
+    except RuntimeError as error:  # pragma: no cover - the schema checked every shape
         raise CheckpointError(f"{model} does not hold a usable generator: {error}") from None
     generator.to(device).eval()
     return LoadedModel(config, load_task(config.task), generator, state, model)
@@ -204,26 +211,53 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     return out
 
 
+SAMPLE_BATCH = 4096  # sequences sampled together (`models.Generator.sample`'s batch)
+
+
 def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int = 0,
-             length: int | None = None) -> Any:
-    """Sample `num` sequences (num, length) int64 from a loaded model, reproducibly by seed."""
+             length: int | None = None, reporter: Any = None) -> Any:
+    """Sample `num` sequences (num, length) int64 from a loaded model, reproducibly by seed.
+
+    Every size is checked first (`limits`): `num` and `length` against their stated limits and
+    the memory the output needs. `reporter` (a `training.Reporter`) hears of the phase
+    "sample", one step per batch of `SAMPLE_BATCH` sequences.
+    """
     import torch
 
-    if num < 1:
-        raise ConfigError(f"--num = {num} is invalid: expected at least 1")
-    if temperature <= 0:
-        raise ConfigError(f"--temperature = {temperature} is invalid: expected a number > 0")
+    from seqgan_music import limits
+
+    limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="samples")
+    temperature = limits.check_temperature(temperature)
+    limits.check_seed(seed)
+    length = limits.check_count(length or loaded.config.data.seq_len, "--length",
+                                limits.MAX_LENGTH, unit="tokens")
+    config = loaded.config
+    limits.check_memory(
+        limits.sampling_bytes(num, length, config.generator.hidden_dim, config.data.vocab_size),
+        f"--num {num} samples of {length} tokens", "ask for fewer samples")
     device = next(loaded.generator.parameters()).device
     rng = torch.Generator(device=device).manual_seed(seed)
+    if reporter is not None:
+        reporter.phase("sample", -(-num // SAMPLE_BATCH), 0)
+    parts = []
     with torch.inference_mode():
-        return loaded.generator.sample(num, length or loaded.config.data.seq_len,
-                                       temperature=temperature, generator=rng).cpu()
+        # Batch by batch with one generator: the same draws as one call of the whole size.
+        for lo in range(0, num, SAMPLE_BATCH):
+            parts.append(loaded.generator.sample(min(SAMPLE_BATCH, num - lo), length,
+                                                 temperature=temperature, generator=rng,
+                                                 batch_size=SAMPLE_BATCH).cpu())
+            if reporter is not None:
+                reporter.advance("sample", {})
+    return torch.cat(parts)
 
 
 def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) -> TrainOutcome:
     """The task's evaluators for the run's MLE model (when saved) and its final model."""
+    from seqgan_music import limits
     from seqgan_music.training import Trainer
 
+    if num is not None:
+        limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="samples")
     loaded = load_model(model)
     config = loaded.config
     corpus = loaded.task.prepare(config, data or _data_path(loaded.state))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,6 +36,18 @@ def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Any]:
+    """A progress reporter for long work on a terminal (none when the output is piped)."""
+    if not console.is_terminal:
+        yield None
+        return
+    from seqgan_music.cli.progress import RichReporter
+
+    with RichReporter(console, transient=True) as reporter:
+        yield reporter
 
 
 def _check_file(path: Path | None, what: str) -> None:
@@ -200,8 +214,9 @@ def compose_command(
 
     options = ComposeOptions(out, model, num, length, temperature, seed, primer, keep_primer,
                              tempo, program, wav, plot, musicxml, force, runs)
-    result = compose(options)
     console = _console()
+    with _progress(_console(stderr=True)) as reporter:
+        result = compose(options, reporter)
     steps = len(result.tunes[0])
     seconds = steps * 60.0 / tempo
     console.print(f"model: {result.model}", markup=False)
@@ -275,7 +290,8 @@ def generate_command(
     if out is not None and out.exists() and not force:
         raise ConfigError(f"output {out} exists; pass --force to overwrite it")
     loaded = load_model(model)
-    tokens = generate(loaded, num, temperature, seed)
+    with _progress(_console(stderr=True)) as reporter:
+        tokens = generate(loaded, num, temperature, seed, reporter=reporter)
     if out is not None:
         loaded.task.export(tokens, loaded.state.get("task", {}), out)
         _console().print(f"wrote {num} samples to {out}", markup=False)

@@ -13,12 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from seqgan_music import limits
 from seqgan_music.errors import CheckpointError, ConfigError, DataError
 from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
 
 PRETRAINED = "nottingham.safetensors"
-MAX_NUM = 1000
-MAX_LENGTH = 100_000
+MAX_NUM = limits.MAX_COMPOSE_NUM
+MAX_LENGTH = limits.MAX_LENGTH
 
 
 @dataclass
@@ -79,15 +80,15 @@ def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
 
 
 def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
-    if not 1 <= options.num <= MAX_NUM:
-        raise ConfigError(f"--num = {options.num} is invalid; expected 1..{MAX_NUM}")
-    if not 1 <= options.length <= MAX_LENGTH:
-        raise ConfigError(f"--length = {options.length} is invalid; expected 1..{MAX_LENGTH} "
-                          "steps")
-    if not options.temperature > 0:
-        raise ConfigError(f"--temperature = {options.temperature:g} is invalid; expected > 0")
-    if options.seed < 0:
-        raise ConfigError(f"--seed = {options.seed} is invalid; expected an integer >= 0")
+    limits.check_count(options.num, "--num", MAX_NUM, unit="tunes")
+    limits.check_count(options.length, "--length", MAX_LENGTH, unit="steps")
+    steps = options.num * options.length
+    if steps > limits.MAX_COMPOSE_STEPS:
+        raise ConfigError(f"--num {options.num} x --length {options.length} = {steps:,} steps is "
+                          f"too much for one call: at most {limits.MAX_COMPOSE_STEPS:,} steps "
+                          "(about a minute of work); compose fewer or shorter tunes per call")
+    limits.check_temperature(options.temperature)
+    limits.check_seed(options.seed)
     check_render_options(options.tempo, options.program)
     if options.model is not None and not options.model.exists():
         raise CheckpointError(f"--model {options.model} does not exist; pass a run directory "
@@ -134,11 +135,22 @@ def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
         raise DataError(f"--primer {path} holds no usable melody: {error}") from None
     if not tunes:
         raise DataError(f"--primer {path} holds no usable melody")
+    steps = len(tunes[0].tokens)
+    if steps > limits.MAX_PRIMER_STEPS:
+        seconds = steps * float(spec.get("step", 0.4))
+        raise DataError(f"--primer {path} is {steps:,} steps long ({seconds:.0f} s; a note held "
+                        "for hours?); a primer may be at most "
+                        f"{limits.MAX_PRIMER_STEPS:,} steps: cut the file to the opening bars")
     return [int(t) for t in tunes[0].tokens]
 
 
-def compose(options: ComposeOptions) -> Composed:
-    """Sample the tunes and write every requested file; see the module docstring."""
+def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
+    """Sample the tunes and write every requested file; see the module docstring.
+
+    `reporter` (a `training.Reporter`) is told of the phases "sample" (one step per token) and
+    "write" (one step per tune). Each file is written atomically, so an interrupt (Ctrl-C) leaves
+    whole files only.
+    """
     from seqgan_music.inference import read_model
     from seqgan_music.music.render import (
         tokens_to_midi,
@@ -155,9 +167,18 @@ def compose(options: ComposeOptions) -> Composed:
         raise CheckpointError(f"model {model_path} was trained on the {model.config.get('task')} "
                               "task; compose needs a music model (nottingham, folk or midi)")
     primer = read_primer(options.primer, model.task) if options.primer is not None else []
+    step = None
+    if reporter is not None:
+        reporter.phase("sample", options.length, 0)
+
+        def step(done: int) -> None:
+            reporter.advance("sample", {})
+
     tokens = model.generator().sample(options.num, options.length, primer, options.temperature,
-                                      options.seed)
+                                      options.seed, progress=step)
     result = Composed(described, primer_steps=len(primer) if options.keep_primer else 0)
+    if reporter is not None:
+        reporter.phase("write", options.num, 0)
     for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
         tune = (primer + row) if options.keep_primer else row
         result.tunes.append(tune)
@@ -172,4 +193,6 @@ def compose(options: ComposeOptions) -> Composed:
         if "musicxml" in tune_paths:
             result.files.append(write_musicxml(tune, tune_paths["musicxml"], options.tempo,
                                                tune_paths["midi"].stem))
+        if reporter is not None:
+            reporter.advance("write", {})
     return result

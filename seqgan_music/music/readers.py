@@ -79,6 +79,10 @@ def read_midi(path: Path, step: float = STEP_SECONDS, melody: str = "auto") -> l
             warnings.simplefilter("ignore")  # e.g. tempo events on non-zero tracks: harmless
             midi = pretty_midi.PrettyMIDI(str(path))
     except Exception as error:  # pretty_midi/mido raise many types on corrupt input
+        if "largest tick" in str(error):  # pretty_midi refuses files past MAX_TICK
+            raise UnusableFile(f"too long: {str(error).split(',')[0][len('MIDI file has a '):]} "
+                               "exceeds the MIDI reader's limit (a note or event hours long?)"
+                               ) from None
         raise UnusableFile(f"not a readable MIDI file ({type(error).__name__})") from None
     tracks = [i for i in midi.instruments if not i.is_drum and i.notes]
     if not tracks:
