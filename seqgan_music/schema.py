@@ -41,7 +41,8 @@ def expected_shapes(vocab_size: int, embedding_dim: int, hidden_dim: int
 
 def check_model(path: Path | str, meta: Any, weights: Any) -> dict[str, Any]:
     """Check a model's description `meta` (config, task, method, vocab_size) and its generator
-    `weights` (name -> array-like with `.shape`); returns `meta` with `task` as a dict.
+    `weights` (name -> array-like with `.shape`); returns `meta` with the config resolved
+    (every field, defaults filled in) and `task` as a dict.
 
     Raises:
         CheckpointError: "PATH is not a usable seqgan-music model: why".
@@ -90,7 +91,7 @@ def check_model(path: Path | str, meta: Any, weights: Any) -> dict[str, Any]:
         if not np.isfinite(values).all():
             raise unusable(path, f"weight {name} holds NaN or infinite values (a diverged or "
                                  "damaged model)")
-    return {**meta, "task": task}
+    return {**meta, "config": config.to_dict(), "task": task}
 
 
 def _check_vocabulary(path: Path | str, task: dict[str, Any], vocab_size: int) -> None:
@@ -109,6 +110,17 @@ def _check_vocabulary(path: Path | str, task: dict[str, Any], vocab_size: int) -
     min_freq = vocab.get("min_freq", 1)
     if isinstance(min_freq, bool) or not isinstance(min_freq, int):
         raise unusable(path, f"its vocabulary's min_freq = {min_freq!r} is not an integer")
+
+
+def load_error_reason(error: BaseException) -> str:
+    """A one-line reason for a failed safe load, without the library's advice to load unsafely
+    (PyTorch's `weights_only=False`, numpy's `allow_pickle`): that would run the file's code."""
+    text = " ".join(str(error).split())
+    if "weights_only" in text or "Weights only load failed" in text or "allow_pickle" in text:
+        return ("it holds pickled Python objects besides plain tensors or arrays, which "
+                "seqgan-music never loads (they could run code)")
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+    return first or type(error).__name__
 
 
 def _as_numpy(value: Any) -> np.ndarray:

@@ -74,7 +74,10 @@ def load_oracle(config: ExperimentConfig, params: str | Path | None = None
         try:
             oracle = OracleLSTM.from_npz(path)
         except (OSError, ValueError, KeyError) as error:
-            raise DataError(f"oracle parameters {path} cannot be read: {error}") from None
+            from seqgan_music.schema import load_error_reason
+
+            raise DataError(f"oracle parameters {path} cannot be read: "
+                            f"{load_error_reason(error)}") from None
         digest = sha256_file(path)
         official = digest == OFFICIAL_SHA256
         label = "official SeqGAN oracle" if official else f"oracle parameters from {path.name}"
