@@ -95,21 +95,19 @@ def check_model(path: Path | str, meta: Any, weights: Any) -> dict[str, Any]:
 
 
 def _check_vocabulary(path: Path | str, task: dict[str, Any], vocab_size: int) -> None:
-    """A text model's vocabulary: kind char/word and V distinct string tokens."""
+    """A text model's vocabulary: what `Vocabulary.from_dict` reads, with V tokens."""
     if "vocab" not in task:
         return
-    vocab = task["vocab"]
-    if not isinstance(vocab, dict) or vocab.get("kind") not in ("char", "word"):
-        raise unusable(path, "its text vocabulary is not a table with kind char or word")
-    tokens = vocab.get("tokens")
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise unusable(path, "its text vocabulary's tokens are not a list of strings")
-    if len(tokens) != vocab_size:
-        raise unusable(path, f"its text vocabulary has {len(tokens)} tokens, the model "
+    from seqgan_music.errors import DataError
+    from seqgan_music.text.tokenizers import Vocabulary
+
+    try:
+        vocab = Vocabulary.from_dict(task["vocab"])
+    except DataError as error:
+        raise unusable(path, f"its text vocabulary is invalid ({error})") from None
+    if len(vocab) != vocab_size:
+        raise unusable(path, f"its text vocabulary has {len(vocab)} tokens, the model "
                              f"V = {vocab_size}")
-    min_freq = vocab.get("min_freq", 1)
-    if isinstance(min_freq, bool) or not isinstance(min_freq, int):
-        raise unusable(path, f"its vocabulary's min_freq = {min_freq!r} is not an integer")
 
 
 def load_error_reason(error: BaseException) -> str:

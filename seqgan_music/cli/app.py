@@ -106,6 +106,11 @@ def train_command(
     Example: seqgan-music train oracle --preset quick --set train.batch_size=32
     """
     if tokenizer is not None:
+        from seqgan_music.errors import ConfigError
+        from seqgan_music.text.tokenizers import KINDS
+
+        if tokenizer not in KINDS:
+            raise ConfigError(f"--tokenizer {tokenizer!r} is invalid; accepted: {', '.join(KINDS)}")
         set_ = [*(set_ or []), f"task_options.tokenizer={tokenizer}"]
     from seqgan_music.pipeline import build_config
     from seqgan_music.runs import dump_toml

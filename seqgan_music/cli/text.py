@@ -80,7 +80,7 @@ def inspect_command(
     if source.suffix == ".json":
         try:
             vocab = Vocabulary.from_dict(json.loads(source.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, DataError) as error:
             raise DataError(f"{source} is not a vocabulary file ({error})") from None
     else:
         from seqgan_music.inference import read_model

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from seqgan_music.errors import DataError
 from seqgan_music.music.tokens import STEP_SECONDS, pitch_to_token
 
 MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
@@ -33,7 +34,7 @@ MAX_STEPS = 1_000_000  # a single "tune" longer than ~4.6 days at 0.4 s is not a
 _EPS = 1e-6
 
 
-class UnusableFile(Exception):
+class UnusableFile(DataError):
     """A file (or an ABC tune) that yields no melody; the message says why, in a few words."""
 
 

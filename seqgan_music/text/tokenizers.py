@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from seqgan_music.errors import ConfigError
+from seqgan_music.errors import ConfigError, DataError
 
 PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
 SPECIALS = (PAD, EOS, UNK)
@@ -104,4 +104,17 @@ class Vocabulary:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Vocabulary:
-        return cls(str(values["kind"]), list(values["tokens"]), int(values.get("min_freq", 1)))
+        """The vocabulary saved by `to_dict`; raises `DataError` for anything else."""
+        if not isinstance(values, dict):
+            raise DataError(f"a vocabulary is a table, not a {type(values).__name__}")
+        kind, tokens = values.get("kind"), values.get("tokens")
+        min_freq = values.get("min_freq", 1)
+        if kind not in KINDS:
+            raise DataError(f"vocabulary kind {kind!r} is unknown; accepted: {', '.join(KINDS)}")
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens) \
+                or list(tokens[: len(SPECIALS)]) != list(SPECIALS):
+            raise DataError("vocabulary tokens must be a list of strings starting with "
+                            f"{', '.join(SPECIALS)}")
+        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
+            raise DataError(f"vocabulary min_freq = {min_freq!r} is not an integer >= 1")
+        return cls(kind, list(tokens), min_freq)
