@@ -21,6 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+MAX_LEARNING_RATE = 1e6
 OFFICIAL_FILTER_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 OFFICIAL_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
@@ -162,8 +163,11 @@ class ExperimentConfig:
         for name in ("pretrain_epochs", "d_pretrain_steps", "d_pretrain_epochs",
                      "adversarial_iterations", "pg_bleu_references"):
             _check(getattr(t, name) >= 0, f"train.{name}", getattr(t, name), "an integer >= 0")
-        for name in ("pretrain_lr", "generator_lr", "discriminator_lr", "grad_clip"):
-            _check(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "a number > 0")
+        for name in ("pretrain_lr", "generator_lr", "discriminator_lr"):
+            # Adam divides the rate by (1 - beta^t): a rate near float32's maximum overflows
+            _check(0 < getattr(t, name) <= MAX_LEARNING_RATE, f"train.{name}", getattr(t, name),
+                   f"a number > 0 and <= {MAX_LEARNING_RATE:g}")
+        _check(t.grad_clip > 0, "train.grad_clip", t.grad_clip, "a number > 0")
         _check(t.discriminator_precision in ("auto", "float32", "bfloat16"),
                "train.discriminator_precision", t.discriminator_precision,
                "auto, float32 or bfloat16")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from seqgan_music.config import ExperimentConfig, resolve_config
-from seqgan_music.errors import CheckpointError, ConfigError
+from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
 from seqgan_music.tasks import Task, check_task_options, load_task
 
 SAMPLES_WRITTEN = 100  # samples saved in the run directory at the end of training
@@ -91,7 +91,10 @@ def train(
     trainer = Trainer(config, corpus, method=method, run_dir=run_dir, reporter=reporter)
     if resume is not None:
         trainer.load_state_dict(state)
-    trainer.run()
+    try:
+        trainer.run()
+    except TrainingError as error:  # say "the last good checkpoint is kept" only when it is
+        raise TrainingError(_with_checkpoint_note(str(error), run_dir)) from None
     # The final generator alone, readable without torch (compose starts from it in ~0.5 s).
     export_model(run_dir, run_dir / "model.safetensors", force=True)
     outcome = TrainOutcome(run_dir, config, data_label=str(corpus.spec.get("label", "")))
@@ -103,6 +106,18 @@ def train(
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     return outcome
+
+
+KEPT_NOTE = "The last good checkpoint is kept."
+
+
+def _with_checkpoint_note(message: str, run_dir: Path) -> str:
+    """`message` ending with where the last good checkpoint is, or that none was saved yet."""
+    message = message.replace(KEPT_NOTE, "").rstrip()
+    latest = run_dir / "checkpoints" / "latest.pt"
+    if latest.is_file():
+        return f"{message} The last good checkpoint is kept: {latest}"
+    return f"{message} No checkpoint had been saved yet."
 
 
 def _beside_mle(trainer: Any, run_dir: Path, final: dict[str, float], num: int | None = None

@@ -129,7 +129,7 @@ def cases(seeds: dict[str, Any], folder: Path) -> Iterator[tuple[str, Callable[[
     for i in range(20):  # text: invalid UTF-8, NULs, empty
         path = file(f"t{i}.txt", rng.randbytes(rng.randrange(200)) if i % 2 else b"")
         yield f"text {path.name}", lambda p=path: read_lines(p)
-    for i in range(30):  # vocabularies as `text vocab --out` writes them, damaged
+    for _ in range(30):  # vocabularies as `text vocab --out` writes them, damaged
         value = mutate_value(seeds["vocab"], rng)
         yield f"vocabulary {json.dumps(value, default=str)[:60]}", \
             lambda v=value: Vocabulary.from_dict(v)

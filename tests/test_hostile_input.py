@@ -217,6 +217,8 @@ CASES = [
      "train.grad_clip = inf"),
     ("infinite-l2", ["train", "oracle", "--dry-run", "--set", "discriminator.l2_reg=inf"],
      "discriminator.l2_reg = inf"),
+    ("overflowing-lr", ["train", "oracle", "--dry-run", "--set", "train.pretrain_lr=1e38"],
+     "train.pretrain_lr = 1e+38"),
     ("vocab-max-size-negative", ["text", "vocab", "{m}/lines.txt", "--max-size", "-10"],
      "max_size = -10 is invalid"),
     ("primer-past-tick-limit", ["compose", "--primer", "{m}/hours.mid", "--out", "t.mid"],
@@ -360,3 +362,16 @@ def test_limits_are_the_same_everywhere() -> None:
         with pytest.raises(ConfigError, match="finite number > 0"):
             limits.check_temperature(bad_t)
     assert limits.check_seed(2**63 - 1) == 2**63 - 1
+
+
+def test_the_last_good_checkpoint_is_named_only_when_one_exists(tmp_path: Path) -> None:
+    from seqgan_music.pipeline import _with_checkpoint_note
+
+    message = ("non-finite loss (nan) in phase mle at step 1; lower the learning rate or check "
+               "the data. The last good checkpoint is kept.")
+    assert _with_checkpoint_note(message, tmp_path).endswith(
+        "check the data. No checkpoint had been saved yet.")
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "latest.pt").write_bytes(b"")
+    assert _with_checkpoint_note(message, tmp_path).endswith(
+        f"The last good checkpoint is kept: {tmp_path / 'checkpoints' / 'latest.pt'}")
