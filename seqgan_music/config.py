@@ -173,12 +173,37 @@ class ExperimentConfig:
                "auto, float32 or bfloat16")
         _check(0 <= t.ss_rate_decay <= 1, "train.ss_rate_decay", t.ss_rate_decay,
                "a number in [0, 1]")
+
+    def check_resources(self) -> None:
+        """Raise `ConfigError` when training this config needs more memory than this machine
+        has (checked before training; a trained model loads anywhere without it)."""
+        from seqgan_music import limits
+
+        d, g, dis, r, t = self.data, self.generator, self.discriminator, self.rollout, self.train
         limits.check_memory(
             limits.rollout_bytes(d.seq_len, t.batch_size, r.num_rollouts, g.hidden_dim,
                                  dis.embedding_dim + sum(dis.num_filters)),
             f"rollout.num_rollouts = {r.num_rollouts} with train.batch_size = {t.batch_size} "
             f"and data.seq_len = {d.seq_len} (one roll-out holds (T-1)*B*N completions)",
             "lower rollout.num_rollouts or train.batch_size")
+        widths = sum(w * n for w, n in zip(dis.filter_widths, dis.num_filters, strict=True))
+        parameters = (d.vocab_size * (g.embedding_dim + g.hidden_dim + 1)
+                      + 4 * g.hidden_dim * (g.embedding_dim + g.hidden_dim + 2)
+                      + d.vocab_size * dis.embedding_dim + widths * dis.embedding_dim
+                      + 2 * sum(dis.num_filters) ** 2)
+        # weights, gradients and Adam's two moments, float32; the roll-out policy copies G
+        limits.check_memory(parameters * 4 * 5, f"training {parameters:,} parameters (V = "
+                            f"{d.vocab_size}, generator E = {g.embedding_dim}, H = "
+                            f"{g.hidden_dim})", "use smaller dimensions or a smaller vocabulary")
+        limits.check_memory(
+            limits.sampling_bytes(t.num_eval_samples, d.seq_len, g.hidden_dim, d.vocab_size),
+            f"train.num_eval_samples = {t.num_eval_samples} of data.seq_len = {d.seq_len}",
+            "lower train.num_eval_samples")
+        limits.check_memory(
+            # MLE step: logits, softmax and their gradients (B, T, V) float32
+            4 * t.batch_size * d.seq_len * d.vocab_size * 4,
+            f"train.batch_size = {t.batch_size} with data.seq_len = {d.seq_len} and "
+            f"V = {d.vocab_size}", "lower train.batch_size")
 
 
 def _float_fields(config: ExperimentConfig) -> list[tuple[str, float]]:

@@ -32,6 +32,7 @@ def build_config(
         raise ConfigError(f"config field task = {config.task!r} does not match task {task.name}")
     config.task_options = check_task_options(task.name, task.accepted_options,
                                              config.task_options)
+    config.check_resources()
     return config
 
 
@@ -84,6 +85,7 @@ def train(
     corpus = task.prepare(config, data)
     config.data.vocab_size = corpus.vocab_size
     config.validate()
+    config.check_resources()  # with the corpus's vocabulary, before any folder is made
     if data is not None:
         corpus.spec.setdefault("data_path", str(data))
     if resume is None:

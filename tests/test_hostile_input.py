@@ -375,3 +375,19 @@ def test_the_last_good_checkpoint_is_named_only_when_one_exists(tmp_path: Path) 
     (tmp_path / "checkpoints" / "latest.pt").write_bytes(b"")
     assert _with_checkpoint_note(message, tmp_path).endswith(
         f"The last good checkpoint is kept: {tmp_path / 'checkpoints' / 'latest.pt'}")
+
+
+def test_ctrl_c_stops_long_compose_cleanly(tmp_path: Path) -> None:
+    """Long work stops on Ctrl-C with exit 130, one line, and no partial or temporary file."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "seqgan_music", "compose", "-n", "200",
+                             "--length", "5000", "--out", "t.mid"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)  # past start-up (1-3 s), well inside the ~20 s of sampling
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "interrupted" in err
+    assert list(tmp_path.iterdir()) == []
