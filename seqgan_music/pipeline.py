@@ -212,6 +212,9 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     missing = [k for k in SLIM_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{model} lacks {', '.join(missing)}; not a training checkpoint")
+    from seqgan_music.schema import check_checkpoint_model
+
+    check_checkpoint_model(model, state)  # never pass a lying model on
     slim = {k: state[k] for k in SLIM_KEYS}
     spec = dict(state["task"])
     slim["task"] = {k: v for k, v in spec.items() if k not in ("manifest", "data_path")}

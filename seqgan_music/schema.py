@@ -73,6 +73,12 @@ def check_model(path: Path | str, meta: Any, weights: Any) -> dict[str, Any]:
     if not isinstance(task, dict):
         raise unusable(path, "its task description is not a table")
     _check_vocabulary(path, task, vocab)
+    if task.get("music"):
+        from seqgan_music.music.tokens import VOCAB_SIZE
+
+        if vocab != VOCAB_SIZE:
+            raise unusable(path, f"it is marked as a music model but V = {vocab}, not the "
+                                 f"{VOCAB_SIZE} tokens of the music vocabulary")
     if not isinstance(weights, dict):
         raise unusable(path, "its generator weights are not a table of tensors")
     shapes = expected_shapes(vocab, config.generator.embedding_dim, config.generator.hidden_dim)
@@ -114,9 +120,16 @@ def load_error_reason(error: BaseException) -> str:
     """A one-line reason for a failed safe load, without the library's advice to load unsafely
     (PyTorch's `weights_only=False`, numpy's `allow_pickle`): that would run the file's code."""
     text = " ".join(str(error).split())
-    if "weights_only" in text or "Weights only load failed" in text or "allow_pickle" in text:
-        return ("it holds pickled Python objects besides plain tensors or arrays, which "
-                "seqgan-music never loads (they could run code)")
+    if "allow_pickle" in text:
+        return ("it holds pickled Python objects besides plain arrays, which seqgan-music never "
+                "loads (they could run code)")
+    if "weights_only" in text or "Weights only load failed" in text:
+        detail = text.split("trusted source.", 1)[-1].split("Check the documentation")[0]
+        detail = detail.split("WeightsUnpickler error:", 1)[-1].strip() or "unreadable"
+        if "global" in detail.lower():
+            return (f"it holds pickled Python objects ({detail.rstrip('.')}), which "
+                    "seqgan-music never loads (they could run code)")
+        return f"not a plain PyTorch file of tensors ({detail.rstrip('.')})"
     first = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
     return first or type(error).__name__
 

@@ -84,6 +84,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("models")
     write_model(folder / "music.safetensors", "nottingham", VOCAB_SIZE, MUSIC)
     write_model(folder / "text.safetensors", "text", len(WORDS), TEXT)
+    write_model(folder / "music12.safetensors", "nottingham", 12, MUSIC)
     oracle = {k: torch.from_numpy(v) for k, v in generator_weights(12).items()}
     save_checkpoint(folder / "oracle.pt", {**model_meta("oracle", 12, {"task": "oracle"}),
                                           "progress": {}, "generator": oracle})
@@ -171,6 +172,12 @@ CASES = [
     ("st-short-vocabulary", ["text", "continue", "a", "--model", "{m}/shortvocab.safetensors"],
      "vocabulary has 4 tokens"),
     ("pt-vocab-string", ["generate", "--model", "{m}/badvocab.pt"], "vocab_size = '12'"),
+    ("music-model-wrong-vocabulary", ["compose", "--model", "{m}/music12.safetensors", "--out",
+                                      "t.mid"], "marked as a music model but V = 12"),
+    ("plain-text-as-model", ["compose", "--model", "{m}/notes.txt", "--out", "t.mid"],
+     "not a plain PyTorch file"),
+    ("plain-text-as-safetensors", ["compose", "--model", "{m}/notes.safetensors", "--out",
+                                   "t.mid"], "not a readable safetensors file"),
     ("resume-without-config", ["train", "oracle", "--resume", "{m}/noconfig.pt"],
      "lacks config"),
     # 4. Task options unvalidated.
@@ -291,7 +298,8 @@ def test_the_shipped_model_and_good_files_still_work(models: Path, tmp_path: Pat
 def test_refusals_never_advise_unsafe_loading(tmp_path: Path) -> None:
     """A pickle that would run code is refused without quoting weights_only/allow_pickle."""
     import os
-    import pickle
+
+    import torch
 
     from seqgan_music.errors import SeqganMusicError
     from seqgan_music.runs import load_checkpoint
@@ -302,7 +310,7 @@ def test_refusals_never_advise_unsafe_loading(tmp_path: Path) -> None:
             return (os.system, ("echo pwned",))
 
     path = tmp_path / "evil.pt"
-    path.write_bytes(pickle.dumps({"format": "seqgan-music-checkpoint", "x": Evil()}))
+    torch.save({"format": "seqgan-music-checkpoint", "x": Evil()}, path)
     with pytest.raises(SeqganMusicError) as refused:
         load_checkpoint(path)
     assert "weights_only" not in str(refused.value) and "pickled" in str(refused.value)
