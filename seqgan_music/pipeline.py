@@ -25,6 +25,10 @@ def build_config(
     device: str | None = None,
 ) -> ExperimentConfig:
     """Task defaults < preset < config file < --set overrides < --seed/--device."""
+    if seed is not None:
+        from seqgan_music.limits import check_seed
+
+        check_seed(seed)  # named as the user typed it; config seeds are checked in validate
     preset_values = task.preset(preset) if task.preset_names() else {}
     config = resolve_config(task.defaults(), preset_values, config_file, overrides,
                             seed=seed, device=device, task=task.name)

@@ -399,3 +399,22 @@ def test_ctrl_c_stops_long_compose_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and "interrupted" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_task_options_are_checked_as_each_task_declares_them() -> None:
+    from seqgan_music.errors import ConfigError
+    from seqgan_music.tasks import check_task_options, load_task
+
+    # a plug-in that declares nothing keeps receiving its options unchecked
+    assert check_task_options("scales", None, {"anything": "abc"}) == {"anything": "abc"}
+    text = load_task("text")
+    checked = check_task_options("text", text.accepted_options,
+                                 {"test_fraction": 0.2, "max_vocab": 0})
+    assert checked == {"test_fraction": 0.2, "max_vocab": 0}
+    with pytest.raises(ConfigError, match="unknown text option task_options.num_train"):
+        check_task_options("text", text.accepted_options, {"num_train": 5})
+    with pytest.raises(ConfigError, match=r"task_options.min_freq = True has the wrong type"):
+        check_task_options("text", text.accepted_options, {"min_freq": True})
+    folk = load_task("folk")
+    assert check_task_options("folk", folk.accepted_options, {"corpora": "oneills1850",
+                                                             "step": 1})["step"] == 1.0

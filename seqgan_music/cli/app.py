@@ -28,7 +28,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE",
     help="Override one field, e.g. --set train.batch_size=32 (repeatable).")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (0 .. 2**63 - 1).")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
 
 
