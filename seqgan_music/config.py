@@ -21,6 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+MAX_LEARNING_RATE = 1e6
 OFFICIAL_FILTER_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 OFFICIAL_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
@@ -127,7 +128,11 @@ class ExperimentConfig:
 
     def validate(self) -> None:
         """Raise `ConfigError` naming the first invalid field."""
-        _check(self.seed >= 0, "seed", self.seed, "an integer >= 0")
+        from seqgan_music import limits
+
+        limits.check_seed(self.seed, "config field seed")
+        for name, value in _float_fields(self):  # nan and inf pass every comparison below
+            limits.check_finite(value, name)
         _check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
                "device", self.device, "auto, cpu, cuda or cuda:N")
         _check(self.threads >= 0, "threads", self.threads, "an integer >= 0")
@@ -166,13 +171,59 @@ class ExperimentConfig:
         for name in ("pretrain_epochs", "d_pretrain_steps", "d_pretrain_epochs",
                      "adversarial_iterations", "pg_bleu_references"):
             _check(getattr(t, name) >= 0, f"train.{name}", getattr(t, name), "an integer >= 0")
-        for name in ("pretrain_lr", "generator_lr", "discriminator_lr", "grad_clip"):
-            _check(getattr(t, name) > 0, f"train.{name}", getattr(t, name), "a number > 0")
+        for name in ("pretrain_lr", "generator_lr", "discriminator_lr"):
+            # Adam divides the rate by (1 - beta^t): a rate near float32's maximum overflows
+            _check(0 < getattr(t, name) <= MAX_LEARNING_RATE, f"train.{name}", getattr(t, name),
+                   f"a number > 0 and <= {MAX_LEARNING_RATE:g}")
+        _check(t.grad_clip > 0, "train.grad_clip", t.grad_clip, "a number > 0")
         _check(t.discriminator_precision in ("auto", "float32", "bfloat16"),
                "train.discriminator_precision", t.discriminator_precision,
                "auto, float32 or bfloat16")
         _check(0 <= t.ss_rate_decay <= 1, "train.ss_rate_decay", t.ss_rate_decay,
                "a number in [0, 1]")
+
+    def check_resources(self) -> None:
+        """Raise `ConfigError` when training this config needs more memory than this machine
+        has (checked before training; a trained model loads anywhere without it)."""
+        from seqgan_music import limits
+
+        d, g, dis, r, t = self.data, self.generator, self.discriminator, self.rollout, self.train
+        limits.check_memory(
+            limits.rollout_bytes(d.seq_len, t.batch_size, r.num_rollouts, g.hidden_dim,
+                                 dis.embedding_dim + sum(dis.num_filters)),
+            f"rollout.num_rollouts = {r.num_rollouts} with train.batch_size = {t.batch_size} "
+            f"and data.seq_len = {d.seq_len} (one roll-out holds (T-1)*B*N completions)",
+            "lower rollout.num_rollouts or train.batch_size")
+        widths = sum(w * n for w, n in zip(dis.filter_widths, dis.num_filters, strict=True))
+        parameters = (d.vocab_size * (g.embedding_dim + g.hidden_dim + 1)
+                      + 4 * g.hidden_dim * (g.embedding_dim + g.hidden_dim + 2)
+                      + d.vocab_size * dis.embedding_dim + widths * dis.embedding_dim
+                      + 2 * sum(dis.num_filters) ** 2)
+        # weights, gradients and Adam's two moments, float32; the roll-out policy copies G
+        limits.check_memory(parameters * 4 * 5, f"training {parameters:,} parameters (V = "
+                            f"{d.vocab_size}, generator E = {g.embedding_dim}, H = "
+                            f"{g.hidden_dim})", "use smaller dimensions or a smaller vocabulary")
+        limits.check_memory(
+            limits.sampling_bytes(t.num_eval_samples, d.seq_len, g.hidden_dim, d.vocab_size),
+            f"train.num_eval_samples = {t.num_eval_samples} of data.seq_len = {d.seq_len}",
+            "lower train.num_eval_samples")
+        limits.check_memory(
+            # MLE step: logits, softmax and their gradients (B, T, V) float32
+            4 * t.batch_size * d.seq_len * d.vocab_size * 4,
+            f"train.batch_size = {t.batch_size} with data.seq_len = {d.seq_len} and "
+            f"V = {d.vocab_size}", "lower train.batch_size")
+
+
+def _float_fields(config: ExperimentConfig) -> list[tuple[str, float]]:
+    """(dotted name, value) of every float field of the config."""
+    found = []
+    for section in dataclasses.fields(config):
+        value = getattr(config, section.name)
+        if dataclasses.is_dataclass(value):
+            found += [(f"{section.name}.{f.name}", getattr(value, f.name))
+                      for f in dataclasses.fields(value)
+                      if isinstance(getattr(value, f.name), float)]
+    return found
 
 
 def _check(ok: bool, name: str, value: object, accepted: str) -> None:

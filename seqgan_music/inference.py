@@ -14,6 +14,7 @@ torch model's.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,8 @@ from typing import Any
 import numpy as np
 
 from seqgan_music.errors import CheckpointError
+from seqgan_music.schema import GENERATOR_KEYS, check_checkpoint_model, check_model, unusable
 
-GENERATOR_KEYS = ("embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0",
-                  "lstm.bias_hh_l0", "head.weight", "head.bias")
 METADATA_KEY = "seqgan_music"
 
 
@@ -81,8 +81,12 @@ class NumpyGenerator:
         return out
 
     def sample(self, num: int, length: int, prefix: list[int] | None = None,
-               temperature: float = 1.0, seed: int = 0) -> np.ndarray:
-        """`num` sequences (num, length) continuing `prefix` (not included); seeded."""
+               temperature: float = 1.0, seed: int = 0,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """`num` sequences (num, length) continuing `prefix` (not included); seeded.
+
+        `progress(steps_done)` is called after each step when given.
+        """
         rng = np.random.default_rng(seed)
         h = np.zeros((num, self.hidden))
         c = np.zeros_like(h)
@@ -99,6 +103,8 @@ class NumpyGenerator:
             draws = rng.random(num) * cdf[:, -1]
             token = np.minimum((cdf < draws[:, None]).sum(1), cdf.shape[1] - 1)
             out[:, t] = token
+            if progress is not None:
+                progress(t + 1)
         return out
 
 
@@ -129,25 +135,35 @@ def read_model(path: Path) -> ModelFile:
                                    or exported.stat().st_mtime >= latest.stat().st_mtime):
             path = exported
     if path.is_file() and path.suffix == ".safetensors":
-        from safetensors import SafetensorError, safe_open
-
-        try:
-            with safe_open(str(path), framework="numpy") as handle:
-                meta = json.loads((handle.metadata() or {})[METADATA_KEY])
-                weights = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-        except (SafetensorError, OSError, KeyError, ValueError) as error:
-            raise CheckpointError(f"{path} is not a seqgan-music model file ({error})") from None
-        return ModelFile(weights, meta["config"], meta["task"], meta["method"],
-                         int(meta["vocab_size"]))
+        return _read_safetensors(path)
     from seqgan_music.runs import load_checkpoint
 
     state = load_checkpoint(path)
+    meta = check_checkpoint_model(path, state)
+    weights = {k: v.float().numpy() for k, v in state["generator"].items()
+               if k in GENERATOR_KEYS}
+    return ModelFile(weights, meta["config"], meta["task"], meta["method"], meta["vocab_size"])
+
+
+def _read_safetensors(path: Path) -> ModelFile:
+    """A `.safetensors` model, its metadata and shapes checked against the schema."""
+    from safetensors import SafetensorError, safe_open
+
     try:
-        weights = {k: v.float().numpy() for k, v in state["generator"].items()}
-        return ModelFile(weights, state["config"], dict(state.get("task", {})),
-                         str(state["method"]), int(state["vocab_size"]))
-    except (KeyError, AttributeError) as error:
-        raise CheckpointError(f"{path} does not hold a usable generator: {error}") from None
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+            weights = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError, TypeError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise unusable(path, f"not a readable safetensors file ({first})") from None
+    if METADATA_KEY not in metadata:
+        raise unusable(path, f"its safetensors metadata lacks the {METADATA_KEY!r} entry")
+    try:
+        meta = json.loads(metadata[METADATA_KEY])
+    except ValueError:
+        raise unusable(path, f"its {METADATA_KEY!r} metadata is not JSON") from None
+    meta = check_model(path, meta, weights)
+    return ModelFile(weights, meta["config"], meta["task"], meta["method"], meta["vocab_size"])
 
 
 def write_safetensors_model(path: Path, weights: dict[str, Any], meta: dict[str, Any]) -> Path:

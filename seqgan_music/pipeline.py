@@ -12,7 +12,7 @@ from typing import Any
 
 from seqgan_music.config import ExperimentConfig, resolve_config
 from seqgan_music.errors import CheckpointError, ConfigError, FileError
-from seqgan_music.tasks import Task, load_task
+from seqgan_music.tasks import Task, check_task_options, load_task
 
 SAMPLES_WRITTEN = 100  # samples saved in the run directory at the end of training
 
@@ -26,11 +26,18 @@ def build_config(
     device: str | None = None,
 ) -> ExperimentConfig:
     """Task defaults < preset < config file < --set overrides < --seed/--device."""
+    if seed is not None:
+        from seqgan_music.limits import check_seed
+
+        check_seed(seed)  # named as the user typed it; config seeds are checked in validate
     preset_values = task.preset(preset) if task.preset_names() else {}
     config = resolve_config(task.defaults(), preset_values, config_file, overrides,
                             seed=seed, device=device, task=task.name)
     if config.task != task.name:
         raise ConfigError(f"config field task = {config.task!r} does not match task {task.name}")
+    config.task_options = check_task_options(task.name, task.accepted_options,
+                                             config.task_options)
+    config.check_resources()
     return config
 
 
@@ -96,6 +103,7 @@ def train(
         corpus = task.prepare(config, data)
         config.data.vocab_size = corpus.vocab_size
         config.validate()
+        config.check_resources()  # with the corpus's vocabulary, before any folder is made
         if data is not None:
             corpus.spec.setdefault("data_path", str(data))
         trainer = Trainer(config, corpus, method=method, reporter=reporter)
@@ -123,25 +131,13 @@ def train(
 def _resumable(state: dict[str, Any], checkpoint: Path, task: Task) -> tuple[ExperimentConfig,
                                                                                 str]:
     """The config and method of a checkpoint that training can continue from."""
-    from seqgan_music.training import METHODS
+    from seqgan_music.schema import check_training_checkpoint
 
-    needed = ("config", "method", "progress", "generator", "discriminator", "optimizers", "rng",
-              "vocab_size")
-    missing = [k for k in needed if k not in state]
-    if missing:
-        raise CheckpointError(f"{checkpoint} cannot be resumed: it lacks {', '.join(missing)} "
-                              "(an exported model holds the generator only)")
-    try:
-        config = ExperimentConfig.from_dict(state["config"])
-    except (ConfigError, TypeError, ValueError, AttributeError) as error:
-        raise CheckpointError(f"{checkpoint} cannot be resumed: its config is unusable "
-                              f"({error})") from None
+    check_training_checkpoint(state, checkpoint)  # every training entry, the model's shapes
+    config = ExperimentConfig.from_dict(state["config"])
     if config.task != task.name:
         raise CheckpointError(f"{checkpoint} is from a {config.task} run, not {task.name}")
-    method = str(state["method"])
-    if method not in METHODS:
-        raise CheckpointError(f"{checkpoint} cannot be resumed: method {method!r} is unknown")
-    return config, method
+    return config, str(state["method"])
 
 
 def _remaining(trainer: Any) -> bool:
@@ -232,6 +228,7 @@ def load_model(model: Path, device: str = "cpu") -> LoadedModel:
 
     from seqgan_music.models import Generator
     from seqgan_music.runs import load_checkpoint
+    from seqgan_music.schema import GENERATOR_KEYS
 
     if model.suffix == ".safetensors":
         from seqgan_music.inference import read_model
@@ -242,12 +239,15 @@ def load_model(model: Path, device: str = "cpu") -> LoadedModel:
             "vocab_size": found.vocab_size,
             "generator": {k: torch.from_numpy(v) for k, v in found.weights.items()}}
     else:
+        from seqgan_music.schema import check_checkpoint_model
+
         state = load_checkpoint(model, map_location=device)
+        check_checkpoint_model(model, state)
+    config = ExperimentConfig.from_dict(state["config"])
+    generator = Generator(config.generator, int(state["vocab_size"]))
     try:
-        config = ExperimentConfig.from_dict(state["config"])
-        generator = Generator(config.generator, int(state["vocab_size"]))
-        generator.load_state_dict(state["generator"])
-    except (KeyError, RuntimeError, ConfigError) as error:
+        generator.load_state_dict({k: state["generator"][k] for k in GENERATOR_KEYS})
+    except RuntimeError as error:  # pragma: no cover - the schema checked every shape
         raise CheckpointError(f"{model} does not hold a usable generator: {error}") from None
     generator.to(device).eval()
     return LoadedModel(config, load_task(config.task), generator, state, model)
@@ -272,6 +272,9 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     missing = [k for k in SLIM_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{model} lacks {', '.join(missing)}; not a training checkpoint")
+    from seqgan_music.schema import check_checkpoint_model
+
+    check_checkpoint_model(model, state)  # never pass a lying model on
     slim = {k: state[k] for k in SLIM_KEYS}
     spec = dict(state["task"])
     slim["task"] = {k: v for k, v in spec.items() if k not in ("manifest", "data_path")}
@@ -288,26 +291,53 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     return out
 
 
+SAMPLE_BATCH = 4096  # sequences sampled together (`models.Generator.sample`'s batch)
+
+
 def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int = 0,
-             length: int | None = None) -> Any:
-    """Sample `num` sequences (num, length) int64 from a loaded model, reproducibly by seed."""
+             length: int | None = None, reporter: Any = None) -> Any:
+    """Sample `num` sequences (num, length) int64 from a loaded model, reproducibly by seed.
+
+    Every size is checked first (`limits`): `num` and `length` against their stated limits and
+    the memory the output needs. `reporter` (a `training.Reporter`) hears of the phase
+    "sample", one step per batch of `SAMPLE_BATCH` sequences.
+    """
     import torch
 
-    if num < 1:
-        raise ConfigError(f"--num = {num} is invalid: expected at least 1")
-    if temperature <= 0:
-        raise ConfigError(f"--temperature = {temperature} is invalid: expected a number > 0")
+    from seqgan_music import limits
+
+    limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="samples")
+    temperature = limits.check_temperature(temperature)
+    limits.check_seed(seed)
+    length = limits.check_count(length or loaded.config.data.seq_len, "--length",
+                                limits.MAX_LENGTH, unit="tokens")
+    config = loaded.config
+    limits.check_memory(
+        limits.sampling_bytes(num, length, config.generator.hidden_dim, config.data.vocab_size),
+        f"--num {num} samples of {length} tokens", "ask for fewer samples")
     device = next(loaded.generator.parameters()).device
     rng = torch.Generator(device=device).manual_seed(seed)
+    if reporter is not None:
+        reporter.phase("sample", -(-num // SAMPLE_BATCH), 0)
+    parts = []
     with torch.inference_mode():
-        return loaded.generator.sample(num, length or loaded.config.data.seq_len,
-                                       temperature=temperature, generator=rng).cpu()
+        # Batch by batch with one generator: the same draws as one call of the whole size.
+        for lo in range(0, num, SAMPLE_BATCH):
+            parts.append(loaded.generator.sample(min(SAMPLE_BATCH, num - lo), length,
+                                                 temperature=temperature, generator=rng,
+                                                 batch_size=SAMPLE_BATCH).cpu())
+            if reporter is not None:
+                reporter.advance("sample", {})
+    return torch.cat(parts)
 
 
 def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) -> TrainOutcome:
     """The task's evaluators for the run's MLE model (when saved) and its final model."""
+    from seqgan_music import limits
     from seqgan_music.training import Trainer
 
+    if num is not None:
+        limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="samples")
     loaded = load_model(model)
     config = loaded.config
     corpus = loaded.task.prepare(config, data or _data_path(loaded.state))

@@ -349,6 +349,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by `save_checkpoint`, without unpickling code."""
     import pickle
+    import warnings
 
     import torch
 
@@ -357,15 +358,19 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
         path = candidate if candidate.exists() else path / "latest.pt"
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    from seqgan_music.schema import load_error_reason
+
     try:
         with path.open("rb"):
             pass
     except OSError as error:  # unreadable is not "not a checkpoint"
         raise file_error(path, error, "read") from None
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # e.g. "pickle protocol 4": the error below says it
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = load_error_reason(error)
         raise CheckpointError(
             f"{path} is not a seqgan-music checkpoint (cannot be read safely: {first})"
         ) from None

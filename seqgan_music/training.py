@@ -355,7 +355,7 @@ class Trainer:
         if latest is not None and latest.exists():
             return (f"The last good checkpoint is kept ({latest}); continue with --resume "
                     f"{self.run_dir}.")
-        return "No checkpoint had been written yet."
+        return "No checkpoint had been saved yet."
 
     def _step(self, phase: str, step: int) -> dict[str, Any]:
         t = self.config.train

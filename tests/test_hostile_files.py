@@ -126,7 +126,7 @@ def test_a_failing_resume_writes_nothing(run_copy: Path, tmp_path: Path,
     before = snapshot(tmp_path)
     code, _, err = cli(capsys, "train", "oracle", "--resume", slim, "--out", tmp_path / "runs")
     assert code == 1
-    assert "cannot be resumed" in one_error(err) and "lacks" in err
+    assert "training cannot continue" in one_error(err) and "lacks" in err
     assert snapshot(tmp_path) == before
 
 

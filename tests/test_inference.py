@@ -43,9 +43,9 @@ def test_sampling_is_seeded_and_follows_the_distribution() -> None:
 
 def test_safetensors_model_round_trip(tmp_path: Path) -> None:
     model = Generator(GeneratorConfig(), vocab_size=11)
-    meta = {"config": {"generator": {"start_token": 0}}, "task": {"music": True},
+    meta = {"config": {"generator": {"start_token": 0}}, "task": {"label": "tiny"},
             "method": "seqgan", "vocab_size": 11}
     path = write_safetensors_model(tmp_path / "m.safetensors", model.state_dict(), meta)
     found = read_model(path)
-    assert found.task == {"music": True} and found.vocab_size == 11
+    assert found.task == {"label": "tiny"} and found.vocab_size == 11
     np.testing.assert_array_equal(found.weights["head.bias"], model.head.bias.detach().numpy())

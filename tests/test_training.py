@@ -181,7 +181,7 @@ def test_non_finite_loss_names_the_checkpoint_only_when_there_is_one(
     fresh = Trainer(tiny_config, _corpus(), run_dir=tmp_path / "fresh")
     with torch.no_grad():
         fresh.generator.head.bias.fill_(float("nan"))
-    with pytest.raises(TrainingError, match="No checkpoint had been written yet"):
+    with pytest.raises(TrainingError, match="No checkpoint had been saved yet"):
         fresh.run()
     saved = Trainer(tiny_config, _corpus(), run_dir=tmp_path / "saved")
     saved.run(stop_after="mle")

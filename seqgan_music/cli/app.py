@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,7 +31,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config 
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE",
     help="Override one field, e.g. --set train.batch_size=32 (repeatable).")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (0 .. 2**63 - 1).")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
 
 
@@ -37,6 +39,18 @@ def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Any]:
+    """A progress reporter for long work on a terminal (none when the output is piped)."""
+    if not console.is_terminal:
+        yield None
+        return
+    from seqgan_music.cli.progress import RichReporter
+
+    with RichReporter(console, transient=True) as reporter:
+        yield reporter
 
 
 def _check_file(path: Path | None, what: str) -> None:
@@ -95,6 +109,11 @@ def train_command(
     Example: seqgan-music train oracle --preset quick --set train.batch_size=32
     """
     if tokenizer is not None:
+        from seqgan_music.errors import ConfigError
+        from seqgan_music.text.tokenizers import KINDS
+
+        if tokenizer not in KINDS:
+            raise ConfigError(f"--tokenizer {tokenizer!r} is invalid; accepted: {', '.join(KINDS)}")
         set_ = [*(set_ or []), f"task_options.tokenizer={tokenizer}"]
     from seqgan_music.pipeline import build_config
     from seqgan_music.runs import dump_toml
@@ -203,8 +222,9 @@ def compose_command(
 
     options = ComposeOptions(out, model, num, length, temperature, seed, primer, keep_primer,
                              tempo, program, wav, plot, musicxml, force, runs)
-    result = compose(options)
     console = _console()
+    with _progress(_console(stderr=True)) as reporter:
+        result = compose(options, reporter)
     steps = len(result.tunes[0])
     seconds = steps * 60.0 / tempo
     console.print(f"model: {result.model}", markup=False)
@@ -278,7 +298,8 @@ def generate_command(
     if out is not None:
         check_output(out, force)
     loaded = load_model(model)
-    tokens = generate(loaded, num, temperature, seed)
+    with _progress(_console(stderr=True)) as reporter:
+        tokens = generate(loaded, num, temperature, seed, reporter=reporter)
     if out is not None:
         loaded.task.export(tokens, loaded.state.get("task", {}), out)
         _console().print(f"wrote {num} samples to {out}", markup=False)

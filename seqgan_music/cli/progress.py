@@ -23,16 +23,18 @@ PHASE_TITLES = {
     "pg_bleu": "PG-BLEU",
     "scheduled_sampling": "scheduled sampling",
     "read_data": "reading music files",
+    "sample": "sampling",
+    "write": "writing files",
 }
 SHOWN = ("g_loss", "d_loss", "d_accuracy", "reward", "nll_oracle", "nll_valid", "bleu4", "mse")
 
 
 class RichReporter:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, transient: bool = False) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-            console=console, transient=False,
+            console=console, transient=transient,
         )
         self.tasks: dict[str, TaskID] = {}
         self.method = ""

@@ -80,7 +80,7 @@ def inspect_command(
     if source.suffix == ".json":
         try:
             vocab = Vocabulary.from_dict(json.loads(source.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, DataError) as error:
             raise DataError(f"{source} is not a vocabulary file ({error})") from None
     else:
         from seqgan_music.inference import read_model
@@ -109,14 +109,18 @@ def continue_command(
     """
     import sys
 
-    from seqgan_music.errors import CheckpointError, ConfigError
+    from seqgan_music import limits
+    from seqgan_music.errors import CheckpointError
     from seqgan_music.inference import read_model
     from seqgan_music.text.tokenizers import UNK_ID, Vocabulary, split_text
 
+    limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="continuations")
+    limits.check_temperature(temperature)
+    limits.check_seed(seed)
+    if length is not None:
+        limits.check_count(length, "--length", limits.MAX_LENGTH, unit="tokens")
     if not model.exists():
         raise CheckpointError(f"--model {model} does not exist")
-    if num < 1 or temperature <= 0:
-        raise ConfigError("--num must be >= 1 and --temperature > 0")
     found = read_model(model)
     if "vocab" not in found.task:
         raise CheckpointError(f"{model} is not a text model (it holds no vocabulary)")
@@ -128,6 +132,10 @@ def continue_command(
               file=sys.stderr)
     seq_len = int(found.config["data"]["seq_len"])
     steps = length or max(seq_len - len(ids), 1)
+    limits.check_memory(limits.sampling_bytes(num, steps, found.weights["lstm.weight_hh_l0"]
+                                              .shape[1], found.vocab_size, batch=num),
+                        f"--num {num} continuations of {steps} tokens",
+                        "ask for fewer or shorter continuations")
     rows = found.generator().sample(num, steps, ids, temperature, seed)
     joiner = "" if vocab.kind == "char" else " "
     for row in rows.tolist():

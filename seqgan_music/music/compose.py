@@ -15,13 +15,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from seqgan_music import limits
 from seqgan_music.errors import CheckpointError, ConfigError, DataError
 from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
 from seqgan_music.runs import check_output
 
 PRETRAINED = "nottingham.safetensors"
-MAX_NUM = 1000
-MAX_LENGTH = 100_000
+MAX_NUM = limits.MAX_COMPOSE_NUM
+MAX_LENGTH = limits.MAX_LENGTH
 
 
 @dataclass
@@ -83,15 +84,15 @@ def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
 
 
 def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
-    if not 1 <= options.num <= MAX_NUM:
-        raise ConfigError(f"--num = {options.num} is invalid; expected 1..{MAX_NUM}")
-    if not 1 <= options.length <= MAX_LENGTH:
-        raise ConfigError(f"--length = {options.length} is invalid; expected 1..{MAX_LENGTH} "
-                          "steps")
-    if not options.temperature > 0:
-        raise ConfigError(f"--temperature = {options.temperature:g} is invalid; expected > 0")
-    if options.seed < 0:
-        raise ConfigError(f"--seed = {options.seed} is invalid; expected an integer >= 0")
+    limits.check_count(options.num, "--num", MAX_NUM, unit="tunes")
+    limits.check_count(options.length, "--length", MAX_LENGTH, unit="steps")
+    steps = options.num * options.length
+    if steps > limits.MAX_COMPOSE_STEPS:
+        raise ConfigError(f"--num {options.num} x --length {options.length} = {steps:,} steps is "
+                          f"too much for one call: at most {limits.MAX_COMPOSE_STEPS:,} steps "
+                          "(about a minute of work); compose fewer or shorter tunes per call")
+    limits.check_temperature(options.temperature)
+    limits.check_seed(options.seed)
     check_render_options(options.tempo, options.program)
     if options.model is not None and not options.model.exists():
         raise CheckpointError(f"--model {options.model} does not exist; pass a run directory "
@@ -144,18 +145,26 @@ def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
         raise DataError(f"--primer {path} holds no usable melody: {error}") from None
     if not tunes:
         raise DataError(f"--primer {path} holds no usable melody")
+    steps = len(tunes[0].tokens)
+    if steps > limits.MAX_PRIMER_STEPS:
+        seconds = steps * float(spec.get("step", 0.4))
+        raise DataError(f"--primer {path} is {steps:,} steps long ({seconds:.0f} s; a note held "
+                        "for hours?); a primer may be at most "
+                        f"{limits.MAX_PRIMER_STEPS:,} steps: cut the file to the opening bars")
     return [int(t) for t in tunes[0].tokens]
 
 
-def compose(options: ComposeOptions) -> Composed:
+def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
     """Sample the tunes and write every requested file; see the module docstring.
 
-    A failure midway (disk full, Ctrl-C) removes the files this call had newly written, so a
-    failed compose leaves no partial set of tunes behind.
+    `reporter` (a `training.Reporter`) is told of the phases "sample" (one step per token) and
+    "write" (one step per tune). Each file is written atomically, and a failure midway (disk
+    full, Ctrl-C) removes the files this call had newly written, so a failed compose leaves no
+    partial set of tunes behind.
     """
     result = Composed("")
     try:
-        return _compose(options, result)
+        return _compose(options, result, reporter)
     except BaseException:
         for path in result.files:
             if path not in result.replaced:
@@ -164,7 +173,7 @@ def compose(options: ComposeOptions) -> Composed:
         raise
 
 
-def _compose(options: ComposeOptions, result: Composed) -> Composed:
+def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Composed:
     from seqgan_music.inference import read_model
     from seqgan_music.music.render import (
         tokens_to_midi,
@@ -182,9 +191,18 @@ def _compose(options: ComposeOptions, result: Composed) -> Composed:
         raise CheckpointError(f"model {model_path} was trained on the {model.config.get('task')} "
                               "task; compose needs a music model (nottingham, folk or midi)")
     primer = read_primer(options.primer, model.task) if options.primer is not None else []
+    step = None
+    if reporter is not None:
+        reporter.phase("sample", options.length, 0)
+
+        def step(done: int) -> None:
+            reporter.advance("sample", {})
+
     tokens = model.generator().sample(options.num, options.length, primer, options.temperature,
-                                      options.seed)
+                                      options.seed, progress=step)
     result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
+    if reporter is not None:
+        reporter.phase("write", options.num, 0)
     for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
         tune = (primer + row) if options.keep_primer else row
         result.tunes.append(tune)
@@ -199,4 +217,6 @@ def _compose(options: ComposeOptions, result: Composed) -> Composed:
         if "musicxml" in tune_paths:
             result.files.append(write_musicxml(tune, tune_paths["musicxml"], options.tempo,
                                                tune_paths["midi"].stem))
+        if reporter is not None:
+            reporter.advance("write", {})
     return result

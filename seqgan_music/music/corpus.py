@@ -34,6 +34,9 @@ MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC_SUFFIXES = (*MIDI_SUFFIXES, ".abc")
 MIN_TUNES = 3  # one per split
 MAX_WORKERS = 8
+# Windows one tune may supply: ~1.8 hours at 0.4 s. A Nottingham tune gives a few dozen; a tune
+# far longer (a note held for hours) would flood the corpus with identical windows.
+MAX_WINDOWS_PER_TUNE = 500
 FILES_PER_WORKER = 16  # fewer files than this per worker are read in this process
 
 
@@ -99,12 +102,20 @@ def find_music_files(root: Path) -> tuple[list[Path], str]:
     for melody_dir in (root / "MIDI" / "melody", root / "melody"):
         if melody_dir.is_dir() and any(melody_dir.glob("*.mid")):
             return sorted(melody_dir.glob("*.mid")), "jukedeck (MIDI/melody)"
-    files = sorted(
-        p for p in root.rglob("*")
-        if p.suffix.lower() in MUSIC_SUFFIXES and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
-    return files, "folder"
+    files, links = [], []
+    for p in root.rglob("*"):  # symbolic links to folders are listed, not followed: no loops
+        if any(part.startswith(".") for part in p.relative_to(root).parts):
+            continue
+        if p.suffix.lower() in MUSIC_SUFFIXES and p.is_file():
+            files.append(p)
+        elif p.is_symlink() and (p.suffix.lower() in MUSIC_SUFFIXES or p.is_dir()
+                                 or not p.exists()):
+            links.append(p)
+    if links:
+        warnings.warn(f"skipped {len(links)} symbolic link(s) in {root} that loop, point nowhere "
+                      f"or point to a folder (folders behind links are not searched), e.g. "
+                      f"{links[0]}", DataWarning, stacklevel=3)
+    return sorted(files), "folder"
 
 
 def read_file(path: Path, step: float, melody: str) -> tuple[list[Tune], list[str]]:
@@ -272,6 +283,14 @@ def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tupl
               seq_len: int, key: str, corpus_dir: Path | None) -> MusicData:
     where = ", ".join(str(r) for r in roots)
     cut = [(t.name, windows(t.tokens, seq_len, options.overlap)) for t in tunes]
+    flooding = [(name, len(w)) for name, w in cut if len(w) > MAX_WINDOWS_PER_TUNE]
+    if flooding:
+        name, count = max(flooding, key=lambda item: item[1])
+        warnings.warn(f"{len(flooding)} tune(s) would supply more than {MAX_WINDOWS_PER_TUNE} "
+                      f"windows each (e.g. {name}: {count} windows; a note held for hours?); "
+                      f"only the first {MAX_WINDOWS_PER_TUNE} of "
+                      "each are kept", DataWarning, stacklevel=2)
+        cut = [(name, w[:MAX_WINDOWS_PER_TUNE]) for name, w in cut]
     usable = [(name, w) for name, w in cut if len(w)]
     too_short = len(cut) - len(usable)
     if skipped:

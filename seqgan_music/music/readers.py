@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from seqgan_music.errors import DataError
 from seqgan_music.music.tokens import STEP_SECONDS, pitch_to_token
 
 MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
@@ -33,7 +34,7 @@ MAX_STEPS = 1_000_000  # a single "tune" longer than ~4.6 days at 0.4 s is not a
 _EPS = 1e-6
 
 
-class UnusableFile(Exception):
+class UnusableFile(DataError):
     """A file (or an ABC tune) that yields no melody; the message says why, in a few words."""
 
 
@@ -79,6 +80,10 @@ def read_midi(path: Path, step: float = STEP_SECONDS, melody: str = "auto") -> l
             warnings.simplefilter("ignore")  # e.g. tempo events on non-zero tracks: harmless
             midi = pretty_midi.PrettyMIDI(str(path))
     except Exception as error:  # pretty_midi/mido raise many types on corrupt input
+        if "largest tick" in str(error):  # pretty_midi refuses files past MAX_TICK
+            raise UnusableFile(f"too long: {str(error).split(',')[0][len('MIDI file has a '):]} "
+                               "exceeds the MIDI reader's limit (a note or event hours long?)"
+                               ) from None
         raise UnusableFile(f"not a readable MIDI file ({type(error).__name__})") from None
     tracks = [i for i in midi.instruments if not i.is_drum and i.notes]
     if not tracks:

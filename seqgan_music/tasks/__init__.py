@@ -14,6 +14,7 @@ and reports plug-ins that fail to import without breaking the others.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -47,6 +48,68 @@ BUILTIN_TASKS = {
 }
 
 
+@dataclass(frozen=True)
+class TaskOption:
+    """One `task_options.<name>` a task accepts: its type (that of `example`, or `kinds`) and
+    an optional value check with the words that say what is accepted."""
+
+    example: Any
+    accepted: str = ""
+    check: Callable[[Any], bool] | None = None
+    kinds: tuple[type, ...] = ()
+
+    def validate(self, name: str, value: Any) -> Any:
+        """`value` checked (ints accepted for floats, made float); raises `ConfigError`."""
+        kinds = self.kinds or (type(self.example),)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        ok = isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+        if ok and isinstance(value, list):
+            ok = all(isinstance(v, type(self.example[0])) for v in value) if isinstance(
+                self.example, list) and self.example else True
+        if not ok:
+            expected = " or ".join(k.__name__ for k in kinds)
+            raise ConfigError(f"config field task_options.{name} = {value!r} has the wrong type: "
+                              f"expected {expected} like {self.example!r}")
+        if self.check is not None and not self.check(value):
+            raise ConfigError(f"config field task_options.{name} = {value!r} is invalid: "
+                              f"expected {self.accepted}")
+        return value
+
+
+def check_task_options(task_name: str, declared: dict[str, TaskOption] | None,
+                       options: dict[str, Any]) -> dict[str, Any]:
+    """`options` checked against the options a task declares (None: the task checks its own).
+
+    Returns the options with ints given for float options made floats.
+    """
+    if declared is None:
+        return options
+    unknown = sorted(set(options) - set(declared))
+    if unknown:
+        raise ConfigError(f"unknown {task_name} option task_options.{unknown[0]}; accepted: "
+                          f"{', '.join(declared) or '(none)'}")
+    return {name: declared[name].validate(name, value) for name, value in options.items()}
+
+
+def fraction_option(example: float) -> TaskOption:
+    """A split fraction: valid_fraction, test_fraction."""
+    return TaskOption(example, "a fraction between 0 and 0.5", lambda v: 0 < v < 0.5)
+
+
+def seed_option() -> TaskOption:
+    """A seed option (split_seed, oracle_seed): the range of `--seed`."""
+    from seqgan_music.limits import MAX_SEED
+
+    return TaskOption(0, f"an integer in 0..{MAX_SEED} (2**63 - 1)", lambda v: 0 <= v <= MAX_SEED)
+
+
+def count_option(example: int, lowest: int, highest: int) -> TaskOption:
+    """An integer option in lowest..highest."""
+    return TaskOption(example, f"an integer in {lowest}..{highest:,}",
+                      lambda v: lowest <= v <= highest)
+
+
 class Task:
     """Base class of a task plug-in. Subclasses set the class attributes and `prepare`."""
 
@@ -61,6 +124,9 @@ class Task:
     figure_labels: ClassVar[dict[str, str]] = {}
     # Set by the pipeline before `prepare`: a `training.Reporter` for slow data preparation.
     reporter: Any = None
+    # The `task_options` this task accepts, checked with their types when the config is
+    # resolved; None (a plug-in that declares nothing) leaves every option to `prepare`.
+    accepted_options: ClassVar[dict[str, TaskOption] | None] = None
 
     def source(self) -> str:
         """Where the data comes from, in a few words."""
@@ -178,5 +244,6 @@ def data_root() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-__all__ = ["Task", "TaskEntry", "data_root", "discover_tasks", "load_task",
+__all__ = ["Task", "TaskEntry", "TaskOption", "check_task_options", "count_option",
+           "fraction_option", "seed_option", "data_root", "discover_tasks", "load_task",
            "task_entries", "builtin_presets"]

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from seqgan_music.errors import DataError, DataMissing
-from seqgan_music.tasks import Task, builtin_presets, data_root
+from seqgan_music.tasks import (
+    Task,
+    TaskOption,
+    builtin_presets,
+    count_option,
+    data_root,
+    fraction_option,
+    seed_option,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -25,6 +33,14 @@ NOTTINGHAM_HOME = "https://github.com/jukedeck/nottingham-dataset"
 NOTTINGHAM_URLS = (f"{NOTTINGHAM_HOME}/archive/{NOTTINGHAM_COMMIT}.zip",)
 FOLK_CORPORA = ("oneills1850", "ryansMammoth", "essenFolksong")
 DEFAULT_FOLK_CORPORA = ["oneills1850"]
+MUSIC_OPTION_TYPES = {
+    "step": TaskOption(0.4, "seconds between 0.01 and 10", lambda v: 0.01 <= v <= 10),
+    "overlap": count_option(0, 0, 10**6),
+    "melody": TaskOption("auto", "auto or highest", lambda v: v in ("auto", "highest")),
+    "valid_fraction": fraction_option(0.1),
+    "test_fraction": fraction_option(0.1),
+    "split_seed": seed_option(),
+}
 
 
 def nottingham_archive() -> Archive:
@@ -51,6 +67,7 @@ class MusicTask(Task):
                      "in_scale": "in scale", "rests": "rests", "repeats": "repeats",
                      "copied_8grams": "copied 8-grams"}
     extra_options: ClassVar[tuple[str, ...]] = ()
+    accepted_options = MUSIC_OPTION_TYPES
     paper_data: ClassVar[bool] = False  # the paper's figures are shown beside this task's
 
     def defaults(self) -> dict[str, Any]:
@@ -152,6 +169,8 @@ class FolkTask(MusicTask):
     name = "folk"
     summary = "folk tunes bundled with music21 (O'Neill's 1850, ...): offline, same representation"
     extra_options = ("corpora",)
+    accepted_options = {**MUSIC_OPTION_TYPES, "corpora": TaskOption(
+        list(DEFAULT_FOLK_CORPORA), kinds=(list, str))}
 
     def source(self) -> str:
         return ("music21's corpus (task_options.corpora: " + ", ".join(FOLK_CORPORA) +

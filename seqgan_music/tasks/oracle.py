@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from seqgan_music.data import sha256_file
 from seqgan_music.errors import ConfigError, DataError
-from seqgan_music.tasks import Task, builtin_presets, data_root
+from seqgan_music.tasks import (
+    Task,
+    TaskOption,
+    builtin_presets,
+    count_option,
+    data_root,
+    seed_option,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,7 +74,10 @@ def load_oracle(config: ExperimentConfig, params: str | Path | None = None
         try:
             oracle = OracleLSTM.from_npz(path)
         except (OSError, ValueError, KeyError) as error:
-            raise DataError(f"oracle parameters {path} cannot be read: {error}") from None
+            from seqgan_music.schema import load_error_reason
+
+            raise DataError(f"oracle parameters {path} cannot be read: "
+                            f"{load_error_reason(error)}") from None
         digest = sha256_file(path)
         official = digest == OFFICIAL_SHA256
         label = "official SeqGAN oracle" if official else f"oracle parameters from {path.name}"
@@ -94,6 +104,11 @@ class OracleTask(Task):
     name = "oracle"
     summary = "SeqGAN's synthetic benchmark: LSTM oracle data, NLL-oracle (paper Table 1)"
     preset_root = builtin_presets("oracle")
+    accepted_options = {"num_train": count_option(10000, 1, 10**7),
+                        "num_valid": count_option(1000, 1, 10**7),
+                        "num_test": count_option(1000, 1, 10**7),
+                        "oracle_params": TaskOption(""), "oracle_dim": count_option(32, 1, 4096),
+                        "oracle_seed": seed_option()}
 
     def source(self) -> str:
         return "oracle LSTM samples (official parameters via --oracle-params, or random by seed)"

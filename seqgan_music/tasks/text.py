@@ -14,8 +14,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from seqgan_music.errors import ConfigError, DataError, DataMissing
-from seqgan_music.tasks import Task, builtin_presets, data_root
+from seqgan_music.errors import DataError, DataMissing
+from seqgan_music.tasks import (
+    Task,
+    TaskOption,
+    builtin_presets,
+    check_task_options,
+    count_option,
+    data_root,
+    fraction_option,
+    seed_option,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -27,7 +36,16 @@ if TYPE_CHECKING:
 
 TEXYGEN = "https://raw.githubusercontent.com/geek-ai/Texygen/3104e22ac75f3cc2070da2bf5e2da6d2bef149ad"
 OBAMA = "https://raw.githubusercontent.com/samim23/obama-rnn/10248ee07440125e1e3ea3bd07f4b3b4b6b54131"
-TEXT_OPTIONS = ("min_freq", "max_vocab", "valid_fraction", "test_fraction", "split_seed")
+TEXT_OPTION_TYPES = {
+    "min_freq": count_option(1, 1, 10**9),
+    # 0 keeps every token; otherwise room for the 3 special tokens and at least one more
+    "max_vocab": TaskOption(0, "0 (no limit) or an integer >= 4 (3 special tokens + 1)",
+                            lambda v: v == 0 or v >= 4),
+    "valid_fraction": fraction_option(0.1),
+    "test_fraction": fraction_option(0.1),
+    "split_seed": seed_option(),
+}
+TOKENIZER_OPTION = TaskOption("word", "char or word", lambda v: v in ("char", "word"))
 CHINESE_PUNCTUATION = re.compile(r"[，。、；：？！,.;:?!\s]")
 
 
@@ -72,6 +90,7 @@ class TextTask(Task):
     folder: ClassVar[str] = ""  # under $SEQGAN_MUSIC_DATA and the cache
     files: ClassVar[dict[str, str]] = {}  # role (train, test, all) -> path inside the folder
     extra_options: ClassVar[tuple[str, ...]] = ()
+    accepted_options = TEXT_OPTION_TYPES
     paper: ClassVar[dict[str, dict[str, float]]] = {}
     figure_groups = {
         "BLEU against the test split (higher = closer to real text)":
@@ -90,21 +109,10 @@ class TextTask(Task):
         return {"data": {"seq_len": self.seq_len}}
 
     def options(self, config: ExperimentConfig) -> dict[str, Any]:
-        values = dict(config.task_options)
-        unknown = sorted(set(values) - set(TEXT_OPTIONS) - set(self.extra_options))
-        if unknown:
-            raise ConfigError(f"unknown {self.name} option task_options.{unknown[0]}; accepted: "
-                              f"{', '.join([*TEXT_OPTIONS, *self.extra_options])}")
-        merged = {"min_freq": 1, "max_vocab": 0, "valid_fraction": 0.1, "test_fraction": 0.1,
-                  "split_seed": 0, **values}
-        if not (isinstance(merged["min_freq"], int) and merged["min_freq"] >= 1):
-            raise ConfigError(f"task_options.min_freq = {merged['min_freq']!r} is invalid; "
-                              "expected an integer >= 1")
-        for key in ("valid_fraction", "test_fraction"):
-            if not 0 < float(merged[key]) < 0.5:
-                raise ConfigError(f"task_options.{key} = {merged[key]!r} is invalid; expected a "
-                                  "fraction between 0 and 0.5")
-        return merged
+        """The task options, checked against `accepted_options`, over the defaults."""
+        values = check_task_options(self.name, self.accepted_options, dict(config.task_options))
+        return {"min_freq": 1, "max_vocab": 0, "valid_fraction": 0.1, "test_fraction": 0.1,
+                "split_seed": 0, **values}
 
     def clean(self, line: str) -> str:
         return line
@@ -330,6 +338,7 @@ class TextFileTask(TextTask):
     self_bleu = True
     files = {"all": ""}
     extra_options = ("tokenizer",)
+    accepted_options = {**TEXT_OPTION_TYPES, "tokenizer": TOKENIZER_OPTION}
 
     def source(self) -> str:
         return "--data FILE (UTF-8, one item per line)"
@@ -346,9 +355,3 @@ class TextFileTask(TextTask):
                             "per line")
         return {"all": data}
 
-    def options(self, config: ExperimentConfig) -> dict[str, Any]:
-        merged = super().options(config)
-        kind = merged.get("tokenizer", "word")
-        if kind not in ("char", "word"):
-            raise ConfigError(f"--tokenizer {kind!r} is invalid; accepted: char, word")
-        return merged

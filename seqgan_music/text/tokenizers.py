@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from seqgan_music.errors import ConfigError
+from seqgan_music.errors import ConfigError, DataError
 
 PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
 SPECIALS = (PAD, EOS, UNK)
@@ -49,6 +49,10 @@ class Vocabulary:
               max_size: int | None = None) -> Vocabulary:
         if min_freq < 1:
             raise ConfigError(f"min_freq = {min_freq} is invalid; expected an integer >= 1")
+        if max_size is not None and max_size < len(SPECIALS) + 1:
+            raise ConfigError(f"max_size = {max_size} is invalid; expected 0 (no limit) or an "
+                              f"integer >= {len(SPECIALS) + 1} ({len(SPECIALS)} special tokens "
+                              "and at least one more)")
         counts = Counter(t for text in texts for t in split_text(text, kind))
         kept = sorted((t for t, n in counts.items() if n >= min_freq and t not in SPECIALS),
                       key=lambda t: (-counts[t], t))
@@ -100,4 +104,17 @@ class Vocabulary:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Vocabulary:
-        return cls(str(values["kind"]), list(values["tokens"]), int(values.get("min_freq", 1)))
+        """The vocabulary saved by `to_dict`; raises `DataError` for anything else."""
+        if not isinstance(values, dict):
+            raise DataError(f"a vocabulary is a table, not a {type(values).__name__}")
+        kind, tokens = values.get("kind"), values.get("tokens")
+        min_freq = values.get("min_freq", 1)
+        if kind not in KINDS:
+            raise DataError(f"vocabulary kind {kind!r} is unknown; accepted: {', '.join(KINDS)}")
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens) \
+                or list(tokens[: len(SPECIALS)]) != list(SPECIALS):
+            raise DataError("vocabulary tokens must be a list of strings starting with "
+                            f"{', '.join(SPECIALS)}")
+        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
+            raise DataError(f"vocabulary min_freq = {min_freq!r} is not an integer >= 1")
+        return cls(kind, list(tokens), min_freq)
