@@ -12,14 +12,34 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="seqgan-music",
-    help="SeqGAN (Yu et al., AAAI 2017) for music, text and the paper's synthetic benchmark.",
+    help="SeqGAN (Yu et al., AAAI 2017) for music, text and the paper's synthetic benchmark."
+    "\n\nExample: seqgan-music train nottingham  (then: seqgan-music compose --out tune.mid)",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # subcommands inherit it
 )
-data_app = typer.Typer(help="Fetch and inspect task data.", no_args_is_help=True)
+data_app = typer.Typer(help="Fetch and inspect task data.\n\nExample: seqgan-music data "
+                       "download nottingham", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from seqgan_music import __version__
+
+        print(f"seqgan-music {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", callback=_show_version,
+        is_eager=True)] = False,
+) -> None:
+    """Options of `seqgan-music` itself (the help text is the app's)."""
 
 PresetOpt = Annotated[str, typer.Option("--preset", help="quick, default or paper.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config file.")]
@@ -371,7 +391,7 @@ def _print_figures(console: Console, figures: dict[str, dict[str, float]], title
         table = Table(title=f"{title}: {group}" if group else title)
         table.add_column("model")
         for metric in keys:
-            table.add_column(task.figure_labels.get(metric, metric), justify="right")
+            table.add_column(task.figure_label(metric), justify="right")
         for label, row in figures.items():
             if any(m in row for m in keys):
                 table.add_row(label, *(f"{row[m]:.4f}" if m in row else "" for m in keys))

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Text tools: build and inspect vocabularies, continue a prefix.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Text tools: build and inspect vocabularies, continue a prefix.\n\n"
+                  "Example: seqgan-music text vocab my.txt --tokenizer word", no_args_is_help=True)
 
 
 @app.command("vocab")

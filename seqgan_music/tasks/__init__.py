@@ -34,6 +34,14 @@ if TYPE_CHECKING:
     from seqgan_music.training import Corpus
 
 ENTRY_POINT_GROUP = "seqgan_music.tasks"
+# How every table, plot and progress line names a figure (JSON and CSV keep the machine names);
+# a task's `figure_labels` add its own figures.
+FIGURE_LABELS = {
+    "g_loss": "G loss", "d_loss": "D loss", "d_accuracy": "D accuracy", "reward": "reward",
+    "nll_oracle": "NLL-oracle", "nll_valid": "NLL valid", "nll_test": "NLL-test",
+    "mse": "MSE", **{f"bleu{n}": f"BLEU-{n}" for n in range(2, 6)},
+    **{f"self_bleu{n}": f"Self-BLEU-{n}" for n in range(2, 6)},
+}
 BUILTIN_TASKS = {
     "oracle": "seqgan_music.tasks.oracle:OracleTask",
     "nottingham": "seqgan_music.tasks.music:NottinghamTask",
@@ -61,6 +69,10 @@ class Task:
     figure_labels: ClassVar[dict[str, str]] = {}
     # Set by the pipeline before `prepare`: a `training.Reporter` for slow data preparation.
     reporter: Any = None
+
+    def figure_label(self, key: str) -> str:
+        """The column label of figure `key` (e.g. "NLL valid" for `nll_valid`)."""
+        return self.figure_labels.get(key) or FIGURE_LABELS.get(key, key)
 
     def source(self) -> str:
         """Where the data comes from, in a few words."""
@@ -178,5 +190,5 @@ def data_root() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-__all__ = ["Task", "TaskEntry", "data_root", "discover_tasks", "load_task",
+__all__ = ["FIGURE_LABELS", "Task", "TaskEntry", "data_root", "discover_tasks", "load_task",
            "task_entries", "builtin_presets"]
