@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from seqgan_music.cli.progress import RichReporter
+from seqgan_music.config import ExperimentConfig
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -55,3 +56,43 @@ def test_progress_without_a_terminal_prints_plain_lines() -> None:
     reading = [line for line in lines if line.startswith("reading music files ")]
     assert len(reading) == 10 and reading[-1].startswith("reading music files 100/100")
     assert "\x1b" not in buffer.getvalue()  # no terminal control codes in a log
+
+
+def test_thread_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqgan_music import threads
+    from seqgan_music.errors import ConfigError
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv(threads.ENV_VARIABLE, raising=False)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 16)
+    monkeypatch.setattr(threads, "busy_cpus", lambda: 3.7)
+    threads._automatic_threads.cache_clear()
+    assert threads.choose_threads(0) == 8  # 16 - 3 busy, capped at MAX_AUTO_THREADS
+    threads._automatic_threads.cache_clear()
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    assert threads.choose_threads(0) == 1  # a busy 2-core machine: never below 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.choose_threads(0) == 3
+    monkeypatch.setenv(threads.ENV_VARIABLE, "5")
+    assert threads.choose_threads(0) == 5  # ours before OMP_NUM_THREADS
+    assert threads.choose_threads(2) == 2  # --set threads=2 before both
+    monkeypatch.setenv(threads.ENV_VARIABLE, "many")
+    with pytest.raises(ConfigError, match="SEQGAN_MUSIC_THREADS = 'many'"):
+        threads.choose_threads(0)
+    threads._automatic_threads.cache_clear()
+
+
+def test_trainer_uses_the_chosen_threads(monkeypatch: pytest.MonkeyPatch,
+                                         tiny_config: ExperimentConfig) -> None:
+    import torch
+
+    from seqgan_music.training import Corpus, Trainer
+
+    data = torch.zeros(4, 6, dtype=torch.int64)
+    before = torch.get_num_threads()
+    monkeypatch.setenv("SEQGAN_MUSIC_THREADS", "1")
+    try:
+        Trainer(tiny_config, Corpus(data, data, data, 8))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
