@@ -218,6 +218,49 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
                                        temperature=temperature, generator=rng).cpu()
 
 
+TEXT_SUFFIXES = (".txt", ".text")
+JSONL_SUFFIX = ".jsonl"
+
+
+def output_format(task: Task, out: Path) -> str:
+    """How samples of `task` are written to `out`, chosen by its suffix: "export" (the task's
+    own format: MIDI for music), "text" (one decoded sample per line) or "jsonl".
+
+    Raises:
+        ConfigError: the suffix is not one the task can write (e.g. a text model to `.mid`).
+    """
+    suffix = out.suffix.lower()
+    if suffix in task.export_suffixes:
+        return "export"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    if suffix == JSONL_SUFFIX:
+        return "jsonl"
+    accepted = ", ".join(dict.fromkeys((*task.export_suffixes, *TEXT_SUFFIXES, JSONL_SUFFIX)))
+    raise ConfigError(f"--out {out} does not suit a {task.name} model: suffix "
+                      f"{suffix or '(none)'} is not one of {accepted}")
+
+
+def write_samples(loaded: LoadedModel, tokens: Any, out: Path) -> list[Path]:
+    """Write samples (N, T) int64 to `out` in the format its suffix names (`output_format`)."""
+    import json
+
+    from seqgan_music.runs import atomic_write
+
+    kind = output_format(loaded.task, out)
+    spec = loaded.state.get("task", {})
+    if kind == "export":
+        return loaded.task.export(tokens, spec, out)
+    lines = loaded.task.decode(tokens, spec)
+    with atomic_write(out) as handle:
+        if kind == "jsonl":
+            handle.writelines(json.dumps({"text": line}, ensure_ascii=False) + "\n"
+                              for line in lines)
+        else:
+            handle.write("".join(line + "\n" for line in lines))
+    return [out]
+
+
 def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) -> TrainOutcome:
     """The task's evaluators for the run's MLE model (when saved) and its final model."""
     from seqgan_music.training import Trainer

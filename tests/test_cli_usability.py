@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -96,3 +98,62 @@ def test_trainer_uses_the_chosen_threads(monkeypatch: pytest.MonkeyPatch,
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_output_format_follows_the_suffix() -> None:
+    from seqgan_music.errors import ConfigError
+    from seqgan_music.pipeline import output_format
+    from seqgan_music.tasks import load_task
+
+    music, poems = load_task("nottingham"), load_task("poems")
+    assert output_format(music, Path("a.MID")) == "export"
+    assert output_format(music, Path("a.txt")) == "text"
+    assert output_format(poems, Path("p.txt")) == "export"
+    assert output_format(poems, Path("p.jsonl")) == "jsonl"
+    with pytest.raises(ConfigError, match=r"--out p.mid does not suit a poems model.*\.txt"):
+        output_format(poems, Path("p.mid"))
+    with pytest.raises(ConfigError, match="suffix .wav is not one of .mid, .midi, .txt"):
+        output_format(music, Path("a.wav"))
+
+
+def test_poems_print_in_lines_with_their_punctuation() -> None:
+    from seqgan_music.tasks.text import format_poem
+
+    assert format_poem("白日依山尽黄河入海流欲穷千里目更上一层楼") == (
+        "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+    assert format_poem("一二三四五六七" * 4, 7) == "一二三四五六七，一二三四五六七。" * 2
+    assert format_poem("白日依山尽黄河") == "白日依山尽，黄河"  # a sample that stopped early
+
+
+def test_write_samples_music_to_txt_and_poems_decoded(tmp_path: Path) -> None:
+    import torch
+
+    from seqgan_music.config import ExperimentConfig
+    from seqgan_music.pipeline import LoadedModel, write_samples
+    from seqgan_music.tasks import load_task
+    from seqgan_music.text.tokenizers import Vocabulary
+
+    tokens = torch.tensor([[5, 5, 0, 7]])
+    music = LoadedModel(ExperimentConfig(), load_task("nottingham"), None, {"task": {}},
+                        tmp_path)
+    write_samples(music, tokens, tmp_path / "gen.txt")
+    text = (tmp_path / "gen.txt").read_text(encoding="utf-8")
+    assert text.count("\n") == 1 and not text.startswith("MThd")  # note names, not MIDI bytes
+    write_samples(music, tokens, tmp_path / "gen.mid")
+    assert (tmp_path / "gen.mid").read_bytes().startswith(b"MThd")
+    poem = "白日依山尽黄河入海流欲穷千里目更上一层楼"
+    vocab = Vocabulary.build([poem], "char", 1, None)
+    poems = LoadedModel(ExperimentConfig(), load_task("poems"), None,
+                        {"task": {"vocab": vocab.to_dict()}}, tmp_path)
+    ids = torch.from_numpy(vocab.encode([poem], 20))
+    write_samples(poems, ids, tmp_path / "p.jsonl")
+    line = (tmp_path / "p.jsonl").read_text(encoding="utf-8").strip()
+    assert json.loads(line) == {"text": "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"}
+
+
+def test_generate_refuses_a_mismatched_suffix_before_writing(tmp_path: Path) -> None:
+    from seqgan_music.music.compose import pretrained_model
+
+    result = run("generate", "--model", str(pretrained_model()), "--out", str(tmp_path / "g.wav"))
+    assert result.returncode == 1 and "does not suit a nottingham model" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -278,26 +278,34 @@ def oracle_command(
 def generate_command(
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
     num: Annotated[int, typer.Option("-n", "--num", help="Number of samples.")] = 10,
-    temperature: Annotated[float, typer.Option("--temperature")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    temperature: Annotated[float, typer.Option(
+        "--temperature", help="Sampling temperature, e.g. 0.8 (< 1 safer, > 1 wilder).")]
+        = 1.0,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Same seed, same samples, e.g. --seed 7.")] = 0,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="Write to this file instead of stdout.")] = None,
+        "--out", help="Write to this file instead of stdout; the suffix picks the format: "
+        ".mid/.midi (music), .txt (decoded text, any task) or .jsonl.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
 ) -> None:
     """Sample from a trained model and print (or write) the decoded sequences.
 
-    Example: seqgan-music generate --model runs/oracle/20260101-120000 -n 5
+    Example: seqgan-music generate --model runs/poems/20260101-120000 -n 5 --temperature 0.8
+
+    Example: seqgan-music generate --model runs/nottingham/20260101-120000 --seed 7 --out a.mid
     """
     from seqgan_music.errors import ConfigError
-    from seqgan_music.pipeline import generate, load_model
+    from seqgan_music.pipeline import generate, load_model, output_format, write_samples
 
     _check_file(model, "model")
     if out is not None and out.exists() and not force:
         raise ConfigError(f"output {out} exists; pass --force to overwrite it")
     loaded = load_model(model)
+    if out is not None:
+        output_format(loaded.task, out)  # refuse a mismatch before sampling
     tokens = generate(loaded, num, temperature, seed)
     if out is not None:
-        loaded.task.export(tokens, loaded.state.get("task", {}), out)
+        write_samples(loaded, tokens, out)
         _console().print(f"wrote {num} samples to {out}", markup=False)
     else:
         for line in loaded.task.decode(tokens, loaded.state.get("task", {})):
@@ -340,12 +348,14 @@ def evaluate_command(
 @app.command("export")
 def export_command(
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
-    out: Annotated[Path, typer.Option("--out", help="The .pt file to write.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="The file to write: .safetensors (read without torch; compose starts "
+        "fastest from it) or .pt (a slim torch checkpoint).")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
 ) -> None:
     """Save a run's generator alone (small; for sharing, generate and compose --model).
 
-    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out tunes.pt
+    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out tunes.safetensors
     """
     from seqgan_music.pipeline import export_model
 

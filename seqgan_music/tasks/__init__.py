@@ -62,8 +62,10 @@ class Task:
     summary: ClassVar[str] = ""
     # Folder holding `<preset>.toml` files; None means the task has only the core defaults.
     preset_root: ClassVar[Traversable | None] = None
-    # File suffix of what `export` writes (run directories keep samples/<method><suffix>).
+    # File suffix of what `export` writes (run directories keep samples/<method><suffix>), and
+    # every suffix `export` accepts (`generate --out` picks the format from the suffix).
     sample_suffix: ClassVar[str] = ".txt"
+    export_suffixes: ClassVar[tuple[str, ...]] = (".txt", ".text")
     # How the CLI tables the figures: {table title: metric keys}, and column labels per key.
     figure_groups: ClassVar[dict[str, tuple[str, ...]]] = {}
     figure_labels: ClassVar[dict[str, str]] = {}

@@ -264,6 +264,24 @@ class PoemsTask(TextTask):
     def clean(self, line: str) -> str:
         return CHINESE_PUNCTUATION.sub("", line)  # 20 characters, punctuation removed
 
+    def decode(self, tokens: torch.Tensor, spec: dict[str, Any]) -> list[str]:
+        """Each poem in its lines, with the punctuation `clean` removed put back; lines of 7
+        characters when the model's T holds a 28-character quatrain, else of 5."""
+        line_length = 7 if tokens.shape[-1] >= 28 else 5
+        return [format_poem(text, line_length) for text in super().decode(tokens, spec)]
+
+
+def format_poem(text: str, line_length: int = 5) -> str:
+    """A quatrain without punctuation ("白日依山尽黄河入海流...") in lines of `line_length`
+    characters ending alternately in "，" and "。", the corpus's punctuation.
+
+    A tail shorter than a line (a sample that stopped early) is kept without punctuation.
+    """
+    text = "".join(text.split())
+    lines = [text[i : i + line_length] for i in range(0, len(text), line_length)]
+    return "".join(line + ("，" if n % 2 == 0 else "。") if len(line) == line_length else line
+                   for n, line in enumerate(lines))
+
 
 class ObamaTask(TextTask):
     """Obama speech paragraphs, words (samim23/obama-rnn, the paper's corpus)."""
