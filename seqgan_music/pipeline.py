@@ -74,6 +74,10 @@ def train(
         data = data or _data_path(state)
     else:
         config = build_config(task, preset, config_file, overrides, seed, device)
+        if preset == SMOKE_PRESET:
+            _note(reporter, SMOKE_NOTE)
+        _derive_seq_len(task, config, data, sets_field(task, preset, config_file, overrides,
+                                                       "data", "seq_len"), reporter)
     resolve_device(config.device)  # fail before any folder is made
     task.reporter = reporter
     corpus = task.prepare(config, data)
@@ -98,6 +102,43 @@ def train(
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     return outcome
+
+
+SMOKE_PRESET = "quick"
+SMOKE_NOTE = ("preset quick is a smoke test: it checks that everything runs, in about a minute; "
+              "its samples and figures are not meant to be good (use --preset default)")
+
+
+def _note(reporter: Any, text: str) -> None:
+    """Tell the user something about the run through the reporter (when it can say things)."""
+    note = getattr(reporter, "note", None)
+    if note is not None:
+        note(text)
+
+
+def sets_field(task: Task, preset: str, config_file: Path | None, overrides: list[str] | None,
+               section: str, key: str) -> bool:
+    """Whether the preset, the config file or a --set override sets `section.key`."""
+    from seqgan_music.config import parse_override, read_toml
+
+    layers = [task.preset(preset) if task.preset_names() else {}]
+    if config_file is not None:
+        layers.append(read_toml(config_file))
+    layers.extend(parse_override(text) for text in overrides or [])
+    return any(key in (layer.get(section) or {}) for layer in layers)
+
+
+def _derive_seq_len(task: Task, config: ExperimentConfig, data: Path | None, user_set: bool,
+                    reporter: Any) -> None:
+    """T from the data for tasks that offer it (`data_seq_len`), unless the user set it."""
+    derive = getattr(task, "data_seq_len", None)
+    if user_set or derive is None:
+        return
+    derived = derive(config, data)
+    if derived is not None:
+        config.data.seq_len = int(derived)
+        _note(reporter, f"T = data.seq_len = {derived} from the data (95% of its lines fit "
+                        "whole); --set data.seq_len=N to choose")
 
 
 def _beside_mle(trainer: Any, run_dir: Path, final: dict[str, float], num: int | None = None

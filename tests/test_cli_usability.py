@@ -157,3 +157,36 @@ def test_generate_refuses_a_mismatched_suffix_before_writing(tmp_path: Path) -> 
     result = run("generate", "--model", str(pretrained_model()), "--out", str(tmp_path / "g.wav"))
     assert result.returncode == 1 and "does not suit a nottingham model" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_text_derives_seq_len_unless_set(tmp_path: Path) -> None:
+    from seqgan_music.pipeline import _derive_seq_len, build_config, sets_field
+    from seqgan_music.tasks import load_task
+
+    data = tmp_path / "mine.txt"
+    data.write_text("".join(" ".join(["w"] * n) + "\n" for n in [3] * 39 + [30]),
+                    encoding="utf-8")
+    task = load_task("text")
+    config = build_config(task, "quick")
+    notes: list[str] = []
+
+    class Notes:
+        def note(self, text: str) -> None:
+            notes.append(text)
+
+    assert not sets_field(task, "quick", None, ["train.batch_size=4"], "data", "seq_len")
+    _derive_seq_len(task, config, data, False, Notes())
+    assert config.data.seq_len == 4 and "T = data.seq_len = 4 from the data" in notes[0]
+    assert sets_field(task, "quick", None, ["data.seq_len=9"], "data", "seq_len")
+    toml = tmp_path / "c.toml"
+    toml.write_text("[data]\nseq_len = 12\n", encoding="utf-8")
+    assert sets_field(task, "default", toml, None, "data", "seq_len")
+    poems = load_task("poems")  # a benchmark task keeps its paper T
+    fixed = build_config(poems, "quick")
+    _derive_seq_len(poems, fixed, None, False, Notes())
+    assert fixed.data.seq_len == 20 and len(notes) == 1
+
+
+def test_quick_preset_says_it_is_a_smoke_test() -> None:
+    result = run("train", "-h")
+    assert "quick (a smoke test" in " ".join(result.stdout.split())

@@ -41,7 +41,9 @@ def main_callback(
 ) -> None:
     """Options of `seqgan-music` itself (the help text is the app's)."""
 
-PresetOpt = Annotated[str, typer.Option("--preset", help="quick, default or paper.")]
+PresetOpt = Annotated[str, typer.Option(
+    "--preset", help="quick (a smoke test: runs in about a minute, its samples are not meant "
+    "to be good), default or paper; e.g. --preset quick.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config file.")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE",

@@ -93,12 +93,20 @@ class RichReporter:
         if not self.plain:
             self.progress.stop()
 
+    def note(self, text: str) -> None:
+        """One line about the run (a derived setting, a smoke-test preset), never cut."""
+        if self.plain:
+            self._print(f"note: {text}")
+        else:
+            self.progress.console.print(f"note: {text}", markup=False, highlight=False)
+
     def phase(self, name: str, total: int, done: int) -> None:
         title = PHASE_TITLES.get(name, name)
         if self.plain:
             self.phases[name] = PlainPhase(title, total, done)
-            self._print(f"{title}: {done}/{max(total, 1)} done at the start" if done else
-                        f"{title}: {max(total, 1)} steps")
+            steps = max(total, 1)
+            self._print(f"{title}: {done}/{steps} done at the start" if done else
+                        f"{title}: {steps} step{'s' if steps > 1 else ''}")
             return
         self.tasks[name] = self.progress.add_task(title, total=max(total, 1), completed=done,
                                                   info="")

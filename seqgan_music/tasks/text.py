@@ -51,6 +51,13 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def whole_length(lengths: list[int], share: float = 0.95) -> int:
+    """The smallest T (tokens + `<eos>`) that keeps `share` of texts of these token counts
+    whole; what `seqgan-music text vocab` suggests and `train text` uses unless told."""
+    ordered = sorted(lengths) or [1]
+    return max(ordered[min(len(ordered) - 1, int(share * len(ordered)))] + 1, 2)
+
+
 def seeded_split(items: list[str], valid: float, test: float, seed: int
                  ) -> tuple[list[str], list[str], list[str]]:
     import numpy as np
@@ -109,6 +116,11 @@ class TextTask(Task):
 
     def clean(self, line: str) -> str:
         return line
+
+    def data_seq_len(self, config: ExperimentConfig, data: Path | None) -> int | None:
+        """T derived from the data (`whole_length` of its token counts) for tasks without a
+        benchmark T, used unless the user sets data.seq_len; None keeps the configured T."""
+        return None
 
     def _folder(self) -> Path | None:
         from seqgan_music.data import cache_dir, is_complete
@@ -361,6 +373,13 @@ class TextFileTask(TextTask):
             raise DataError(f"--data {data} is not a file; pass a UTF-8 text file, one item "
                             "per line")
         return {"all": data}
+
+    def data_seq_len(self, config: ExperimentConfig, data: Path | None) -> int | None:
+        from seqgan_music.text.tokenizers import split_text
+
+        kind = str(self.options(config).get("tokenizer", self.tokenizer))
+        lines = [self.clean(t) for path in self.locate(data).values() for t in read_lines(path)]
+        return whole_length([len(split_text(line, kind)) for line in lines])
 
     def options(self, config: ExperimentConfig) -> dict[str, Any]:
         merged = super().options(config)
