@@ -190,3 +190,40 @@ def test_train_text_derives_seq_len_unless_set(tmp_path: Path) -> None:
 def test_quick_preset_says_it_is_a_smoke_test() -> None:
     result = run("train", "-h")
     assert "quick (a smoke test" in " ".join(result.stdout.split())
+
+
+JIG = ("X:1\nT:jig\nM:6/8\nL:1/8\nK:G\nGAB dBG|c2e dBG|\n\n"
+       "X:2\nT:slow\nM:4/4\nL:1/4\nK:G\nG A B c|d2 B2|\n")
+
+
+def test_primer_warns_of_notes_lost_to_the_grid_and_reads_one_tune(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqgan_music.errors import DataError, DataWarning
+    from seqgan_music.music import readers
+    from seqgan_music.music.compose import read_primer
+
+    path = tmp_path / "tunes.abc"
+    path.write_text(JIG, encoding="utf-8")
+    parsed: list[str] = []
+    parse = readers.abc_melody_notes
+    monkeypatch.setattr(readers, "abc_melody_notes",
+                        lambda text, melody="auto": parsed.append(text) or parse(text, melody))
+    with pytest.warns(DataWarning, match="loses 4 of its 11 notes to the model's 0.4 s grid"):
+        jig = read_primer(path, {"step": 0.4})
+    assert len(parsed) == 1 and "T:jig" in parsed[0]  # the other tune is never parsed
+    assert (jig.notes, jig.lost, jig.tune, jig.num_tunes) == (11, 4, 1, 2)
+    assert len(jig.tokens) == 7  # G A D B C E D: what the issue heard
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # quarter notes at 120 qpm: nothing lost, no warning
+        slow = read_primer(path, {"step": 0.4}, tune=2)
+    assert (slow.notes, slow.lost, slow.tune) == (6, 0, 2)
+    with pytest.raises(DataError, match=r"--tune 3 is invalid: .*tunes.abc holds 2 tune\(s\)"):
+        read_primer(path, {"step": 0.4}, tune=3)
+
+
+def test_compose_tune_option_is_checked(tmp_path: Path) -> None:
+    result = run("compose", "--tune", "0", "--out", str(tmp_path / "t.mid"))
+    assert result.returncode == 1 and "--tune = 0 is invalid" in result.stderr
+    assert list(tmp_path.iterdir()) == []

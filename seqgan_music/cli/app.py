@@ -199,6 +199,9 @@ def compose_command(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same tune.")] = 0,
     primer: Annotated[Path | None, typer.Option(
         "--primer", help="A .mid/.midi/.abc file whose melody the tune continues.")] = None,
+    tune: Annotated[int, typer.Option(
+        "--tune", help="Which tune of a primer file of several, from 1 (only that one is "
+        "read), e.g. --tune 3.")] = 1,
     keep_primer: Annotated[bool, typer.Option(
         "--keep-primer/--no-keep-primer", help="Include the primer in the output.")] = True,
     tempo: Annotated[float, typer.Option("--tempo", help="Quarter notes per minute.")] = 150.0,
@@ -221,13 +224,16 @@ def compose_command(
     from seqgan_music.music.tokens import STEP_SECONDS
 
     options = ComposeOptions(out, model, num, length, temperature, seed, primer, keep_primer,
-                             tempo, program, wav, plot, musicxml, force, runs)
+                             tempo, program, wav, plot, musicxml, force, runs, tune=tune)
     result = compose(options)
     console = _console()
     steps = len(result.tunes[0])
     seconds = steps * 60.0 / tempo
     console.print(f"model: {result.model}", markup=False)
     primer_note = f", primer {result.primer_steps} steps kept" if result.primer_steps else ""
+    if result.primer is not None and result.primer.num_tunes > 1:
+        console.print(f"primer: tune {result.primer.tune} of the {result.primer.num_tunes} in "
+                      f"{primer} (--tune N for another)", markup=False)
     console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
                   f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
     if result.synth:
