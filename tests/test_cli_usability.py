@@ -227,3 +227,27 @@ def test_compose_tune_option_is_checked(tmp_path: Path) -> None:
     result = run("compose", "--tune", "0", "--out", str(tmp_path / "t.mid"))
     assert result.returncode == 1 and "--tune = 0 is invalid" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tasks_keeps_the_download_hint_whole_at_80_columns() -> None:
+    import os
+
+    result = subprocess.run([sys.executable, "-m", "seqgan_music", "tasks"], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    assert "nottingham: missing: seqgan-music data download nottingham" in result.stdout
+    assert "…" not in result.stdout  # no cell cut short
+
+
+def test_oracle_table_is_rich_on_a_terminal_with_the_figure_labels() -> None:
+    from seqgan_music.cli.app import _oracle_table
+    from seqgan_music.tasks import FIGURE_LABELS
+    from seqgan_music.tasks.oracle import BenchmarkResult
+
+    rows = {"mle": {"nll_oracle": 9.1, "std": 0.5, "p_value": 0.01, "nll_test": 8.0},
+            "seqgan": {"nll_oracle": 8.8, "std": 0.5, "p_value": float("nan")}}
+    buffer = io.StringIO()
+    Console(file=buffer, width=80).print(_oracle_table(BenchmarkResult({"label": "x"}, rows)))
+    text = buffer.getvalue()
+    assert "|---|" not in text and "┃" in text and "8.800" in text
+    assert FIGURE_LABELS["nll_oracle"] in text and FIGURE_LABELS["nll_test"] in text

@@ -76,14 +76,27 @@ def tasks_command() -> None:
     from seqgan_music.tasks import discover_tasks
 
     loaded, failures = discover_tasks()
+    plugins = any(entry.distribution != "seqgan-music" for _, entry in loaded.values())
     table = Table(title="seqgan-music tasks")
-    for column in ("task", "summary", "source", "data", "presets", "provided by"):
-        table.add_column(column)
+    # Short cells; the long ones (data hints, sources) go below as lines that wrap, never cut.
+    for column in ("task", "data", "presets", *(("provided by",) if plugins else ()),
+                   "summary"):
+        table.add_column(column, overflow="fold")
+    hints, sources = [], []
     for name, (task, entry) in loaded.items():
-        table.add_row(name, task.summary, task.source(), task.data_status(),
-                      ", ".join(task.preset_names()), entry.distribution)
+        status = task.data_status()
+        short = status.split(" (")[0].split(":")[0]
+        if short != status:
+            hints.append(f"  {name}: {status}")
+        sources.append(f"  {name}: {task.source()}")
+        table.add_row(name, short, ", ".join(task.preset_names()),
+                      *((entry.distribution,) if plugins else ()), task.summary)
     console = _console()
     console.print(table)
+    for title, lines in (("data:", hints), ("where each task's data comes from:", sources)):
+        console.print(title, markup=False)
+        for line in lines:
+            console.print(line, markup=False, overflow="fold")
     for line in failures:
         _console(stderr=True).print(f"warning: {line}", markup=False)
 
@@ -258,6 +271,9 @@ def oracle_command(
         "one continues where it stopped.")] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print the table as Markdown (the default when the output is not a "
+        "terminal; table.md in --out is Markdown either way).")] = False,
 ) -> None:
     """The paper's synthetic benchmark (Table 1): NLL-oracle of each method from one MLE start.
 
@@ -277,9 +293,35 @@ def oracle_command(
     with RichReporter(console) as reporter:
         result = run_benchmark(resolved, method_list, out, reporter, oracle_params)
     console.print(f"Oracle: {result.oracle['label']}", markup=False)
-    console.print(format_table(result), markup=False)
+    if markdown or not console.is_terminal:
+        console.print(format_table(result), markup=False, soft_wrap=True)
+    else:
+        console.print(_oracle_table(result))
+        # format_table ends with the paragraph that explains the columns
+        console.print(format_table(result).rsplit("\n", 1)[-1], markup=False)
     console.print(f"{result.seconds:.0f} s; table, curves.csv and curves.png in {result.out_dir}",
                   markup=False)
+
+
+def _oracle_table(result: Any) -> Any:
+    """Table 1 (a `tasks.oracle.BenchmarkResult`) as a rich table, the columns of
+    `format_table`."""
+    from rich.table import Table
+
+    from seqgan_music.tasks.oracle import METHOD_LABELS, PAPER_TABLE1
+
+    table = Table(title="NLL-oracle (lower is better), paper values beside ours")
+    table.add_column("method")
+    for column in ("NLL-oracle", "std over sequences", "p-value vs SeqGAN", "paper NLL-oracle",
+                   "NLL-test"):
+        table.add_column(column, justify="right", overflow="fold")
+    for method, row in result.rows.items():
+        p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
+        test = f"{row['nll_test']:.3f}" if "nll_test" in row else ""
+        table.add_row(METHOD_LABELS[method], f"{row['nll_oracle']:.3f}", f"{row['std']:.3f}", p,
+                      f"{PAPER_TABLE1[method]:.3f}", test)
+    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}", "", "", "", "")
+    return table
 
 
 @app.command("generate")
