@@ -251,3 +251,20 @@ def test_oracle_table_is_rich_on_a_terminal_with_the_figure_labels() -> None:
     text = buffer.getvalue()
     assert "|---|" not in text and "┃" in text and "8.800" in text
     assert FIGURE_LABELS["nll_oracle"] in text and FIGURE_LABELS["nll_test"] in text
+
+
+def test_every_command_and_option_has_help_and_every_command_an_example() -> None:
+    from typer.main import get_command
+
+    from seqgan_music.cli.app import app
+
+    def walk(command, path):  # type: ignore[no-untyped-def]
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    for path, command in walk(get_command(app), "seqgan-music"):
+        assert "Example: seqgan-music" in (command.help or ""), path
+        for param in command.params:
+            if getattr(param, "param_type_name", "") == "option":
+                assert param.help, f"{path} {param.opts[0]}"

@@ -99,8 +99,11 @@ def continue_command(
     prefix: Annotated[str, typer.Argument(help="The text to continue.")],
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
     num: Annotated[int, typer.Option("-n", "--num", help="Continuations.")] = 5,
-    temperature: Annotated[float, typer.Option("--temperature")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    temperature: Annotated[float, typer.Option(
+        "--temperature", help="Sampling temperature, e.g. 0.8 (< 1 safer, > 1 wilder).")]
+        = 1.0,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Same seed, same continuations, e.g. --seed 7.")] = 0,
     length: Annotated[int | None, typer.Option(
         "--length", help="Tokens to add (default: up to the model's length).")] = None,
 ) -> None:
