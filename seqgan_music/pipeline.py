@@ -78,7 +78,10 @@ def train(
             _note(reporter, SMOKE_NOTE)
         _derive_seq_len(task, config, data, sets_field(task, preset, config_file, overrides,
                                                        "data", "seq_len"), reporter)
-    resolve_device(config.device)  # fail before any folder is made
+    if resolve_device(config.device).type == "cpu":  # fails before any folder is made
+        from seqgan_music.threads import describe_threads
+
+        _note(reporter, f"CPU: {describe_threads(config.threads)}")
     task.reporter = reporter
     corpus = task.prepare(config, data)
     config.data.vocab_size = corpus.vocab_size

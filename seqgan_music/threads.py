@@ -77,6 +77,19 @@ def choose_threads(configured: int = 0) -> int:
     return _automatic_threads()
 
 
+def describe_threads(configured: int = 0) -> str:
+    """`choose_threads`'s answer and where it comes from, e.g. "1 thread (2 CPUs, 1.4 busy)"."""
+    count = choose_threads(configured)
+    noun = "thread" if count == 1 else "threads"
+    if configured > 0:
+        return f"{count} {noun} (threads = {configured} in the config)"
+    for name in (ENV_VARIABLE, "OMP_NUM_THREADS"):
+        if os.environ.get(name, "").strip():
+            return f"{count} {noun} (${name})"
+    return (f"{count} {noun} ({available_cpus()} CPUs, {busy_cpus():.1f} busy; "
+            f"--set threads=N or ${ENV_VARIABLE} to choose)")
+
+
 @functools.lru_cache(maxsize=1)
 def _automatic_threads() -> int:
     """Chosen once per process: later trainers (the oracle benchmark runs several) would

@@ -73,11 +73,14 @@ def test_thread_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
     threads._automatic_threads.cache_clear()
     monkeypatch.setattr(threads, "available_cpus", lambda: 2)
     assert threads.choose_threads(0) == 1  # a busy 2-core machine: never below 1
+    assert threads.describe_threads(0).startswith("1 thread (2 CPUs, 3.7 busy;")
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads.choose_threads(0) == 3
     monkeypatch.setenv(threads.ENV_VARIABLE, "5")
     assert threads.choose_threads(0) == 5  # ours before OMP_NUM_THREADS
     assert threads.choose_threads(2) == 2  # --set threads=2 before both
+    assert threads.describe_threads(2) == "2 threads (threads = 2 in the config)"
+    assert threads.describe_threads(0) == "5 threads ($SEQGAN_MUSIC_THREADS)"
     monkeypatch.setenv(threads.ENV_VARIABLE, "many")
     with pytest.raises(ConfigError, match="SEQGAN_MUSIC_THREADS = 'many'"):
         threads.choose_threads(0)
