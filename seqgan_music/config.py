@@ -108,7 +108,7 @@ class ExperimentConfig:
     task: str = "oracle"
     seed: int = 88
     device: str = "auto"
-    threads: int = 0  # 0 = torch's default
+    threads: int = 0  # 0 = choose (seqgan_music.threads)
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)

@@ -96,9 +96,16 @@ def train(
             data = data or _data_path(state)
         else:
             config = build_config(task, preset, config_file, overrides, seed, device)
+            if preset == SMOKE_PRESET:
+                _note(reporter, SMOKE_NOTE)
+            _derive_seq_len(task, config, data, sets_field(task, preset, config_file, overrides,
+                                                           "data", "seq_len"), reporter)
         if run_dir is None:
             check_folder(out_root, "runs folder")
-        resolve_device(config.device)  # fail before any folder is made
+        if resolve_device(config.device).type == "cpu":  # fails before any folder is made
+            from seqgan_music.threads import describe_threads
+
+            _note(reporter, f"CPU: {describe_threads(config.threads)}")
         task.reporter = reporter
         corpus = task.prepare(config, data)
         config.data.vocab_size = corpus.vocab_size
@@ -181,6 +188,36 @@ def _train_in(trainer: Any, task: Task, run_dir: Path, method: str, corpus: Any,
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     return outcome
+
+
+SMOKE_PRESET = "quick"
+SMOKE_NOTE = ("preset quick is a smoke test: it checks that everything runs, in about a minute; "
+              "its samples and figures are not meant to be good (use --preset default)")
+
+
+def sets_field(task: Task, preset: str, config_file: Path | None, overrides: list[str] | None,
+               section: str, key: str) -> bool:
+    """Whether the preset, the config file or a --set override sets `section.key`."""
+    from seqgan_music.config import parse_override, read_toml
+
+    layers = [task.preset(preset) if task.preset_names() else {}]
+    if config_file is not None:
+        layers.append(read_toml(config_file))
+    layers.extend(parse_override(text) for text in overrides or [])
+    return any(key in (layer.get(section) or {}) for layer in layers)
+
+
+def _derive_seq_len(task: Task, config: ExperimentConfig, data: Path | None, user_set: bool,
+                    reporter: Any) -> None:
+    """T from the data for tasks that offer it (`data_seq_len`), unless the user set it."""
+    derive = getattr(task, "data_seq_len", None)
+    if user_set or derive is None:
+        return
+    derived = derive(config, data)
+    if derived is not None:
+        config.data.seq_len = int(derived)
+        _note(reporter, f"T = data.seq_len = {derived} from the data (95% of its lines fit "
+                        "whole); --set data.seq_len=N to choose")
 
 
 def _beside_mle(trainer: Any, run_dir: Path, final: dict[str, float], num: int | None = None
@@ -329,6 +366,49 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
             if reporter is not None:
                 reporter.advance("sample", {})
     return torch.cat(parts)
+
+
+TEXT_SUFFIXES = (".txt", ".text")
+JSONL_SUFFIX = ".jsonl"
+
+
+def output_format(task: Task, out: Path) -> str:
+    """How samples of `task` are written to `out`, chosen by its suffix: "export" (the task's
+    own format: MIDI for music), "text" (one decoded sample per line) or "jsonl".
+
+    Raises:
+        ConfigError: the suffix is not one the task can write (e.g. a text model to `.mid`).
+    """
+    suffix = out.suffix.lower()
+    if suffix in task.export_suffixes:
+        return "export"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    if suffix == JSONL_SUFFIX:
+        return "jsonl"
+    accepted = ", ".join(dict.fromkeys((*task.export_suffixes, *TEXT_SUFFIXES, JSONL_SUFFIX)))
+    raise ConfigError(f"--out {out} does not suit a {task.name} model: suffix "
+                      f"{suffix or '(none)'} is not one of {accepted}")
+
+
+def write_samples(loaded: LoadedModel, tokens: Any, out: Path) -> list[Path]:
+    """Write samples (N, T) int64 to `out` in the format its suffix names (`output_format`)."""
+    import json
+
+    from seqgan_music.runs import atomic_write
+
+    kind = output_format(loaded.task, out)
+    spec = loaded.state.get("task", {})
+    if kind == "export":
+        return loaded.task.export(tokens, spec, out)
+    lines = loaded.task.decode(tokens, spec)
+    with atomic_write(out) as handle:
+        if kind == "jsonl":
+            handle.writelines(json.dumps({"text": line}, ensure_ascii=False) + "\n"
+                              for line in lines)
+        else:
+            handle.write("".join(line + "\n" for line in lines))
+    return [out]
 
 
 def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) -> TrainOutcome:

@@ -263,8 +263,8 @@ class Trainer:
         self.method = method
         self.reporter = reporter or SilentReporter()
         self.device = resolve_device(config.device)
-        if config.threads:
-            torch.set_num_threads(config.threads)
+        from seqgan_music.threads import choose_threads  # --set threads, env, free CPUs
+        torch.set_num_threads(choose_threads(config.threads))
         self.corpus = corpus
         self.train_data = corpus.train.to(self.device)
         self.valid_data = corpus.valid.to(self.device)

@@ -23,11 +23,15 @@ def main(argv: list[str] | None = None) -> None:
     _show_data_warnings()
     aborts, click_errors = _click_exceptions()
     interrupts: tuple[type[BaseException], ...] = (*aborts, KeyboardInterrupt)
+    no_args = tuple(e for e in click_errors if e.__name__ == "NoArgsIsHelpError")
     command = get_command(app)
     try:
         code = command.main(args=argv, prog_name="seqgan-music", standalone_mode=False)
     except interrupts:  # click turns Ctrl-C into Abort
         _interrupted()
+    except no_args as error:  # a bare group (`seqgan-music`, `seqgan-music text`): its help
+        print(error.ctx.get_help())  # type: ignore[attr-defined]
+        sys.exit(0)
     except click_errors as error:
         ctx = getattr(error, "ctx", None)
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
@@ -67,7 +71,8 @@ def _interrupted() -> None:
 
 def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Exception], ...]]:
     """Abort and ClickException classes of click and of the copy newer typer releases vendor
-    (those no longer depend on click, so either may be missing)."""
+    (those no longer depend on click, so either may be missing); NoArgsIsHelpError (click >=
+    8.2, a bare group) is listed among the errors when present."""
     aborts: list[type[BaseException]] = []
     errors: list[type[Exception]] = []
     try:
@@ -77,6 +82,7 @@ def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Exc
     else:
         aborts.append(click.exceptions.Abort)
         errors.append(click.ClickException)
+        errors.extend(_no_args_error(click.exceptions))
     try:
         from typer import exceptions as typer_exceptions
         from typer._click import exceptions as vendored
@@ -85,6 +91,7 @@ def _click_exceptions() -> tuple[tuple[type[BaseException], ...], tuple[type[Exc
     else:
         aborts.append(typer_exceptions.Abort)
         errors.append(vendored.ClickException)
+        errors.extend(_no_args_error(vendored))
     return tuple(aborts), tuple(errors)
 
 
@@ -95,6 +102,11 @@ def _file_system_message(error: OSError) -> str:
     if paths:
         return f"cannot access {' -> '.join(paths)}: {reason}"
     return f"file system error: {reason}"
+
+
+def _no_args_error(module: Any) -> list[type[Exception]]:
+    found = getattr(module, "NoArgsIsHelpError", None)
+    return [found] if isinstance(found, type) else []
 
 
 def _fail(message: str) -> None:

@@ -16,17 +16,39 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="seqgan-music",
-    help="SeqGAN (Yu et al., AAAI 2017) for music, text and the paper's synthetic benchmark.",
+    help="SeqGAN (Yu et al., AAAI 2017) for music, text and the paper's synthetic benchmark."
+    "\n\nExample: seqgan-music train nottingham  (then: seqgan-music compose --out tune.mid)",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # subcommands inherit it
 )
-data_app = typer.Typer(help="Fetch and inspect task data.", no_args_is_help=True)
+data_app = typer.Typer(help="Fetch and inspect task data.\n\nExample: seqgan-music data "
+                       "download nottingham", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(text_app, name="text")
 
-PresetOpt = Annotated[str, typer.Option("--preset", help="quick, default or paper.")]
+
+def _show_version(value: bool) -> None:
+    if value:
+        from seqgan_music import __version__
+
+        print(f"seqgan-music {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", callback=_show_version,
+        is_eager=True)] = False,
+) -> None:
+    """Options of `seqgan-music` itself (the help text is the app's)."""
+
+PresetOpt = Annotated[str, typer.Option(
+    "--preset", help="quick (a smoke test: runs in about a minute, its samples are not meant "
+    "to be good), default or paper; e.g. --preset quick.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A TOML config file.")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE",
@@ -71,14 +93,27 @@ def tasks_command() -> None:
     from seqgan_music.tasks import discover_tasks
 
     loaded, failures = discover_tasks()
+    plugins = any(entry.distribution != "seqgan-music" for _, entry in loaded.values())
     table = Table(title="seqgan-music tasks")
-    for column in ("task", "summary", "source", "data", "presets", "provided by"):
-        table.add_column(column)
+    # Short cells; the long ones (data hints, sources) go below as lines that wrap, never cut.
+    for column in ("task", "data", "presets", *(("provided by",) if plugins else ()),
+                   "summary"):
+        table.add_column(column, overflow="fold")
+    hints, sources = [], []
     for name, (task, entry) in loaded.items():
-        table.add_row(name, task.summary, task.source(), task.data_status(),
-                      ", ".join(task.preset_names()), entry.distribution)
+        status = task.data_status()
+        short = status.split(" (")[0].split(":")[0]
+        if short != status:
+            hints.append(f"  {name}: {status}")
+        sources.append(f"  {name}: {task.source()}")
+        table.add_row(name, short, ", ".join(task.preset_names()),
+                      *((entry.distribution,) if plugins else ()), task.summary)
     console = _console()
     console.print(table)
+    for title, lines in (("data:", hints), ("where each task's data comes from:", sources)):
+        console.print(title, markup=False)
+        for line in lines:
+            console.print(line, markup=False, overflow="fold")
     for line in failures:
         _console(stderr=True).print(f"warning: {line}", markup=False)
 
@@ -199,6 +234,9 @@ def compose_command(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same tune.")] = 0,
     primer: Annotated[Path | None, typer.Option(
         "--primer", help="A .mid/.midi/.abc file whose melody the tune continues.")] = None,
+    tune: Annotated[int, typer.Option(
+        "--tune", help="Which tune of a primer file of several, from 1 (only that one is "
+        "read), e.g. --tune 3.")] = 1,
     keep_primer: Annotated[bool, typer.Option(
         "--keep-primer/--no-keep-primer", help="Include the primer in the output.")] = True,
     tempo: Annotated[float, typer.Option("--tempo", help="Quarter notes per minute.")] = 150.0,
@@ -221,7 +259,7 @@ def compose_command(
     from seqgan_music.music.tokens import STEP_SECONDS
 
     options = ComposeOptions(out, model, num, length, temperature, seed, primer, keep_primer,
-                             tempo, program, wav, plot, musicxml, force, runs)
+                             tempo, program, wav, plot, musicxml, force, runs, tune=tune)
     console = _console()
     with _progress(_console(stderr=True)) as reporter:
         result = compose(options, reporter)
@@ -229,6 +267,9 @@ def compose_command(
     seconds = steps * 60.0 / tempo
     console.print(f"model: {result.model}", markup=False)
     primer_note = f", primer {result.primer_steps} steps kept" if result.primer_steps else ""
+    if result.primer is not None and result.primer.num_tunes > 1:
+        console.print(f"primer: tune {result.primer.tune} of the {result.primer.num_tunes} in "
+                      f"{primer} (--tune N for another)", markup=False)
     console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
                   f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
     if result.synth:
@@ -253,6 +294,9 @@ def oracle_command(
         "one continues where it stopped.")] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print the table as Markdown (the default when the output is not a "
+        "terminal; table.md in --out is Markdown either way).")] = False,
 ) -> None:
     """The paper's synthetic benchmark (Table 1): NLL-oracle of each method from one MLE start.
 
@@ -272,36 +316,70 @@ def oracle_command(
     with RichReporter(console) as reporter:
         result = run_benchmark(resolved, method_list, out, reporter, oracle_params)
     console.print(f"Oracle: {result.oracle['label']}", markup=False)
-    console.print(format_table(result), markup=False)
+    if markdown or not console.is_terminal:
+        console.print(format_table(result), markup=False, soft_wrap=True)
+    else:
+        console.print(_oracle_table(result))
+        # format_table ends with the paragraph that explains the columns
+        console.print(format_table(result).rsplit("\n", 1)[-1], markup=False)
     console.print(f"{result.seconds:.0f} s; table, curves.csv and curves.png in {result.out_dir}",
                   markup=False)
+
+
+def _oracle_table(result: Any) -> Any:
+    """Table 1 (a `tasks.oracle.BenchmarkResult`) as a rich table, the columns of
+    `format_table`."""
+    from rich.table import Table
+
+    from seqgan_music.tasks.oracle import METHOD_LABELS, PAPER_TABLE1
+
+    table = Table(title="NLL-oracle (lower is better), paper values beside ours")
+    table.add_column("method")
+    for column in ("NLL-oracle", "std over sequences", "p-value vs SeqGAN", "paper NLL-oracle",
+                   "NLL-test"):
+        table.add_column(column, justify="right", overflow="fold")
+    for method, row in result.rows.items():
+        p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
+        test = f"{row['nll_test']:.3f}" if "nll_test" in row else ""
+        table.add_row(METHOD_LABELS[method], f"{row['nll_oracle']:.3f}", f"{row['std']:.3f}", p,
+                      f"{PAPER_TABLE1[method]:.3f}", test)
+    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}", "", "", "", "")
+    return table
 
 
 @app.command("generate")
 def generate_command(
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
     num: Annotated[int, typer.Option("-n", "--num", help="Number of samples.")] = 10,
-    temperature: Annotated[float, typer.Option("--temperature")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    temperature: Annotated[float, typer.Option(
+        "--temperature", help="Sampling temperature, e.g. 0.8 (< 1 safer, > 1 wilder).")]
+        = 1.0,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Same seed, same samples, e.g. --seed 7.")] = 0,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="Write to this file instead of stdout.")] = None,
+        "--out", help="Write to this file instead of stdout; the suffix picks the format: "
+        ".mid/.midi (music), .txt (decoded text, any task) or .jsonl.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
 ) -> None:
     """Sample from a trained model and print (or write) the decoded sequences.
 
-    Example: seqgan-music generate --model runs/oracle/20260101-120000 -n 5
+    Example: seqgan-music generate --model runs/poems/20260101-120000 -n 5 --temperature 0.8
+
+    Example: seqgan-music generate --model runs/nottingham/20260101-120000 --seed 7 --out a.mid
     """
-    from seqgan_music.pipeline import generate, load_model
+    from seqgan_music.pipeline import generate, load_model, output_format, write_samples
     from seqgan_music.runs import check_output
 
     _check_file(model, "model")
     if out is not None:
         check_output(out, force)
     loaded = load_model(model)
+    if out is not None:
+        output_format(loaded.task, out)  # refuse a mismatch before sampling
     with _progress(_console(stderr=True)) as reporter:
         tokens = generate(loaded, num, temperature, seed, reporter=reporter)
     if out is not None:
-        loaded.task.export(tokens, loaded.state.get("task", {}), out)
+        write_samples(loaded, tokens, out)
         _console().print(f"wrote {num} samples to {out}", markup=False)
     else:
         for line in loaded.task.decode(tokens, loaded.state.get("task", {})):
@@ -343,12 +421,14 @@ def evaluate_command(
 @app.command("export")
 def export_command(
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
-    out: Annotated[Path, typer.Option("--out", help="The .pt file to write.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="The file to write: .safetensors (read without torch; compose starts "
+        "fastest from it) or .pt (a slim torch checkpoint).")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
 ) -> None:
     """Save a run's generator alone (small; for sharing, generate and compose --model).
 
-    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out tunes.pt
+    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out tunes.safetensors
     """
     from seqgan_music.pipeline import export_model
 
@@ -394,7 +474,7 @@ def _print_figures(console: Console, figures: dict[str, dict[str, float]], title
         table = Table(title=f"{title}: {group}" if group else title)
         table.add_column("model")
         for metric in keys:
-            table.add_column(task.figure_labels.get(metric, metric), justify="right")
+            table.add_column(task.figure_label(metric), justify="right")
         for label, row in figures.items():
             if any(m in row for m in keys):
                 table.add_row(label, *(f"{row[m]:.4f}" if m in row else "" for m in keys))

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Text tools: build and inspect vocabularies, continue a prefix.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Text tools: build and inspect vocabularies, continue a prefix.\n\n"
+                  "Example: seqgan-music text vocab my.txt --tokenizer word", no_args_is_help=True)
 
 
 @app.command("vocab")
@@ -34,7 +34,7 @@ def vocab_command(
 
     from seqgan_music.errors import DataError
     from seqgan_music.runs import atomic_write, check_output
-    from seqgan_music.tasks.text import read_lines
+    from seqgan_music.tasks.text import read_lines, whole_length
     from seqgan_music.text.tokenizers import Vocabulary, split_text
 
     if not file.is_file():
@@ -46,15 +46,16 @@ def vocab_command(
         raise DataError(f"{file} holds no text")
     vocab = Vocabulary.build(lines, tokenizer, min_freq, max_size or None)
     lengths = sorted(len(split_text(line, tokenizer)) for line in lines)
-    p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))]
     console = Console(highlight=False)
     console.print(f"{file}: {len(lines)} lines, {tokenizer} tokens", markup=False)
     console.print(f"vocabulary: {len(vocab)} entries (3 special: <pad> <eos> <unk>), "
                   f"min_freq {min_freq}; coverage of the file's tokens {vocab.coverage(lines):.2%}",
                   markup=False)
     console.print(f"tokens per line: min {lengths[0]}, median {statistics.median(lengths):g}, "
-                  f"mean {statistics.fmean(lengths):.1f}, 95% {p95}, max {lengths[-1]}; "
-                  f"--set data.seq_len={p95 + 1} keeps 95% of lines whole", markup=False)
+                  f"mean {statistics.fmean(lengths):.1f}, 95% {whole_length(lengths) - 1}, "
+                  f"max {lengths[-1]}; "
+                  f"--set data.seq_len={whole_length(lengths)} keeps 95% of lines whole (train "
+                  "text uses it unless told)", markup=False)
     console.print("most frequent: " + " ".join(vocab.tokens[3:23]), markup=False)
     if out is not None:
         with atomic_write(out) as handle:
@@ -98,8 +99,11 @@ def continue_command(
     prefix: Annotated[str, typer.Argument(help="The text to continue.")],
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
     num: Annotated[int, typer.Option("-n", "--num", help="Continuations.")] = 5,
-    temperature: Annotated[float, typer.Option("--temperature")] = 1.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    temperature: Annotated[float, typer.Option(
+        "--temperature", help="Sampling temperature, e.g. 0.8 (< 1 safer, > 1 wilder).")]
+        = 1.0,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Same seed, same continuations, e.g. --seed 7.")] = 0,
     length: Annotated[int | None, typer.Option(
         "--length", help="Tokens to add (default: up to the model's length).")] = None,
 ) -> None:

@@ -42,6 +42,18 @@ class ComposeOptions:
     musicxml: bool = False
     force: bool = False
     runs: Path = Path("runs")
+    tune: int = 1  # which tune of a primer file of several (from 1)
+
+
+@dataclass
+class Primer:
+    """A primer's tokens at the model's step, and what the grid and the file did to it."""
+
+    tokens: list[int]
+    notes: int = 0  # melody notes in the primer tune
+    lost: int = 0  # of those, notes that sound at no step of the grid
+    tune: int = 1
+    num_tunes: int = 1
 
 
 @dataclass
@@ -52,6 +64,7 @@ class Composed:
     primer_steps: int = 0
     synth: str = ""
     replaced: set[Path] = field(default_factory=set)  # outputs that existed before (--force)
+    primer: Primer | None = None
 
 
 def pretrained_model() -> Path:
@@ -97,6 +110,9 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
     if options.model is not None and not options.model.exists():
         raise CheckpointError(f"--model {options.model} does not exist; pass a run directory "
                               "or a checkpoint file")
+    if options.tune < 1:
+        raise ConfigError(f"--tune = {options.tune} is invalid; expected 1 or more (the tune's "
+                          "number in the primer file, from 1)")
     if options.primer is not None and not options.primer.is_file():
         raise DataError(f"--primer {options.primer} does not exist; pass a .mid, .midi or "
                         ".abc file")
@@ -131,27 +147,55 @@ def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
             f"the pretrained Nottingham model shipped with seqgan-music{why}")
 
 
-def read_primer(path: Path, spec: dict[str, Any]) -> list[int]:
-    """The first tune of a MIDI/ABC file as tokens, at the model's sampling step."""
-    from seqgan_music.music.corpus import MUSIC_SUFFIXES, read_file
-    from seqgan_music.music.readers import UnusableFile
+def read_primer(path: Path, spec: dict[str, Any], tune: int = 1) -> Primer:
+    """Tune `tune` (from 1) of a MIDI/ABC file as tokens at the model's sampling step; only
+    that tune of an ABC file is parsed. Warns (`DataWarning`) when notes fall between steps."""
+    import warnings
 
-    if path.suffix.lower() not in MUSIC_SUFFIXES:
+    from seqgan_music.errors import DataWarning
+    from seqgan_music.music.corpus import MUSIC_SUFFIXES
+    from seqgan_music.music.readers import (
+        UnusableFile,
+        lost_notes,
+        midi_melody_notes,
+        read_abc_tune,
+        sample_melody,
+    )
+
+    suffix = path.suffix.lower()
+    if suffix not in MUSIC_SUFFIXES:
         raise DataError(f"--primer {path} is not a MIDI or ABC file; accepted: "
                         f"{', '.join(MUSIC_SUFFIXES)}")
+    step, melody = float(spec.get("step", 0.4)), str(spec.get("melody", "auto"))
+    end: float | None = None
     try:
-        tunes, _ = read_file(path, float(spec.get("step", 0.4)), str(spec.get("melody", "auto")))
+        if suffix == ".abc":
+            notes, num_tunes = read_abc_tune(path, tune, melody)
+        else:
+            if tune != 1:
+                raise DataError(f"--tune {tune} is invalid for {path}: a MIDI file holds one "
+                                "tune (--tune 1)")
+            (notes, end), num_tunes = midi_melody_notes(path, melody), 1
+        tokens = sample_melody(notes, step, end)
     except UnusableFile as error:
         raise DataError(f"--primer {path} holds no usable melody: {error}") from None
-    if not tunes:
+    except IndexError as error:
+        raise DataError(f"--tune {tune} is invalid: {path} holds {error.args[0]} tune(s)"
+                        ) from None
+    if len(tokens) == 0:
         raise DataError(f"--primer {path} holds no usable melody")
-    steps = len(tunes[0].tokens)
-    if steps > limits.MAX_PRIMER_STEPS:
-        seconds = steps * float(spec.get("step", 0.4))
-        raise DataError(f"--primer {path} is {steps:,} steps long ({seconds:.0f} s; a note held "
-                        "for hours?); a primer may be at most "
+    if len(tokens) > limits.MAX_PRIMER_STEPS:
+        seconds = len(tokens) * step
+        raise DataError(f"--primer {path} is {len(tokens):,} steps long ({seconds:.0f} s; a note "
+                        "held for hours?); a primer may be at most "
                         f"{limits.MAX_PRIMER_STEPS:,} steps: cut the file to the opening bars")
-    return [int(t) for t in tunes[0].tokens]
+    primer = Primer([int(t) for t in tokens], len(notes), lost_notes(notes, tokens, step),
+                    tune, num_tunes)
+    if primer.lost:
+        warnings.warn(f"the primer loses {primer.lost} of its {primer.notes} notes to the "
+                      f"model's {step:g} s grid (notes shorter than a step, or under a higher "
+                      "note); the tune continues what is left", DataWarning, stacklevel=2)
+    return primer
 
 
 def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
@@ -190,7 +234,9 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     if not model.task.get("music"):
         raise CheckpointError(f"model {model_path} was trained on the {model.config.get('task')} "
                               "task; compose needs a music model (nottingham, folk or midi)")
-    primer = read_primer(options.primer, model.task) if options.primer is not None else []
+    read = (read_primer(options.primer, model.task, options.tune)
+            if options.primer is not None else None)
+    primer = read.tokens if read is not None else []
     step = None
     if reporter is not None:
         reporter.phase("sample", options.length, 0)
@@ -201,6 +247,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     tokens = model.generator().sample(options.num, options.length, primer, options.temperature,
                                       options.seed, progress=step)
     result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
+    result.primer = read
     if reporter is not None:
         reporter.phase("write", options.num, 0)
     for row, tune_paths in zip(tokens.tolist(), paths, strict=True):

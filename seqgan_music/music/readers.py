@@ -73,6 +73,14 @@ def sample_melody(notes: Iterable[tuple[float, float, int]], step: float = STEP_
 
 def read_midi(path: Path, step: float = STEP_SECONDS, melody: str = "auto") -> list[Tune]:
     """The melody of a MIDI file as one tune."""
+    notes, end = midi_melody_notes(path, melody)
+    # The file's end (its last event) keeps trailing rests, e.g. of a tune we wrote ourselves.
+    return [Tune(path.name, sample_melody(notes, step, end))]
+
+
+def midi_melody_notes(path: Path, melody: str = "auto"
+                      ) -> tuple[list[tuple[float, float, int]], float]:
+    """The melody notes (start s, end s, pitch) of a MIDI file and the file's end in seconds."""
     import pretty_midi
 
     try:
@@ -96,8 +104,7 @@ def read_midi(path: Path, step: float = STEP_SECONDS, melody: str = "auto") -> l
         chosen = [named[0] if named else max(
             tracks, key=lambda t: float(np.mean([n.pitch for n in t.notes])))]
     notes = [(n.start, n.end, n.pitch) for track in chosen for n in track.notes]
-    # The file's end (its last event) keeps trailing rests, e.g. of a tune we wrote ourselves.
-    return [Tune(path.name, sample_melody(notes, step, midi.get_end_time()))]
+    return notes, float(midi.get_end_time())
 
 
 def split_abc_tunes(text: str) -> tuple[str, list[str]]:
@@ -137,6 +144,45 @@ def read_abc(path: Path, step: float = STEP_SECONDS, melody: str = "auto"
 
 
 def _abc_tune_tokens(text: str, step: float, melody: str) -> np.ndarray:
+    return sample_melody(abc_melody_notes(text, melody), step)
+
+
+def read_abc_tune(path: Path, number: int = 1, melody: str = "auto"
+                  ) -> tuple[list[tuple[float, float, int]], int]:
+    """The melody notes (start s, end s, pitch) of the `number`-th tune (from 1) of an ABC
+    file, parsing that tune alone, and how many tunes the file holds.
+
+    Raises:
+        UnusableFile: the file or that tune yields no melody.
+        IndexError: the file holds fewer tunes; its argument is how many.
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise UnusableFile(f"cannot be read ({error.strerror})") from None
+    header, tune_texts = split_abc_tunes(text)
+    if not tune_texts:
+        raise UnusableFile("no ABC tune (no X: line)")
+    if not 1 <= number <= len(tune_texts):
+        raise IndexError(len(tune_texts))
+    return abc_melody_notes(header + tune_texts[number - 1], melody), len(tune_texts)
+
+
+def lost_notes(notes: Iterable[tuple[float, float, int]], tokens: np.ndarray,
+               step: float = STEP_SECONDS) -> int:
+    """How many notes (start s, end s, pitch) sound at no sampling step of `tokens`: shorter
+    than the grid between two steps, or covered by a higher note."""
+    lost = 0
+    for start, stop, pitch in notes:
+        lo = max(math.ceil(start / step - _EPS), 0)
+        hi = math.ceil(stop / step - _EPS)
+        if not (tokens[lo:hi] == pitch_to_token(int(pitch))).any():
+            lost += 1
+    return lost
+
+
+def abc_melody_notes(text: str, melody: str = "auto") -> list[tuple[float, float, int]]:
+    """The melody notes (start s, end s, pitch) of one ABC tune's text (header included)."""
     import music21
 
     try:
@@ -176,7 +222,5 @@ def _abc_tune_tokens(text: str, step: float, melody: str) -> np.ndarray:
     if not voices:
         raise UnusableFile("no notes")
     if melody == "highest":
-        chosen = [n for v in voices for n in v]
-    else:
-        chosen = max(voices, key=lambda v: float(np.mean([n[2] for n in v])))
-    return sample_melody(chosen, step)
+        return [n for v in voices for n in v]
+    return max(voices, key=lambda v: float(np.mean([n[2] for n in v])))

@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from seqgan_music.training import Corpus
 
 ENTRY_POINT_GROUP = "seqgan_music.tasks"
+# How every table, plot and progress line names a figure (JSON and CSV keep the machine names);
+# a task's `figure_labels` add its own figures.
+FIGURE_LABELS = {
+    "g_loss": "G loss", "d_loss": "D loss", "d_accuracy": "D accuracy", "reward": "reward",
+    "nll_oracle": "NLL-oracle", "nll_valid": "NLL valid", "nll_test": "NLL-test",
+    "mse": "MSE", **{f"bleu{n}": f"BLEU-{n}" for n in range(2, 6)},
+    **{f"self_bleu{n}": f"Self-BLEU-{n}" for n in range(2, 6)},
+}
 BUILTIN_TASKS = {
     "oracle": "seqgan_music.tasks.oracle:OracleTask",
     "nottingham": "seqgan_music.tasks.music:NottinghamTask",
@@ -117,8 +125,10 @@ class Task:
     summary: ClassVar[str] = ""
     # Folder holding `<preset>.toml` files; None means the task has only the core defaults.
     preset_root: ClassVar[Traversable | None] = None
-    # File suffix of what `export` writes (run directories keep samples/<method><suffix>).
+    # File suffix of what `export` writes (run directories keep samples/<method><suffix>), and
+    # every suffix `export` accepts (`generate --out` picks the format from the suffix).
     sample_suffix: ClassVar[str] = ".txt"
+    export_suffixes: ClassVar[tuple[str, ...]] = (".txt", ".text")
     # How the CLI tables the figures: {table title: metric keys}, and column labels per key.
     figure_groups: ClassVar[dict[str, tuple[str, ...]]] = {}
     figure_labels: ClassVar[dict[str, str]] = {}
@@ -127,6 +137,10 @@ class Task:
     # The `task_options` this task accepts, checked with their types when the config is
     # resolved; None (a plug-in that declares nothing) leaves every option to `prepare`.
     accepted_options: ClassVar[dict[str, TaskOption] | None] = None
+
+    def figure_label(self, key: str) -> str:
+        """The column label of figure `key` (e.g. "NLL valid" for `nll_valid`)."""
+        return self.figure_labels.get(key) or FIGURE_LABELS.get(key, key)
 
     def source(self) -> str:
         """Where the data comes from, in a few words."""
@@ -244,6 +258,7 @@ def data_root() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-__all__ = ["Task", "TaskEntry", "TaskOption", "check_task_options", "count_option",
-           "fraction_option", "seed_option", "data_root", "discover_tasks", "load_task",
+__all__ = ["FIGURE_LABELS", "Task", "TaskEntry", "TaskOption", "check_task_options",
+           "count_option", "fraction_option", "seed_option", "data_root", "discover_tasks",
+           "load_task",
            "task_entries", "builtin_presets"]

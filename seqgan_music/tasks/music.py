@@ -57,6 +57,7 @@ class MusicTask(Task):
 
     preset_root = builtin_presets("music")
     sample_suffix = ".mid"
+    export_suffixes = (".mid", ".midi")
     figure_groups = {
         "the paper's metrics (test split)": ("bleu4", "mse", "nll_valid"),
         "music statistics": ("pitch_range", "pitch_classes", "in_scale", "rests", "repeats",

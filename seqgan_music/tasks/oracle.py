@@ -307,6 +307,8 @@ def plot_curves(result: BenchmarkResult, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import textwrap
+
     import matplotlib.pyplot as plt
 
     from seqgan_music.runs import atomic_write
@@ -323,7 +325,8 @@ def plot_curves(result: BenchmarkResult, path: Path) -> None:
         axis.axhline(result.oracle_floor, color="grey", linestyle=":", label="oracle floor")
     axis.set_xlabel("epoch (MLE epochs, then adversarial iterations)")
     axis.set_ylabel("NLL-oracle (nats per token)")
-    axis.set_title(f"SeqGAN synthetic benchmark: {result.oracle['label'][:60]}")
+    title = f"SeqGAN synthetic benchmark: {result.oracle['label']}"
+    axis.set_title("\n".join(textwrap.wrap(title, 64)), fontsize=10)  # whole, never clipped
     axis.legend()
     figure.tight_layout()
     with atomic_write(path, "wb") as handle:

@@ -68,6 +68,13 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def whole_length(lengths: list[int], share: float = 0.95) -> int:
+    """The smallest T (tokens + `<eos>`) that keeps `share` of texts of these token counts
+    whole; what `seqgan-music text vocab` suggests and `train text` uses unless told."""
+    ordered = sorted(lengths) or [1]
+    return max(ordered[min(len(ordered) - 1, int(share * len(ordered)))] + 1, 2)
+
+
 def seeded_split(items: list[str], valid: float, test: float, seed: int
                  ) -> tuple[list[str], list[str], list[str]]:
     import numpy as np
@@ -116,6 +123,11 @@ class TextTask(Task):
 
     def clean(self, line: str) -> str:
         return line
+
+    def data_seq_len(self, config: ExperimentConfig, data: Path | None) -> int | None:
+        """T derived from the data (`whole_length` of its token counts) for tasks without a
+        benchmark T, used unless the user sets data.seq_len; None keeps the configured T."""
+        return None
 
     def _folder(self) -> Path | None:
         from seqgan_music.data import cache_dir, is_complete
@@ -274,6 +286,24 @@ class PoemsTask(TextTask):
     def clean(self, line: str) -> str:
         return CHINESE_PUNCTUATION.sub("", line)  # 20 characters, punctuation removed
 
+    def decode(self, tokens: torch.Tensor, spec: dict[str, Any]) -> list[str]:
+        """Each poem in its lines, with the punctuation `clean` removed put back; lines of 7
+        characters when the model's T holds a 28-character quatrain, else of 5."""
+        line_length = 7 if tokens.shape[-1] >= 28 else 5
+        return [format_poem(text, line_length) for text in super().decode(tokens, spec)]
+
+
+def format_poem(text: str, line_length: int = 5) -> str:
+    """A quatrain without punctuation ("白日依山尽黄河入海流...") in lines of `line_length`
+    characters ending alternately in "，" and "。", the corpus's punctuation.
+
+    A tail shorter than a line (a sample that stopped early) is kept without punctuation.
+    """
+    text = "".join(text.split())
+    lines = [text[i : i + line_length] for i in range(0, len(text), line_length)]
+    return "".join(line + ("，" if n % 2 == 0 else "。") if len(line) == line_length else line
+                   for n, line in enumerate(lines))
+
 
 class ObamaTask(TextTask):
     """Obama speech paragraphs, words (samim23/obama-rnn, the paper's corpus)."""
@@ -355,3 +385,9 @@ class TextFileTask(TextTask):
                             "per line")
         return {"all": data}
 
+    def data_seq_len(self, config: ExperimentConfig, data: Path | None) -> int | None:
+        from seqgan_music.text.tokenizers import split_text
+
+        kind = str(self.options(config).get("tokenizer", self.tokenizer))
+        lines = [self.clean(t) for path in self.locate(data).values() for t in read_lines(path)]
+        return whole_length([len(split_text(line, kind)) for line in lines])
