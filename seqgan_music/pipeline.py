@@ -47,6 +47,7 @@ class TrainOutcome:
     config: ExperimentConfig
     data_label: str = ""
     figures: dict[str, dict[str, float]] = field(default_factory=dict)
+    evaluation: str = ""  # how the figures were drawn: samples per model and their seed
 
 
 def train(
@@ -186,6 +187,7 @@ def _train_in(trainer: Any, task: Task, run_dir: Path, method: str, corpus: Any,
             handle.write("".join(line + "\n" for line in task.decode(samples, corpus.spec)))
     write_run_marker(run_dir, task.name, finished=True)
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
+    outcome.evaluation = _evaluation_note(trainer)
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     return outcome
 
@@ -218,6 +220,13 @@ def _derive_seq_len(task: Task, config: ExperimentConfig, data: Path | None, use
         config.data.seq_len = int(derived)
         _note(reporter, f"T = data.seq_len = {derived} from the data (95% of its lines fit "
                         "whole); --set data.seq_len=N to choose")
+
+
+def _evaluation_note(trainer: Any, num: int | None = None) -> str:
+    """Samples per model and their seed: the same two give the same figures."""
+    num = num or trainer.config.train.num_eval_samples
+    return (f"{num:,} samples per model, drawn with evaluation seed {trainer.eval_seed} "
+            f"(training seed {trainer.config.seed} + 7919)")
 
 
 def _beside_mle(trainer: Any, run_dir: Path, final: dict[str, float], num: int | None = None
@@ -425,4 +434,5 @@ def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) 
     trainer.load_state_dict(loaded.state, resume_metrics=False)
     figures = _beside_mle(trainer, _run_dir(model), trainer.evaluate(num), num)
     figures.update(corpus.spec.get("reference_figures", {}))
-    return TrainOutcome(_run_dir(model), config, str(corpus.spec.get("label", "")), figures)
+    return TrainOutcome(_run_dir(model), config, str(corpus.spec.get("label", "")), figures,
+                        _evaluation_note(trainer, num))

@@ -151,3 +151,5 @@ def test_evaluate_reproduces_the_training_table(tmp_path: Path) -> None:
     evaluated = evaluate_run(outcome.run_dir)
     assert set(outcome.figures) == {"MLE", "SeqGAN"}
     assert evaluated.figures == outcome.figures
+    assert evaluated.evaluation == outcome.evaluation
+    assert outcome.evaluation.startswith("16 samples per model, drawn with evaluation seed 8007")

@@ -178,6 +178,7 @@ def train_command(
     if outcome.data_label:
         console.print(f"data: {outcome.data_label}", markup=False)
     _print_figures(console, outcome.figures, f"{task}: evaluation of the trained models", task)
+    console.print(f"figures on {outcome.evaluation}", markup=False)
     console.print(f"run directory: {outcome.run_dir}", markup=False)
 
 
@@ -413,6 +414,7 @@ def evaluate_command(
     if outcome.data_label:
         console.print(f"data: {outcome.data_label}", markup=False)
     _print_figures(console, outcome.figures, f"evaluation of {model}", outcome.config.task)
+    console.print(f"figures on {outcome.evaluation}", markup=False)
     if json_out is not None:
         with atomic_write(json_out) as handle:
             json.dump(outcome.figures, handle, indent=2)
