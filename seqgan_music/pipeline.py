@@ -220,6 +220,13 @@ def _derive_seq_len(task: Task, config: ExperimentConfig, data: Path | None, use
         config.data.seq_len = int(derived)
         _note(reporter, f"T = data.seq_len = {derived} from the data (95% of its lines fit "
                         "whole); --set data.seq_len=N to choose")
+        d = config.discriminator
+        kept = [(w, n) for w, n in zip(d.filter_widths, d.num_filters, strict=True)
+                if w <= derived]
+        if len(kept) < len(d.filter_widths):  # a window longer than the sequence sees nothing
+            kept = kept or [(int(derived), sum(d.num_filters))]
+            d.filter_widths, d.num_filters = [w for w, _ in kept], [n for _, n in kept]
+            _note(reporter, f"discriminator filter widths {d.filter_widths} (those <= T)")
 
 
 def _evaluation_note(trainer: Any, num: int | None = None) -> str:
