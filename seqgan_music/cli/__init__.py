@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="seqgan-music", standalone_mode=False)
     except interrupts:  # click turns Ctrl-C into Abort
-        _interrupted()
+        _interrupted(argv)
     except no_args as error:  # a bare group (`seqgan-music`, `seqgan-music text`): its help
         print(error.ctx.get_help())  # type: ignore[attr-defined]
         sys.exit(0)
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:  # the file system said no somewhere we did not expect it
         _fail(_file_system_message(error))
     if code == 130:  # typer turns Ctrl-C into exit code 130
-        _interrupted()
+        _interrupted(argv)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -63,9 +63,19 @@ def _show_data_warnings() -> None:
     warnings.showwarning = show
 
 
-def _interrupted() -> None:
-    print("interrupted; continue a training run with: seqgan-music train TASK --resume RUN_DIR "
-          "(its last checkpoint is kept)", file=sys.stderr)
+INTERRUPTED = {
+    "train": "interrupted; continue with: seqgan-music train TASK --resume RUN_DIR (from its "
+             "last checkpoint, if one was saved)",
+    "oracle": "interrupted; the same command with the same --out continues where it stopped",
+}
+
+
+def _interrupted(argv: list[str] | None) -> None:
+    """Exit 130 with one line that fits the command (how to continue, where there is a way)."""
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), "")
+    print(INTERRUPTED.get(command, "interrupted; no partial output file was left"),
+          file=sys.stderr)
     sys.exit(130)
 
 

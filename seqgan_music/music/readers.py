@@ -124,13 +124,7 @@ def read_abc(path: Path, step: float = STEP_SECONDS, melody: str = "auto"
     Tunes are parsed one at a time with music21, so one bad tune does not lose the file.
     Repeats are expanded; chord symbols ("Am") are harmony, not melody, and are ignored.
     """
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise UnusableFile(f"cannot be read ({error.strerror})") from None
-    header, tune_texts = split_abc_tunes(text)
-    if not tune_texts:
-        raise UnusableFile("no ABC tune (no X: line)")
+    header, tune_texts = _abc_tunes(path)
     tunes: list[Tune] = []
     skipped: list[str] = []
     for index, tune_text in enumerate(tune_texts, 1):
@@ -141,6 +135,18 @@ def read_abc(path: Path, step: float = STEP_SECONDS, melody: str = "auto"
         except UnusableFile as error:
             skipped.append(f"{name}: {error}")
     return tunes, skipped
+
+
+def _abc_tunes(path: Path) -> tuple[str, list[str]]:
+    """The file header and the text of each tune of an ABC file (at least one)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise UnusableFile(f"cannot be read ({error.strerror})") from None
+    header, tune_texts = split_abc_tunes(text)
+    if not tune_texts:
+        raise UnusableFile("no ABC tune (no X: line)")
+    return header, tune_texts
 
 
 def _abc_tune_tokens(text: str, step: float, melody: str) -> np.ndarray:
@@ -156,13 +162,7 @@ def read_abc_tune(path: Path, number: int = 1, melody: str = "auto"
         UnusableFile: the file or that tune yields no melody.
         IndexError: the file holds fewer tunes; its argument is how many.
     """
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise UnusableFile(f"cannot be read ({error.strerror})") from None
-    header, tune_texts = split_abc_tunes(text)
-    if not tune_texts:
-        raise UnusableFile("no ABC tune (no X: line)")
+    header, tune_texts = _abc_tunes(path)
     if not 1 <= number <= len(tune_texts):
         raise IndexError(len(tune_texts))
     return abc_melody_notes(header + tune_texts[number - 1], melody), len(tune_texts)
