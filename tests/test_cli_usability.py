@@ -180,6 +180,11 @@ def test_train_text_derives_seq_len_unless_set(tmp_path: Path) -> None:
     assert not sets_field(task, "quick", None, ["train.batch_size=4"], "data", "seq_len")
     _derive_seq_len(task, config, data, False, Notes())
     assert config.data.seq_len == 4 and "T = data.seq_len = 4 from the data" in notes[0]
+    # filter windows longer than the derived T are dropped (said), so D can be built
+    assert all(w <= 4 for w in config.discriminator.filter_widths)
+    assert len(config.discriminator.num_filters) == len(config.discriminator.filter_widths)
+    assert "filter widths" in notes[1]
+    config.validate()
     assert sets_field(task, "quick", None, ["data.seq_len=9"], "data", "seq_len")
     toml = tmp_path / "c.toml"
     toml.write_text("[data]\nseq_len = 12\n", encoding="utf-8")
@@ -187,7 +192,7 @@ def test_train_text_derives_seq_len_unless_set(tmp_path: Path) -> None:
     poems = load_task("poems")  # a benchmark task keeps its paper T
     fixed = build_config(poems, "quick")
     _derive_seq_len(poems, fixed, None, False, Notes())
-    assert fixed.data.seq_len == 20 and len(notes) == 1
+    assert fixed.data.seq_len == 20 and len(notes) == 2
 
 
 def test_quick_preset_says_it_is_a_smoke_test() -> None:
