@@ -92,5 +92,18 @@ def test_benchmark_end_to_end_tiny(tiny_config: ExperimentConfig, tmp_path: Path
     again = run_benchmark(tiny_config, ["mle", "seqgan"], tmp_path)
     assert again.rows["seqgan"]["nll_oracle"] == result.rows["seqgan"]["nll_oracle"]
     tiny_config.train.adversarial_iterations += 1
+    kept = (tmp_path / "mle" / "config.toml").read_bytes()
     with pytest.raises(ConfigError, match="another configuration"):
         run_benchmark(tiny_config, ["mle"], tmp_path)
+    assert (tmp_path / "mle" / "config.toml").read_bytes() == kept  # refused before writing
+
+
+def test_benchmark_folder_is_locked(tiny_config: ExperimentConfig, tmp_path: Path) -> None:
+    from seqgan_music.errors import CheckpointError
+    from seqgan_music.runs import run_lock
+
+    tiny_config.task_options.update({"num_train": 16, "num_valid": 4, "num_test": 4,
+                                     "oracle_dim": 4})
+    with run_lock(tmp_path), pytest.raises(CheckpointError, match="in use"):
+        run_benchmark(tiny_config, ["mle"], tmp_path)
+    assert not (tmp_path / "mle").exists()

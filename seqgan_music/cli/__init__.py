@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{error.format_message()}{hint}")  # type: ignore[attr-defined]
     except SeqganMusicError as error:
         _fail(str(error))
+    except BrokenPipeError:  # `seqgan-music ... | head`: the reader has gone, so stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # what a shell reports for a process ended by SIGPIPE
     except OSError as error:  # the file system said no somewhere we did not expect it
         _fail(_file_system_message(error))
     if code == 130:  # typer turns Ctrl-C into exit code 130

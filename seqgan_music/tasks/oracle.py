@@ -195,7 +195,7 @@ def run_benchmark(
     """
     import torch
 
-    from seqgan_music.runs import load_checkpoint, new_run_dir
+    from seqgan_music.runs import load_checkpoint, new_run_dir, run_lock
     from seqgan_music.training import Trainer, resolve_device
 
     started = time.perf_counter()
@@ -226,23 +226,27 @@ def run_benchmark(
     nll_test: dict[str, float] = {}
     mle_state: dict[str, Any] | None = None
     order = ["mle", *[m for m in trained if m != "mle"]] if trained else []
-    for method in order:
-        trainer = Trainer(config, corpus, method=method, run_dir=out_dir / method,
-                          reporter=reporter)
-        latest = out_dir / method / "checkpoints" / "latest.pt"
-        if latest.exists():
-            state = load_checkpoint(latest)
-            if _comparable(state["config"]) != _comparable(config.to_dict()):
-                raise ConfigError(
-                    f"{out_dir} holds a {method} run with another configuration; continue it "
-                    "with the same preset and overrides, or choose a new --out folder")
-            trainer.load_state_dict(state)
-        elif mle_state is not None:  # every method starts from the same MLE model
-            trainer.load_state_dict(mle_state, resume_metrics=False)
-        trainer.run()
-        if method == "mle":
-            mle_state = trainer.state_dict()
-        trainers[method] = trainer
+    with run_lock(out_dir):  # one benchmark at a time in a folder
+        for method in order:
+            # Check and load first; only then write into the method's run directory.
+            trainer = Trainer(config, corpus, method=method, reporter=reporter)
+            latest = out_dir / method / "checkpoints" / "latest.pt"
+            metrics_lines = 0  # a fresh method drops lines of an attempt that never saved
+            if latest.exists():
+                state = load_checkpoint(latest)
+                if _comparable(state["config"]) != _comparable(config.to_dict()):
+                    raise ConfigError(
+                        f"{out_dir} holds a {method} run with another configuration; continue "
+                        "it with the same preset and overrides, or choose a new --out folder")
+                trainer.load_state_dict(state)
+                metrics_lines = int(state.get("metrics_lines", 0))
+            elif mle_state is not None:  # every method starts from the same MLE model
+                trainer.load_state_dict(mle_state, resume_metrics=False)
+            trainer.attach_run_dir(out_dir / method, metrics_lines)
+            trainer.run()
+            if method == "mle":
+                mle_state = trainer.state_dict()
+            trainers[method] = trainer
     for method in trained:
         trainer = trainers[method]
         rng = torch.Generator(device=trainer.device).manual_seed(config.seed + 777)
