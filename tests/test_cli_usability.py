@@ -276,3 +276,23 @@ def test_every_command_and_option_has_help_and_every_command_an_example() -> Non
         for param in command.params:
             if getattr(param, "param_type_name", "") == "option":
                 assert param.help, f"{path} {param.opts[0]}"
+
+
+def test_download_progress_in_logs_is_plain_lines(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    import importlib
+
+    cli_app = importlib.import_module("seqgan_music.cli.app")  # the module, not the Typer app
+
+    class Fake:
+        def download(self, force: bool, progress: object) -> Path:
+            for done in range(0, 1_000_001, 50_000):
+                progress(done, 1_000_000)  # type: ignore[operator]
+            return tmp_path
+
+    monkeypatch.setattr("seqgan_music.tasks.load_task", lambda name: Fake())
+    console = Console(file=io.StringIO(), force_terminal=False)
+    assert cli_app._download(console, "fake", False) == tmp_path
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 11 and lines[-1] == "downloading fake: 1.0 MB of 1.0 MB"

@@ -207,6 +207,18 @@ def _download(console: Console, task_name: str, force: bool) -> Path:
     download = getattr(task, "download", None)
     if download is None:
         raise DataError(f"task {task_name} has no public download; its data: {task.source()}")
+    if not console.is_terminal:  # logs: a plain line per 10% (per 5 MB when the size is unknown)
+        said = [-1]
+
+        def say(done: int, total: int | None) -> None:
+            mark = done * 10 // total if total else done // (5 << 20)
+            if mark > said[0]:
+                said[0] = mark
+                size = f" of {total / 1e6:.1f} MB" if total else ""
+                print(f"downloading {task_name}: {done / 1e6:.1f} MB{size}", flush=True)
+
+        plain: Path = download(force=force, progress=say)
+        return plain
     with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
                   console=console, transient=True) as progress:
         bar = progress.add_task(f"downloading {task_name}", total=None)
