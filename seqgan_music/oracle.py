@@ -39,7 +39,19 @@ class OracleLSTM(nn.Module):
         if missing:
             raise ValueError(f"oracle parameters lack {', '.join(missing)}")
         p = {name: torch.as_tensor(np.asarray(params[name], np.float32)) for name in PARAM_NAMES}
+        if p["embedding"].dim() != 2 or min(p["embedding"].shape) < 1:
+            raise ValueError(f"embedding has shape {tuple(p['embedding'].shape)}; expected (V, H)")
         self.vocab_size, self.dim = p["embedding"].shape
+        expected = {"embedding": (self.vocab_size, self.dim), "W_out": (self.dim, self.vocab_size),
+                    "b_out": (self.vocab_size,)}
+        for gate in "ifoc":
+            expected |= {f"W_{gate}": (self.dim, self.dim), f"U_{gate}": (self.dim, self.dim),
+                         f"b_{gate}": (self.dim,)}
+        for name, shape in expected.items():
+            if tuple(p[name].shape) != shape:
+                raise ValueError(f"{name} has shape {tuple(p[name].shape)}; expected {shape}")
+            if not bool(torch.isfinite(p[name]).all()):
+                raise ValueError(f"{name} holds NaN or infinite values")
         config = GeneratorConfig(embedding_dim=self.dim, hidden_dim=self.dim,
                                  start_token=start_token)
         with torch.random.fork_rng(devices=[]):  # its random initialisation is overwritten

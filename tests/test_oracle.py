@@ -107,3 +107,21 @@ def test_benchmark_folder_is_locked(tiny_config: ExperimentConfig, tmp_path: Pat
     with run_lock(tmp_path), pytest.raises(CheckpointError, match="in use"):
         run_benchmark(tiny_config, ["mle"], tmp_path)
     assert not (tmp_path / "mle").exists()
+
+
+@pytest.mark.parametrize("damage", ["shape", "nan", "missing"])
+def test_damaged_oracle_parameters_are_one_clear_error(tmp_path: Path, damage: str) -> None:
+    rng = np.random.default_rng(0)
+    params = {k: rng.standard_normal((30, 6) if k == "embedding" else (6, 30) if k == "W_out"
+                                     else (30,) if k == "b_out" else (6,) if k.startswith("b_")
+                                     else (6, 6)).astype(np.float32) for k in PARAM_NAMES}
+    if damage == "shape":
+        params["U_f"] = params["U_f"][:, :5]
+    elif damage == "nan":
+        params["b_out"][3] = np.nan
+    else:
+        del params["W_c"]
+    np.savez(tmp_path / "bad.npz", **params)
+    config = ExperimentConfig.from_dict({"data": {"vocab_size": 30, "seq_len": 20}})
+    with pytest.raises(DataError, match="cannot be read: .*(U_f has shape|b_out holds NaN|W_c)"):
+        load_oracle(config, tmp_path / "bad.npz")
