@@ -189,7 +189,23 @@ def _train_in(trainer: Any, task: Task, run_dir: Path, method: str, corpus: Any,
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.evaluation = _evaluation_note(trainer)
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
+    write_figures(run_dir, outcome)
     return outcome
+
+
+FIGURES_FILE = "figures.json"
+
+
+def write_figures(run_dir: Path, outcome: TrainOutcome) -> None:
+    """The run's final evaluation table as `figures.json` (read by the studio's runs page)."""
+    import json
+
+    from seqgan_music.runs import atomic_write
+
+    with atomic_write(run_dir / FIGURES_FILE) as handle:
+        json.dump({"figures": outcome.figures, "evaluation": outcome.evaluation,
+                   "data": outcome.data_label}, handle, indent=2)
+        handle.write("\n")
 
 
 SMOKE_PRESET = "quick"

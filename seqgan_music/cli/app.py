@@ -451,6 +451,26 @@ def export_command(
     _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
 
 
+@app.command("studio")
+def studio_command(
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of run directories.")] = Path(
+        "runs"),
+    port: Annotated[int, typer.Option("--port", help="Port (0: any free one).")] = 8765,
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on; anything but 127.0.0.1 is reachable from other "
+        "machines.")] = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option(
+        "--no-browser", help="Print the URL but do not open a browser.")] = False,
+) -> None:
+    """Open the studio in your browser: compose and hear tunes, browse runs, train.
+
+    Example: seqgan-music studio --runs runs
+    """
+    from seqgan_music.studio import serve
+
+    serve(runs=runs, host=host, port=port, open_browser=not no_browser)
+
+
 @data_app.command("download")
 def download_command(
     task: Annotated[str, typer.Argument(help="Task name.")],

@@ -1,0 +1,70 @@
+"""`seqgan-music studio`: the toolkit in a browser window (compose, runs, training).
+
+`serve` starts the local web app of `app.create_app` with uvicorn on 127.0.0.1 and opens it in
+the user's browser with a random launch token in the URL. Modules: `adapter` (the only caller of
+compose, the model zoo, runs and tasks), `jobs` (training as the CLI's own `train` in a child
+process), `app` (routes and the security gate), `static/` (the page: plain JS and CSS, no build
+step, nothing fetched from the internet).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
+from seqgan_music.errors import ConfigError
+
+DEFAULT_PORT = 8765
+
+
+def _free_port(host: str, port: int) -> int:
+    """`port` when it can be bound on `host`, else one the system picks."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for candidate in (port, 0):
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise ConfigError(f"--host {host} cannot be bound on this machine; use 127.0.0.1")
+
+
+def serve(runs: Path = Path("runs"), host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+          open_browser: bool = True) -> None:
+    """Run the studio until Ctrl-C; prints the URL (with its token) and opens it."""
+    import uvicorn
+
+    from seqgan_music.studio.app import LOOPBACK, Studio, create_app
+
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port} is invalid; expected 0..65535 (0: any free port)")
+    if runs.exists() and not runs.is_dir():
+        raise ConfigError(f"--runs {runs} is a file; pass the folder of run directories")
+    chosen = _free_port(host, port)
+    if port and chosen != port:
+        print(f"port {port} is in use; using {chosen}", flush=True)
+    hosts = tuple(dict.fromkeys((*LOOPBACK, host.lower())))
+    if host not in LOOPBACK:
+        print(f"warning: --host {host} makes the studio reachable from other machines; anyone "
+              "who learns the URL's token can compose, read your runs and start training",
+              file=sys.stderr, flush=True)
+    studio = Studio(runs=runs, hosts=hosts)
+    app = create_app(studio)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    url = f"http://{shown}:{chosen}/?token={studio.token}"
+    print(f"seqgan-music studio: {url}", flush=True)
+    print(f"runs folder: {runs.resolve()}  (Ctrl-C stops the studio; a training it started "
+          "keeps running)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=chosen, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    if open_browser:
+        threading.Timer(0.5, lambda: webbrowser.open(url)).start()
+    try:
+        server.run()
+    finally:
+        studio.close()

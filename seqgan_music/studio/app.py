@@ -1,0 +1,527 @@
+"""The studio's web application (`create_app`): routes, the security gate, uploads, SSE.
+
+Everything the page does is a JSON call into `adapter` (compose, runs, tasks) or `jobs`
+(training in a child process). The gate (`Gate`) turns away, before any route runs, a request
+with a foreign Host header (DNS rebinding) or without the launch token (query `?token=` once,
+then a SameSite=Strict cookie, or the `X-Studio-Token` header). Files are named by ids (a
+shipped model's name, a run's `task/stamp` inside the runs folder, an upload's or a tune's
+number), never by a path the page chooses, and every library error becomes
+`{"error": message}` with status 400: no traceback reaches the page and the server stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from seqgan_music import limits
+from seqgan_music.errors import ConfigError, DataError, SeqganMusicError
+from seqgan_music.studio import adapter
+from seqgan_music.studio.jobs import TrainingJobs
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PRIMER_BYTES = 1 << 20  # 1 MiB: thousands of bars of MIDI or ABC
+MODEL_BYTES = 64 << 20
+UPLOAD_KINDS = {"primer": ((".mid", ".midi", ".abc"), PRIMER_BYTES),
+                "model": ((".safetensors", ".pt"), MODEL_BYTES)}
+MAX_LENGTH = 512  # steps per tune from the page (the CLI allows more; the page stays quick)
+MAX_TUNES = 8
+
+
+class Refused(Exception):
+    """A request the studio answers with a clear message and a 4xx status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("seqgan_music").joinpath("studio").joinpath("static")))
+
+
+@dataclass
+class ComposedTune:
+    id: str
+    tune: adapter.Tune
+    options: dict[str, Any]
+    index: int  # which tune of its compose call, from 1
+    num: int
+    musicxml: Path | None = None
+
+
+@dataclass
+class Studio:
+    """The state of one studio launch: token, folders, uploads, composed tunes, training."""
+
+    runs: Path
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    hosts: tuple[str, ...] = LOOPBACK
+    work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="seqgan-studio-")))
+    train_overrides: list[str] = field(default_factory=list)
+    uploads: dict[str, tuple[str, Path]] = field(default_factory=dict)  # id -> (kind, path)
+    tunes: dict[str, ComposedTune] = field(default_factory=dict)
+    counter: int = 0
+    # Cookies are shared by every port of a host: a name per launch keeps two studios apart.
+    cookie: str = field(default_factory=lambda: f"seqgan_studio_{secrets.token_hex(4)}")
+    compose_lock: threading.Lock = field(default_factory=threading.Lock)
+    jobs: TrainingJobs = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = TrainingJobs(self.runs, self.work, self.train_overrides)
+
+    def next_id(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+# The gate ------------------------------------------------------------------------------------
+
+def _host_name(header: str) -> str:
+    if header.startswith("["):  # [::1]:8000
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class Gate:
+    """Host-header check and launch token on every request (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, studio: Studio) -> None:
+        self.app = app
+        self.studio = studio
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        host = _host_name(request.headers.get("host", "")).lower()
+        if host not in self.studio.hosts:
+            await _refuse(403, f"Host {host or '(none)'} is not this studio's address; open "
+                          "the URL the studio printed")(scope, receive, send)
+            return
+        offered = (request.query_params.get("token") or request.headers.get("x-studio-token")
+                   or request.cookies.get(self.studio.cookie) or "")
+        if not secrets.compare_digest(offered.encode(), self.studio.token.encode()):
+            await _refuse(401, "this studio needs its launch token: open the full URL the "
+                          "`seqgan-music studio` command printed")(scope, receive, send)
+            return
+        if request.query_params.get("token") and request.method == "GET" \
+                and not scope["path"].startswith("/api/"):
+            # First visit: keep the token in a cookie and drop it from the address bar.
+            response = RedirectResponse(scope["path"], status_code=303)
+            response.set_cookie(self.studio.cookie, self.studio.token, httponly=True,
+                                samesite="strict")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _refuse(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+# Helpers -------------------------------------------------------------------------------------
+
+def safe_child(root: Path, relative: str, what: str) -> Path:
+    """`root / relative` when it stays inside `root` (no `..`, no absolute path, no link out)."""
+    if not relative or "\\" in relative or "\x00" in relative:
+        raise Refused(400, f"{what} {relative!r} is not a valid name")
+    parts = PurePosixPath(relative)
+    if parts.is_absolute() or any(p in ("..", ".", "") for p in parts.parts) or \
+            relative.startswith("/"):
+        raise Refused(403, f"{what} {relative!r} is refused: only names inside the runs folder "
+                      "are readable (no '..', no absolute path)")
+    candidate = root.joinpath(*parts.parts)
+    try:
+        inside = candidate.resolve().is_relative_to(root.resolve())
+    except OSError:
+        inside = False
+    if not inside:
+        raise Refused(403, f"{what} {relative!r} is refused: it leads out of the runs folder")
+    if not candidate.exists():
+        raise Refused(404, f"{what} {relative!r} does not exist")
+    return candidate
+
+
+def run_path(studio: Studio, run_id: str) -> Path:
+    from seqgan_music.runs import is_run_dir
+
+    path = safe_child(studio.runs, run_id, "run")
+    if len(PurePosixPath(run_id).parts) != 2 or not is_run_dir(path):
+        raise Refused(404, f"run {run_id!r} is not a run directory (expected TASK/STAMP)")
+    return path
+
+
+def model_path(studio: Studio, model_id: str) -> Path:
+    kind, _, name = model_id.partition(":")
+    if kind == "shipped":
+        return adapter.shipped_path(name)
+    if kind == "run":
+        return run_path(studio, name)
+    if kind == "upload":
+        found = studio.uploads.get(name)
+        if found is None or found[0] != "model":
+            raise Refused(404, f"uploaded model {name!r} is unknown (upload it again)")
+        return found[1]
+    raise Refused(400, f"model {model_id!r} is invalid; expected shipped:NAME, run:TASK/STAMP or "
+                  "upload:ID")
+
+
+def _number(body: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = body.get(key, default)
+    if value is None or value == "":
+        return default
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} = {value!r} is invalid; expected a number") from None
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > 64 * 1024:
+        raise Refused(413, "request too large")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise Refused(400, "the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "the request body must be a JSON object")
+    return body
+
+
+def check_upload(kind: str, name: str, data: bytes) -> None:
+    """Type-check an upload by its suffix and its first bytes."""
+    suffixes, _ = UPLOAD_KINDS[kind]
+    suffix = Path(name).suffix.lower()
+    if suffix not in suffixes:
+        raise Refused(415, f"{name!r} is not accepted as a {kind}; accepted: "
+                      f"{', '.join(suffixes)}")
+    if suffix in (".mid", ".midi") and not data.startswith(b"MThd"):
+        raise Refused(415, f"{name} is not a MIDI file (it does not start with MThd)")
+    if suffix == ".abc":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused(415, f"{name} is not an ABC text file (not UTF-8 text)") from None
+        if "K:" not in text:
+            raise Refused(415, f"{name} is not an ABC tune (no K: key line)")
+    if suffix == ".safetensors":
+        size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+        if not (0 < size < len(data) and data[8:9] == b"{"):
+            raise Refused(415, f"{name} is not a safetensors file")
+    if suffix == ".pt" and not data.startswith(b"PK"):
+        raise Refused(415, f"{name} is not a torch checkpoint (a zip file)")
+
+
+# Routes --------------------------------------------------------------------------------------
+
+def create_app(studio: Studio) -> Starlette:
+    """The ASGI app of one studio launch."""
+    page = (static_dir() / "index.html").read_text(encoding="utf-8")
+
+    async def index(request: Request) -> Response:
+        html = page.replace("__TOKEN__", studio.token)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store",
+                                           "Content-Security-Policy": CSP})
+
+    async def models(request: Request) -> Response:
+        def listing() -> dict[str, Any]:
+            music = adapter.music_tasks()
+            runs = [adapter.run_summary(studio.runs, r, studio.jobs.presets)
+                    for r in adapter.find_runs(studio.runs)]
+            runs = [r for r in runs if r["task"] in music and r["model"]
+                    and r["state"] != "running"]
+            uploads = [{"id": f"upload:{key}", "name": path.name}
+                       for key, (kind, path) in studio.uploads.items() if kind == "model"]
+            return {"shipped": adapter.shipped_models(), "runs": runs, "uploads": uploads}
+
+        return JSONResponse(await asyncio.to_thread(listing))
+
+    async def upload(request: Request) -> Response:
+        kind = request.query_params.get("kind", "")
+        name = Path(request.query_params.get("name", "")).name
+        if kind not in UPLOAD_KINDS:
+            raise Refused(400, f"upload kind {kind!r} is invalid; accepted: primer, model")
+        _, limit = UPLOAD_KINDS[kind]
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise Refused(413, f"{name} is too large ({int(declared):,} bytes); a {kind} may be "
+                          f"at most {limit:,} bytes")
+        data = bytearray()
+        async for chunk in request.stream():
+            data.extend(chunk)
+            if len(data) > limit:
+                raise Refused(413, f"{name} is too large; a {kind} may be at most "
+                              f"{limit:,} bytes")
+        if not data:
+            raise Refused(400, f"{name or 'the upload'} is empty")
+        check_upload(kind, name, bytes(data))
+        key = studio.next_id("u")
+        folder = studio.work / "uploads" / key
+        folder.mkdir(parents=True)
+        path = folder / name
+        path.write_bytes(bytes(data))
+        studio.uploads[key] = (kind, path)
+        return JSONResponse({"id": key, "name": name, "kind": kind})
+
+    async def compose(request: Request) -> Response:
+        body = await _json_body(request)
+        options = {
+            "model": str(body.get("model") or _default_model()),
+            "num": _number(body, "num", int, 1), "length": _number(body, "length", int, 32),
+            "temperature": _number(body, "temperature", float, 1.0),
+            "seed": _number(body, "seed", int, 0), "tempo": _number(body, "tempo", float, 150.0),
+            "program": _number(body, "program", int, 0),
+            "primer": body.get("primer") or None,
+        }
+        if not 1 <= options["num"] <= MAX_TUNES:
+            raise ConfigError(f"number of tunes = {options['num']} is invalid; the studio "
+                              f"composes 1..{MAX_TUNES} at a time")
+        if not 1 <= options["length"] <= MAX_LENGTH:
+            raise ConfigError(f"length = {options['length']} is invalid; the studio composes "
+                              f"1..{MAX_LENGTH} steps (the CLI allows up to {limits.MAX_LENGTH})")
+        model = model_path(studio, options["model"])
+        primer = primer_path(studio, options["primer"])
+        folder = studio.work / "tunes" / studio.next_id("c")
+
+        def work() -> list[adapter.Tune]:
+            with studio.compose_lock:
+                return adapter.compose_tunes(
+                    model=model, folder=folder, num=options["num"], length=options["length"],
+                    temperature=options["temperature"], seed=options["seed"],
+                    tempo=options["tempo"], program=options["program"], primer=primer)
+
+        tunes = await asyncio.to_thread(work)
+        answer = []
+        for index, tune in enumerate(tunes, 1):
+            key = studio.next_id("t")
+            studio.tunes[key] = ComposedTune(key, tune, options, index, len(tunes))
+            answer.append(tune_json(key, tune, options))
+        return JSONResponse({"tunes": answer})
+
+    async def tune_file(request: Request) -> Response:
+        key, kind = request.path_params["tune"], request.path_params["kind"]
+        found = studio.tunes.get(key)
+        if found is None:
+            raise Refused(404, f"tune {key!r} is unknown in this studio session")
+        name = f"seqgan-{key}-seed{found.options['seed']}"
+        if kind == "mid":
+            return FileResponse(found.tune.midi, media_type="audio/midi",
+                                filename=f"{name}.mid")
+        if kind == "wav":
+            return FileResponse(found.tune.wav, media_type="audio/wav", filename=f"{name}.wav",
+                                content_disposition_type="inline")
+        if kind == "musicxml":
+            if found.musicxml is None:
+                found.musicxml = await asyncio.to_thread(_musicxml, studio, found)
+            return FileResponse(found.musicxml,
+                                media_type="application/vnd.recordare.musicxml+xml",
+                                filename=f"{name}.musicxml")
+        raise Refused(404, f"download {kind!r} is unknown; accepted: mid, wav, musicxml")
+
+    async def runs(request: Request) -> Response:
+        def listing() -> list[dict[str, Any]]:
+            return [adapter.run_summary(studio.runs, r, studio.jobs.presets)
+                    for r in adapter.find_runs(studio.runs)]
+
+        return JSONResponse({"runs": await asyncio.to_thread(listing),
+                             "root": str(studio.runs)})
+
+    async def run(request: Request) -> Response:
+        path = run_path(studio, request.query_params.get("id", ""))
+        detail = await asyncio.to_thread(adapter.run_detail, studio.runs, path,
+                                         studio.jobs.presets)
+        detail["resumable"] = adapter.resumable(path)
+        return JSONResponse(detail)
+
+    async def run_file(request: Request) -> Response:
+        path = run_path(studio, request.query_params.get("id", ""))
+        name = request.query_params.get("path", "")
+        allowed = name in adapter.RUN_FILES or PurePosixPath(name).parts[:1] == ("samples",)
+        target = safe_child(path, name, "file")
+        if not allowed or not target.is_file():
+            raise Refused(403, f"file {name!r} is refused: the studio serves a run's samples, "
+                          f"and {', '.join(adapter.RUN_FILES)}")
+        return FileResponse(target, filename=target.name)
+
+    async def run_audio(request: Request) -> Response:
+        path = run_path(studio, request.query_params.get("id", ""))
+        name = request.query_params.get("name", "")
+        target = safe_child(path / "samples", name, "sample")
+        if target.suffix != ".mid" or not target.is_file():
+            raise Refused(400, f"sample {name!r} is not a MIDI sample")
+        out = studio.work / "previews" / f"{abs(hash(str(target)))}-{target.stat().st_mtime_ns}.wav"
+        if not out.is_file():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(adapter.preview_wav, target, out)
+        return FileResponse(out, media_type="audio/wav", content_disposition_type="inline")
+
+    async def tasks(request: Request) -> Response:
+        choices = await asyncio.to_thread(adapter.task_choices)
+        return JSONResponse({"tasks": choices, "methods": adapter.methods()})
+
+    async def train_start(request: Request) -> Response:
+        body = await _json_body(request)
+        data = str(body.get("data") or "").strip()
+        data_path = Path(data).expanduser() if data else None
+        if data_path is not None and not data_path.exists():
+            raise DataError(f"data {data} does not exist; give a folder or file on this "
+                            "machine, or leave it empty for the task's own data")
+        resume = body.get("resume")
+        resume_dir = run_path(studio, str(resume)) if resume else None
+        task = str(body.get("task") or "")
+        if resume_dir is not None:
+            from seqgan_music.runs import read_run_marker
+
+            task = str((read_run_marker(resume_dir) or {}).get("task") or resume_dir.parent.name)
+        seed = _number(body, "seed", int, None)
+        await asyncio.to_thread(
+            studio.jobs.start, task=task, preset=str(body.get("preset") or "quick"),
+            method=str(body.get("method") or "seqgan"), data=data_path, seed=seed,
+            resume=resume_dir)
+        return JSONResponse(studio.jobs.status())
+
+    async def train_status(request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(studio.jobs.status))
+
+    async def train_cancel(request: Request) -> Response:
+        if not studio.jobs.cancel():
+            raise Refused(409, "no training is running in this studio")
+        return JSONResponse(studio.jobs.status())
+
+    async def train_events(request: Request) -> Response:
+        async def stream() -> Any:
+            last = None
+            while True:
+                status = await asyncio.to_thread(studio.jobs.status)
+                text = json.dumps(status)
+                if text != last:
+                    last = text
+                    yield f"data: {text}\n\n"
+                if status["state"] != "running":
+                    yield "event: done\ndata: {}\n\n"
+                    return
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(0.5)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+
+    async def on_refused(request: Request, error: Exception) -> Response:
+        assert isinstance(error, Refused)
+        return _refuse(error.status, str(error))
+
+    async def on_library_error(request: Request, error: Exception) -> Response:
+        return _refuse(400, " ".join(str(error).split()))
+
+    async def on_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        return _refuse(error.status_code, str(error.detail))
+
+    async def on_unexpected(request: Request, error: Exception) -> Response:
+        # A bug or a file-system surprise: one line in the page and on the console, server up.
+        print(f"studio: {type(error).__name__}: {error}", file=sys.stderr)
+        return _refuse(500, f"the studio could not do that ({type(error).__name__}: {error})")
+
+    routes = [
+        Route("/", index),
+        Route("/api/models", models),
+        Route("/api/upload", upload, methods=["POST"]),
+        Route("/api/compose", compose, methods=["POST"]),
+        Route("/api/tune/{tune}.{kind}", tune_file),
+        Route("/api/runs", runs),
+        Route("/api/run", run),
+        Route("/api/run/file", run_file),
+        Route("/api/run/audio", run_audio),
+        Route("/api/tasks", tasks),
+        Route("/api/train", train_start, methods=["POST"]),
+        Route("/api/train/status", train_status),
+        Route("/api/train/cancel", train_cancel, methods=["POST"]),
+        Route("/api/train/events", train_events),
+        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={
+        Refused: on_refused, SeqganMusicError: on_library_error, HTTPException: on_http,
+        OSError: on_unexpected, Exception: on_unexpected})
+    app.add_middleware(Gate, studio=studio)
+    return app
+
+
+CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+       "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+
+
+def _default_model() -> str:
+    shipped = adapter.shipped_models()
+    if not shipped:
+        raise ConfigError("no model chosen and no shipped model in this installation")
+    return shipped[0]["id"]
+
+
+def primer_path(studio: Studio, primer: Any) -> Path | None:
+    """A primer named by the page: an upload (`upload:ID`) or a composed tune (`tune:ID`)."""
+    if not primer:
+        return None
+    kind, _, key = str(primer).partition(":")
+    if kind == "upload":
+        found = studio.uploads.get(key)
+        if found is None or found[0] != "primer":
+            raise Refused(404, f"primer upload {key!r} is unknown (upload it again)")
+        return found[1]
+    if kind == "tune":
+        tune = studio.tunes.get(key)
+        if tune is None:
+            raise Refused(404, f"tune {key!r} is unknown in this studio session")
+        return tune.tune.midi
+    raise Refused(400, f"primer {primer!r} is invalid; expected upload:ID or tune:ID")
+
+
+def tune_json(key: str, tune: adapter.Tune, options: dict[str, Any]) -> dict[str, Any]:
+    return {"id": key, "notes": tune.notes, "primer_beats": tune.primer_seconds
+            * options["tempo"] / 60.0, "beats": tune.seconds, "beats_per_bar": tune.beats_per_bar,
+            "synth": adapter.synth_label(tune.synth), "model": tune.model, "options": options,
+            "warnings": tune.warnings, "midi": f"/api/tune/{key}.mid",
+            "wav": f"/api/tune/{key}.wav", "musicxml": f"/api/tune/{key}.musicxml"}
+
+
+def _musicxml(studio: Studio, found: ComposedTune) -> Path:
+    options = found.options
+    out = studio.work / "musicxml" / found.id
+    with studio.compose_lock:
+        return adapter.write_musicxml(
+            model=model_path(studio, options["model"]), out=out, length=options["length"],
+            temperature=options["temperature"], seed=options["seed"], tempo=options["tempo"],
+            program=options["program"], primer=primer_path(studio, options["primer"]),
+            index=found.index, num=found.num)

@@ -1,0 +1,545 @@
+// seqgan-music studio: the page. Plain JavaScript, no build step, nothing from the internet.
+// Every action is one JSON call to the studio's own API; the server does the music.
+"use strict";
+
+const TOKEN = document.querySelector('meta[name="studio-token"]').content;
+const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+const COLOURS = { primer: "#6f9bd1", generated: "#f0913a" };
+const $ = (id) => document.getElementById(id);
+
+const state = { tunes: [], current: null, models: null, tasks: [], methods: [], source: null };
+
+// --- talking to the studio ----------------------------------------------------------------
+
+async function api(path, options = {}) {
+  const headers = { "X-Studio-Token": TOKEN, ...(options.headers || {}) };
+  let response;
+  try {
+    response = await fetch(path, { ...options, headers, credentials: "same-origin" });
+  } catch (error) {
+    throw new Error("the studio is not answering (was it stopped?)");
+  }
+  const type = response.headers.get("content-type") || "";
+  const body = type.includes("json") ? await response.json() : null;
+  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+const post = (path, body) => api(path, {
+  method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" },
+});
+
+function say(text, kind = "error") {
+  const box = $("message");
+  box.textContent = text;
+  box.className = kind === "error" ? "message" : "message note";
+  box.hidden = !text;
+  if (kind !== "error" && text) setTimeout(() => { if (box.textContent === text) box.hidden = true; }, 4000);
+}
+
+async function upload(file, kind) {
+  const path = `/api/upload?kind=${kind}&name=${encodeURIComponent(file.name)}`;
+  return api(path, { method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" } });
+}
+
+// --- tabs ---------------------------------------------------------------------------------
+
+function showTab(name) {
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.tab === name));
+  document.querySelectorAll(".page").forEach((p) => p.classList.toggle("active", p.id === name));
+  if (name === "runs") loadRuns();
+  if (name === "compose") drawRoll();
+}
+
+// --- compose ------------------------------------------------------------------------------
+
+async function loadModels(select) {
+  const models = await api("/api/models");
+  state.models = models;
+  const box = $("model");
+  const keep = select || box.value;
+  box.replaceChildren();
+  const group = (label, items) => {
+    if (!items.length) return;
+    const g = document.createElement("optgroup");
+    g.label = label;
+    for (const item of items) g.append(new Option(item.text, item.id));
+    box.append(g);
+  };
+  group("Shipped with seqgan-music", models.shipped.map((m) => ({ id: m.id, text: `${m.name} — ${m.summary}` })));
+  group("Your runs", models.runs.map((r) => ({ id: `run:${r.id}`, text: `${r.id} (${r.method}, ${r.state})` })));
+  group("Uploaded", models.uploads.map((u) => ({ id: u.id, text: u.name })));
+  if (keep && [...box.options].some((o) => o.value === keep)) box.value = keep;
+}
+
+function refreshPrimers() {
+  const box = $("primer");
+  const keep = box.value;
+  [...box.options].slice(1).forEach((o) => o.remove());
+  if (state.current) box.append(new Option(`the tune on screen (#${state.current.number})`, `tune:${state.current.id}`));
+  for (const u of state.primers || []) box.append(new Option(`uploaded: ${u.name}`, `upload:${u.id}`));
+  if ([...box.options].some((o) => o.value === keep)) box.value = keep;
+}
+
+function composeRequest() {
+  return {
+    model: $("model").value, temperature: Number($("temperature").value),
+    length: Number($("length").value), seed: Number($("seed").value), num: Number($("num").value),
+    tempo: Number($("tempo").value), program: Number($("program").value), primer: $("primer").value,
+  };
+}
+
+async function compose(request) {
+  const button = $("compose-button");
+  button.disabled = true;
+  button.textContent = "Composing…";
+  const started = performance.now();
+  try {
+    const answer = await post("/api/compose", request);
+    say("");
+    const first = state.tunes.length;
+    for (const tune of answer.tunes) {
+      tune.number = state.tunes.length + 1;
+      tune.made = `${((performance.now() - started) / 1000).toFixed(2)} s`;
+      state.tunes.push(tune);
+    }
+    showTune(state.tunes[first], true);
+    renderHistory();
+  } catch (error) {
+    say(error.message);
+  } finally {
+    button.disabled = false;
+    button.textContent = "Compose";
+  }
+}
+
+function showTune(tune, play) {
+  state.current = tune;
+  $("tune-title").textContent = `Tune #${tune.number} — seed ${tune.options.seed}, temperature ${tune.options.temperature}`;
+  const player = $("player");
+  player.src = tune.wav;
+  if (play) player.play().catch(() => {});
+  const synth = $("synth");
+  synth.textContent = `Audio: ${tune.synth.text}.`;
+  synth.classList.toggle("fluid", tune.synth.fluidsynth);
+  for (const [id, key, ext] of [["dl-midi", "midi", "mid"], ["dl-musicxml", "musicxml", "musicxml"], ["dl-wav", "wav", "wav"]]) {
+    const link = $(id);
+    link.href = tune[key];
+    link.download = `seqgan-tune-${tune.number}.${ext}`;
+    link.hidden = false;
+  }
+  $("continue").disabled = false;
+  $("vary").disabled = false;
+  const primer = tune.primer_beats ? `, primer ${Math.round(tune.primer_beats)} beats` : "";
+  const warn = tune.warnings.length ? `  ⚠ ${tune.warnings.join("; ")}` : "";
+  $("tune-info").textContent = `${tune.notes.length} notes, ${Math.round(tune.beats)} beats at ${tune.options.tempo} qpm${primer}; model: ${tune.model}; round trip ${tune.made}.${warn}`;
+  refreshPrimers();
+  renderHistory();
+  drawRoll();
+}
+
+function renderHistory() {
+  const list = $("history");
+  list.replaceChildren();
+  for (const tune of [...state.tunes].reverse()) {
+    const item = document.createElement("li");
+    const o = tune.options;
+    const from = o.primer ? (o.primer.startsWith("tune:") ? ` continuing #${state.tunes.find((t) => `tune:${t.id}` === o.primer)?.number ?? "?"}` : " from an uploaded primer") : "";
+    item.textContent = `#${tune.number}: seed ${o.seed}, T ${o.temperature}, ${o.length} steps${from}`;
+    item.value = tune.number;
+    item.classList.toggle("current", tune === state.current);
+    item.addEventListener("click", () => showTune(tune, true));
+    list.append(item);
+  }
+}
+
+function pitchName(pitch) {
+  return `${NAMES[pitch % 12]}${Math.floor(pitch / 12) - 1}`;
+}
+
+function drawRoll() {
+  const canvas = $("roll");
+  const width = canvas.clientWidth || 900;
+  const height = canvas.clientHeight || 360;
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = width * ratio;
+  canvas.height = height * ratio;
+  const g = canvas.getContext("2d");
+  g.scale(ratio, ratio);
+  g.fillStyle = "#14161a";
+  g.fillRect(0, 0, width, height);
+  const tune = state.current;
+  canvas.dataset.notes = tune ? tune.notes.length : 0;
+  if (!tune) {
+    g.fillStyle = "#9aa1ad";
+    g.font = "14px system-ui, sans-serif";
+    g.fillText("Compose a tune: it appears here as a piano roll and plays at once.", 24, height / 2);
+    return;
+  }
+  const pitches = tune.notes.map((n) => n.pitch);
+  let low = Math.min(...pitches, 72) - 2;
+  let high = Math.max(...pitches, 60) + 2;
+  if (!pitches.length) { low = 58; high = 74; }
+  while (high - low < 14) { low -= 1; high += 1; }
+  const keys = 46, top = 18;
+  const rows = high - low + 1;
+  const rowH = (height - top) / rows;
+  const beats = Math.max(tune.beats, ...tune.notes.map((n) => n.end), 1);
+  const beatW = (width - keys) / beats;
+  const x = (beat) => keys + beat * beatW;
+  const y = (pitch) => top + (high - pitch) * rowH;
+  for (let p = low; p <= high; p++) {  // rows: black keys darker, C rows marked
+    const black = [1, 3, 6, 8, 10].includes(p % 12);
+    g.fillStyle = black ? "#191b20" : "#1e2127";
+    g.fillRect(keys, y(p), width - keys, rowH);
+    g.fillStyle = black ? "#2b2f37" : "#d9dce2";
+    g.fillRect(0, y(p), keys - 2, rowH - 0.5);
+    if (rowH >= 9 || p % 12 === 0) {
+      g.fillStyle = black ? "#c9ccd3" : "#23262d";
+      g.font = `${p % 12 === 0 ? "bold " : ""}${Math.min(11, Math.max(8, rowH - 2))}px system-ui, sans-serif`;
+      g.fillText(pitchName(p), 4, y(p) + rowH / 2 + 4);
+    }
+  }
+  if (tune.primer_beats > 0) {  // the primer's stretch, shaded
+    g.fillStyle = "rgba(111, 155, 209, 0.10)";
+    g.fillRect(keys, top, tune.primer_beats * beatW, height - top);
+  }
+  const perBar = tune.beats_per_bar || 4;
+  for (let b = 0; b <= beats; b++) {  // beat and bar lines, bar numbers
+    const bar = b % perBar === 0;
+    g.strokeStyle = bar ? "#4a505c" : "#2a2e36";
+    g.lineWidth = bar ? 1.2 : 0.6;
+    g.beginPath(); g.moveTo(x(b), top); g.lineTo(x(b), height); g.stroke();
+    if (bar && b < beats) {
+      g.fillStyle = "#9aa1ad";
+      g.font = "11px system-ui, sans-serif";
+      g.fillText(String(b / perBar + 1), x(b) + 3, 13);
+    }
+  }
+  for (const n of tune.notes) {
+    const primer = n.start < tune.primer_beats - 1e-6;
+    g.fillStyle = primer ? COLOURS.primer : COLOURS.generated;
+    const w = Math.max((n.end - n.start) * beatW - 1, 2);
+    g.fillRect(x(n.start) + 0.5, y(n.pitch) + 1, w, Math.max(rowH - 2, 2));
+    g.strokeStyle = "rgba(0,0,0,0.5)";
+    g.strokeRect(x(n.start) + 0.5, y(n.pitch) + 1, w, Math.max(rowH - 2, 2));
+  }
+  const player = $("player");
+  if (player.src && player.duration > 0) {  // the playhead
+    const beat = player.currentTime * tune.options.tempo / 60;
+    g.strokeStyle = "#ffffff";
+    g.lineWidth = 1.5;
+    g.beginPath(); g.moveTo(x(beat), top); g.lineTo(x(beat), height); g.stroke();
+  }
+}
+
+function animate() {
+  drawRoll();
+  if (!$("player").paused) requestAnimationFrame(animate);
+}
+
+function togglePlay() {
+  const player = $("player");
+  if (!player.src) return;
+  if (player.paused) player.play().catch(() => {}); else { player.pause(); }
+}
+
+// --- runs ---------------------------------------------------------------------------------
+
+async function loadRuns() {
+  try {
+    const answer = await api("/api/runs");
+    $("runs-root").textContent = `in ${answer.root}`;
+    const body = document.querySelector("#runs-table tbody");
+    body.replaceChildren();
+    if (!answer.runs.length) {
+      const row = body.insertRow();
+      const cell = row.insertCell();
+      cell.colSpan = 6;
+      cell.textContent = "No runs yet: train one on the Train page (or with seqgan-music train).";
+    }
+    for (const run of answer.runs) {
+      const row = body.insertRow();
+      row.dataset.run = run.id;
+      for (const text of [run.task, run.method, run.preset || "—", run.created.replace("T", " "), run.state, run.id]) {
+        row.insertCell().textContent = text;
+      }
+      row.cells[4].className = `state-${run.state}`;
+      row.addEventListener("click", () => showRun(run.id));
+    }
+  } catch (error) { say(error.message); }
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+async function showRun(id) {
+  let run;
+  try { run = await api(`/api/run?id=${encodeURIComponent(id)}`); } catch (error) { say(error.message); return; }
+  const box = $("run-detail");
+  box.hidden = false;
+  box.replaceChildren();
+  box.dataset.run = id;
+  const head = element("h2", `${run.task} · ${run.method} · ${run.id}`);
+  const line = element("p", "", "info");
+  line.append(`started ${run.created.replace("T", " ")} · preset ${run.preset || "not recorded"} · `);
+  line.append(element("span", run.state, `state-${run.state}`));
+  box.append(head, line);
+  if (run.resumable && run.state === "interrupted") {
+    const resume = element("button", "Resume this run");
+    resume.addEventListener("click", () => startTraining({ resume: run.id }));
+    box.append(resume);
+  }
+  box.append(element("h2", "Figures"));
+  if (run.figures && run.figures.figures) {
+    box.append(figureTable(run.figures.figures, run.labels));
+    box.append(element("p", `${run.figures.evaluation}${run.figures.data ? "; data: " + run.figures.data : ""}`, "info"));
+  } else {
+    box.append(element("p", run.state === "finished"
+      ? "No figures recorded with this run (older version): seqgan-music evaluate --model RUN prints them."
+      : "Figures appear when training finishes.", "info"));
+  }
+  box.append(element("h2", "Learning curves"));
+  box.append(curves(run.metrics, run.labels));
+  box.append(element("h2", "Samples"));
+  const samples = element("div", undefined, "samples");
+  if (!run.samples.length) samples.append(element("p", "No samples yet (written when training finishes).", "info"));
+  for (const sample of run.samples) {
+    samples.append(element("p", sample.name, "info"));
+    if (sample.kind === "midi") {
+      const audio = element("audio");
+      audio.controls = true;
+      audio.preload = "none";
+      audio.src = `/api/run/audio?id=${encodeURIComponent(id)}&name=${encodeURIComponent(sample.name)}`;
+      samples.append(audio, element("span", "  the opening 40 s of the samples, back to back  ", "info"));
+    } else {
+      samples.append(element("pre", sample.lines.join("\n")));
+    }
+    const link = element("a", "download", "button");
+    link.href = `/api/run/file?id=${encodeURIComponent(id)}&path=${encodeURIComponent("samples/" + sample.name)}`;
+    samples.append(link);
+  }
+  box.append(samples);
+  if (run.files.length) {
+    box.append(element("h2", "Files"));
+    const files = element("div", undefined, "actions");
+    for (const name of run.files) {
+      const link = element("a", name, "button");
+      link.href = `/api/run/file?id=${encodeURIComponent(id)}&path=${encodeURIComponent(name)}`;
+      files.append(link);
+    }
+    box.append(files);
+  }
+  if (run.log.length) { box.append(element("h2", "Training log (end)")); box.append(element("pre", run.log.join("\n"), "log")); }
+}
+
+function figureTable(figures, labels) {
+  const keys = [...new Set(Object.values(figures).flatMap((row) => Object.keys(row)))];
+  const table = element("table", undefined, "grid figures");
+  const head = table.createTHead().insertRow();
+  head.append(element("th", "model"));
+  for (const key of keys) head.append(element("th", labels[key] || key, "num"));
+  const body = table.createTBody();
+  for (const [model, row] of Object.entries(figures)) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = model;
+    for (const key of keys) {
+      const cell = tr.insertCell();
+      cell.className = "num";
+      cell.textContent = key in row ? Number(row[key]).toFixed(4) : "";
+    }
+  }
+  return table;
+}
+
+const CURVE_KEYS = ["g_loss", "d_loss", "d_accuracy", "reward", "nll_oracle", "nll_valid", "bleu4", "mse"];
+const PHASE_COLOURS = { mle: "#6f9bd1", d_pretrain: "#b58be0", adversarial: "#f0913a", pg_bleu: "#6cc08b", scheduled_sampling: "#e0c36c" };
+
+function curves(records, labels) {
+  const box = element("div", undefined, "curves");
+  const svgNS = "http://www.w3.org/2000/svg";
+  let drawn = 0;
+  for (const key of CURVE_KEYS) {
+    const points = records.map((r, i) => ({ x: r.epoch ?? i, y: r[key], phase: r.phase }))
+      .filter((p) => typeof p.y === "number" && isFinite(p.y));
+    if (points.length < 1) continue;
+    drawn += 1;
+    const W = 260, H = 120, pad = 30;
+    const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+    const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
+    let y0 = Math.min(...ys), y1 = Math.max(...ys);
+    if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
+    const px = (v) => pad + (v - x0) / (x1 - x0) * (W - pad - 6);
+    const py = (v) => H - 16 - (v - y0) / (y1 - y0) * (H - 26);
+    const svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("width", W); svg.setAttribute("height", H);
+    svg.setAttribute("data-key", key);
+    const add = (tag, attrs, text) => {
+      const node = document.createElementNS(svgNS, tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+      if (text !== undefined) node.textContent = text;
+      svg.append(node);
+    };
+    add("line", { x1: pad, y1: H - 16, x2: W - 6, y2: H - 16, stroke: "#4a505c" });
+    add("text", { x: 2, y: 12, fill: "#9aa1ad", "font-size": 10 }, y1.toPrecision(4));
+    add("text", { x: 2, y: H - 18, fill: "#9aa1ad", "font-size": 10 }, y0.toPrecision(4));
+    add("text", { x: W - 60, y: H - 3, fill: "#9aa1ad", "font-size": 10 }, `epoch ${x1}`);
+    // one polyline per phase, in the phase's colour
+    const phases = [...new Set(points.map((p) => p.phase))];
+    for (const phase of phases) {
+      const mine = points.filter((p) => p.phase === phase);
+      add("polyline", { points: mine.map((p) => `${px(p.x)},${py(p.y)}`).join(" "), fill: "none",
+        stroke: PHASE_COLOURS[phase] || "#e6e8ec", "stroke-width": 1.6 });
+      if (mine.length === 1) add("circle", { cx: px(mine[0].x), cy: py(mine[0].y), r: 2.5, fill: PHASE_COLOURS[phase] || "#e6e8ec" });
+    }
+    const card = element("div", undefined, "curve");
+    card.append(element("div", `${labels[key] || key}  (${phases.join(", ")})`, "title"), svg);
+    box.append(card);
+  }
+  if (!drawn) box.append(element("p", "No metrics logged yet.", "info"));
+  return box;
+}
+
+// --- train --------------------------------------------------------------------------------
+
+async function loadTasks() {
+  const answer = await api("/api/tasks");
+  state.tasks = answer.tasks;
+  const task = $("train-task");
+  task.replaceChildren(...answer.tasks.map((t) => new Option(`${t.name} — ${t.data}`, t.name)));
+  task.value = answer.tasks.some((t) => t.name === "oracle") ? "oracle" : task.value;
+  $("train-method").replaceChildren(...answer.methods.map((m) => new Option(m, m)));
+  pickTask();
+}
+
+function pickTask() {
+  const task = state.tasks.find((t) => t.name === $("train-task").value);
+  if (!task) return;
+  $("task-info").textContent = `${task.summary}. Data: ${task.data}. Source: ${task.source}`;
+  const preset = $("train-preset");
+  preset.replaceChildren(...task.presets.map((p) => new Option(p, p)));
+  preset.value = task.presets.includes("quick") ? "quick" : task.presets[0];
+}
+
+async function startTraining(extra) {
+  const request = extra || {
+    task: $("train-task").value, preset: $("train-preset").value, method: $("train-method").value,
+    data: $("train-data").value, seed: $("train-seed").value,
+  };
+  try {
+    const status = await post("/api/train", request);
+    showTab("train");
+    showProgress(status);
+    follow();
+  } catch (error) { say(error.message); }
+}
+
+function showProgress(status) {
+  const badge = $("train-badge");
+  const running = status.state === "running";
+  badge.hidden = !running;
+  badge.textContent = running ? `training ${status.task}: ${status.phase || "starting"} ${status.done}/${status.total}` : "";
+  $("train-start").disabled = running;
+  $("train-cancel").disabled = !running;
+  const line = $("train-state");
+  if (status.state === "idle") {
+    line.textContent = status.busy || "No training started from this studio.";
+    return;
+  }
+  const where = status.run ? ` in ${status.run}` : "";
+  const phase = status.phase ? ` — ${status.phase} ${status.done}/${status.total}` : "";
+  line.textContent = `${status.state}: ${status.task}, preset ${status.preset}, ${status.method}${where}${phase} (${Math.round(status.elapsed)} s)`;
+  line.className = `state-line state-${status.state}`;
+  line.dataset.state = status.state;
+  $("train-bar").style.width = `${status.total ? Math.round(100 * status.done / status.total) : 0}%`;
+  $("train-figures").textContent = status.figures || "";
+  $("train-log").textContent = status.log.join("\n");
+  $("train-log").scrollTop = 1e9;
+  if (status.error) say(status.error);
+  const link = $("train-run-link");
+  link.hidden = !status.run || running;
+  link.onclick = (event) => { event.preventDefault(); showTab("runs"); showRun(status.run); };
+}
+
+function follow() {
+  if (state.source) state.source.close();
+  const source = new EventSource("/api/train/events");
+  state.source = source;
+  source.onmessage = (event) => showProgress(JSON.parse(event.data));
+  source.addEventListener("done", () => { source.close(); state.source = null; loadModels(); });
+  source.onerror = () => { source.close(); state.source = null; };
+}
+
+// --- wiring -------------------------------------------------------------------------------
+
+function wire() {
+  document.querySelectorAll(".tab").forEach((t) => t.addEventListener("click", () => showTab(t.dataset.tab)));
+  $("temperature").addEventListener("input", () => { $("temperature-out").textContent = Number($("temperature").value).toFixed(2); });
+  $("dice").addEventListener("click", () => { $("seed").value = Math.floor(Math.random() * 1e6); });
+  $("compose-form").addEventListener("submit", (event) => { event.preventDefault(); compose(composeRequest()); });
+  $("continue").addEventListener("click", () => {
+    if (!state.current) return;
+    compose({ ...composeRequest(), primer: `tune:${state.current.id}` });
+  });
+  $("vary").addEventListener("click", () => {
+    if (!state.current) return;
+    const seed = Math.floor(Math.random() * 1e6);
+    $("seed").value = seed;
+    compose({ ...state.current.options, seed, num: 1 });
+  });
+  $("model-file").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    try {
+      const answer = await upload(file, "model");
+      await loadModels(`upload:${answer.id}`);
+      say(`model ${answer.name} uploaded`, "note");
+    } catch (error) { say(error.message); }
+    event.target.value = "";
+  });
+  $("primer-file").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    try {
+      const answer = await upload(file, "primer");
+      state.primers = [...(state.primers || []), answer];
+      refreshPrimers();
+      $("primer").value = `upload:${answer.id}`;
+      say(`primer ${answer.name} uploaded: the next tune continues it`, "note");
+    } catch (error) { say(error.message); }
+    event.target.value = "";
+  });
+  const player = $("player");
+  player.addEventListener("play", () => requestAnimationFrame(animate));
+  player.addEventListener("pause", drawRoll);
+  player.addEventListener("ended", drawRoll);
+  document.addEventListener("keydown", (event) => {
+    const tag = event.target.tagName;
+    if (event.code !== "Space" || ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "AUDIO"].includes(tag)) return;
+    event.preventDefault();
+    togglePlay();
+  });
+  $("train-task").addEventListener("change", pickTask);
+  $("train-form").addEventListener("submit", (event) => { event.preventDefault(); startTraining(); });
+  $("train-cancel").addEventListener("click", async () => {
+    try { showProgress(await post("/api/train/cancel", {})); } catch (error) { say(error.message); }
+  });
+  window.addEventListener("resize", drawRoll);
+}
+
+async function start() {
+  wire();
+  drawRoll();
+  try {
+    await Promise.all([loadModels(), loadTasks()]);
+    const status = await api("/api/train/status");
+    showProgress(status);
+    if (status.state === "running") follow();
+  } catch (error) { say(error.message); }
+}
+
+start();
