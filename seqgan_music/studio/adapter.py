@@ -311,4 +311,4 @@ def check_train_request(*, task: str, preset: str, method: str) -> None:
 
 
 def resumable(run_dir: Path) -> bool:
-    return (run_dir / "checkpoints" / "latest.pt").is_file() and run_state(run_dir) != "running"
+    return (run_dir / "checkpoints" / "latest.pt").is_file() and run_state(run_dir) == "interrupted"
