@@ -293,3 +293,65 @@ def test_progress_lines_are_parsed() -> None:
     assert studio_jobs.parse_progress(lines) == {"phase": "D pre-training", "done": 0,
                                                  "total": 2, "figures": ""}
     assert studio_jobs.parse_progress(lines[:3])["figures"].startswith("G loss 7.866")
+
+
+# The command ----------------------------------------------------------------------------------
+
+def test_help_lists_studio_without_web_imports() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from seqgan_music.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            "heavy = [m for m in ('torch', 'music21', 'uvicorn', 'starlette') if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "studio" in result.stdout
+
+
+def test_studio_command_starts_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqgan_music", "studio", "--no-browser", "--port", "0",
+         "--runs", str(tmp_path / "runs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("seqgan-music studio: http://127.0.0.1:"), line
+        url = line.split(": ", 1)[1].strip()
+        base = url.split("/?")[0]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(url, follow_redirects=True)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert page.status_code == 200 and "seqgan-music" in page.text
+        assert httpx.get(f"{base}/api/models").status_code == 401  # no token
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_studio_command_refuses_bad_options(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "file").write_text("x")
+    for args, words in ((["--port", "70000"], "--port 70000"),
+                        (["--runs", str(tmp_path / "file")], "is a file")):
+        result = subprocess.run([sys.executable, "-m", "seqgan_music", "studio", "--no-browser",
+                                 *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1 and words in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

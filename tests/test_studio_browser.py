@@ -95,7 +95,8 @@ fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => {
 ORANGE_PIXELS = """
 const c = document.getElementById('roll'), g = c.getContext('2d');
 const d = g.getImageData(0, 0, c.width, c.height).data; let n = 0;
-for (let i = 0; i < d.length; i += 4) if (d[i] > 220 && d[i+1] > 120 && d[i+1] < 170 && d[i+2] < 90) n++;
+for (let i = 0; i < d.length; i += 4)
+  if (d[i] > 220 && d[i+1] > 120 && d[i+1] < 170 && d[i+2] < 90) n++;
 return n;
 """
 
@@ -155,7 +156,7 @@ def test_compose_hear_download_and_train(server: tuple[str, object], browser: ob
     wait(driver, "return /\\d+\\/\\d+/.test(document.getElementById('train-state').textContent)")
     wait(driver, "return document.getElementById('train-state').dataset.state === 'finished'",
          150)
-    assert "adversarial" in driver.find_element(By.ID, "train-log").text  # type: ignore[attr-defined]
+    assert "run directory:" in driver.find_element(By.ID, "train-log").text  # type: ignore[attr-defined]
     driver.save_screenshot(str(shots / "studio-train.png"))  # type: ignore[attr-defined]
 
     # The run on the runs page: finished, with figures and learning curves.

@@ -66,5 +66,8 @@ def serve(runs: Path = Path("runs"), host: str = "127.0.0.1", port: int = DEFAUL
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl-C, then raises it again
+        pass
     finally:
         studio.close()
+    print("studio stopped", flush=True)

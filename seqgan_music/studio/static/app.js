@@ -413,6 +413,7 @@ async function loadTasks() {
   task.replaceChildren(...answer.tasks.map((t) => new Option(`${t.name} — ${t.data}`, t.name)));
   task.value = answer.tasks.some((t) => t.name === "oracle") ? "oracle" : task.value;
   $("train-method").replaceChildren(...answer.methods.map((m) => new Option(m, m)));
+  if (answer.methods.includes("seqgan")) $("train-method").value = "seqgan";
   pickTask();
 }
 
