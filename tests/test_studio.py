@@ -303,7 +303,8 @@ def test_help_lists_studio_without_web_imports() -> None:
 
     code = ("import sys; from seqgan_music.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
-            "heavy = [m for m in ('torch', 'music21', 'uvicorn', 'starlette') if m in sys.modules]\n"
+            "heavy = [m for m in ('torch', 'music21', 'uvicorn', 'starlette')\n"
+            "         if m in sys.modules]\n"
             "assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -355,3 +356,60 @@ def test_studio_command_refuses_bad_options(tmp_path: Path) -> None:
                                  *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 1 and words in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_and_the_server_stays_up(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqgan_music.studio import adapter
+
+    def broken() -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(adapter, "task_choices", broken)
+    response = client.get("/api/tasks")
+    assert response.status_code == 500
+    assert response.json() == {"error": "the studio could not do that (RuntimeError: disk on "
+                                        "fire)"}
+    assert client.get("/api/models").status_code == 200
+
+
+def test_upload_names_cannot_leave_the_uploads_folder(client: TestClient,
+                                                      studio: Studio) -> None:
+    for name in ("../../evil.mid", "..\\..\\evil.mid", "/etc/evil.mid", "a b$.mid"):
+        response = client.post("/api/upload", params={"kind": "primer", "name": name},
+                               content=midi_bytes([60, 62]))
+        assert response.status_code == 200, response.text
+        path = studio.uploads[response.json()["id"]][1]
+        assert path.parent.parent == studio.work / "uploads"
+        assert path.name.endswith(".mid") and "/" not in response.json()["name"]
+
+
+def fake_music_run(studio: Studio) -> str:
+    """A finished nottingham run made of the shipped model and one sample file."""
+    from seqgan_music.music import zoo
+
+    run = studio.runs / "nottingham" / "20260101-000000"
+    (run / "samples").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"format": "seqgan-music-run",
+                                              "task": "nottingham",
+                                              "created": "2026-01-01T00:00:00",
+                                              "finished": True}))
+    (run / "model.safetensors").write_bytes(zoo.default_model().path.read_bytes())
+    (run / "samples" / "seqgan.mid").write_bytes(midi_bytes([60, 62, 64, 65, 67] * 30))
+    return "nottingham/20260101-000000"
+
+
+def test_music_runs_compose_and_play_their_samples(client: TestClient, studio: Studio) -> None:
+    run_id = fake_music_run(studio)
+    models = client.get("/api/models").json()
+    assert [r["id"] for r in models["runs"]] == [run_id]
+    tune = compose(client, model=f"run:{run_id}")["tunes"][0]
+    assert tune["notes"] and tune["model_label"] == f"run {run_id}"
+    detail = client.get("/api/run", params={"id": run_id}).json()
+    assert detail["state"] == "finished" and detail["samples"][0]["kind"] == "midi"
+    audio = client.get("/api/run/audio", params={"id": run_id, "name": "seqgan.mid"})
+    assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+    import wave
+
+    with wave.open(io.BytesIO(audio.content)) as sound:  # the opening 40 s, not all 60 s
+        assert 39 <= sound.getnframes() / sound.getframerate() <= 41

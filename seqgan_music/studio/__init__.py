@@ -47,10 +47,12 @@ def serve(runs: Path = Path("runs"), host: str = "127.0.0.1", port: int = DEFAUL
     chosen = _free_port(host, port)
     if port and chosen != port:
         print(f"port {port} is in use; using {chosen}", flush=True)
-    hosts = tuple(dict.fromkeys((*LOOPBACK, host.lower())))
+    wildcard = host in ("0.0.0.0", "::")
+    hosts = () if wildcard else tuple(dict.fromkeys((*LOOPBACK, host.lower())))
     if host not in LOOPBACK:
         print(f"warning: --host {host} makes the studio reachable from other machines; anyone "
-              "who learns the URL's token can compose, read your runs and start training",
+              "who learns the URL's token can compose, read your runs and start training"
+              + ("; on every address, the Host header check is off" if wildcard else ""),
               file=sys.stderr, flush=True)
     studio = Studio(runs=runs, hosts=hosts)
     app = create_app(studio)

@@ -36,7 +36,7 @@ from starlette.responses import (
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seqgan_music import limits
 from seqgan_music.errors import ConfigError, DataError, SeqganMusicError
@@ -80,7 +80,7 @@ class Studio:
 
     runs: Path
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    hosts: tuple[str, ...] = LOOPBACK
+    hosts: tuple[str, ...] = LOOPBACK  # Host header names accepted; empty: any (--host 0.0.0.0)
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="seqgan-studio-")))
     train_overrides: list[str] = field(default_factory=list)
     uploads: dict[str, tuple[str, Path]] = field(default_factory=dict)  # id -> (kind, path)
@@ -124,7 +124,7 @@ class Gate:
             return
         request = Request(scope)
         host = _host_name(request.headers.get("host", "")).lower()
-        if host not in self.studio.hosts:
+        if self.studio.hosts and host not in self.studio.hosts:
             await _refuse(403, f"Host {host or '(none)'} is not this studio's address; open "
                           "the URL the studio printed")(scope, receive, send)
             return
@@ -142,7 +142,20 @@ class Gate:
                                 samesite="strict")
             await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:  # a bug or a surprise: one line, never a traceback, server up
+            print(f"studio: {scope['path']}: {type(error).__name__}: {error}", file=sys.stderr)
+            if not started:
+                await _refuse(500, f"the studio could not do that ({type(error).__name__}: "
+                              f"{error})")(scope, receive, send)
 
 
 def _refuse(status: int, message: str) -> Response:
@@ -219,6 +232,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _clean_name(name: str) -> str:
+    """A file name safe to write in the uploads folder (letters, digits, `._-` kept)."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in base).lstrip(".")
+    return cleaned[:100] or "upload"
+
+
 def check_upload(kind: str, name: str, data: bytes) -> None:
     """Type-check an upload by its suffix and its first bytes."""
     suffixes, _ = UPLOAD_KINDS[kind]
@@ -269,7 +289,7 @@ def create_app(studio: Studio) -> Starlette:
 
     async def upload(request: Request) -> Response:
         kind = request.query_params.get("kind", "")
-        name = Path(request.query_params.get("name", "")).name
+        name = _clean_name(request.query_params.get("name", ""))
         if kind not in UPLOAD_KINDS:
             raise Refused(400, f"upload kind {kind!r} is invalid; accepted: primer, model")
         _, limit = UPLOAD_KINDS[kind]
@@ -473,7 +493,7 @@ def create_app(studio: Studio) -> Starlette:
     ]
     app = Starlette(routes=routes, exception_handlers={
         Refused: on_refused, SeqganMusicError: on_library_error, HTTPException: on_http,
-        OSError: on_unexpected, Exception: on_unexpected})
+        OSError: on_unexpected})
     app.add_middleware(Gate, studio=studio)
     return app
 
@@ -512,8 +532,15 @@ def tune_json(key: str, tune: adapter.Tune, options: dict[str, Any]) -> dict[str
     return {"id": key, "notes": tune.notes, "primer_beats": tune.primer_seconds
             * options["tempo"] / 60.0, "beats": tune.seconds, "beats_per_bar": tune.beats_per_bar,
             "synth": adapter.synth_label(tune.synth), "model": tune.model, "options": options,
-            "warnings": tune.warnings, "midi": f"/api/tune/{key}.mid",
-            "wav": f"/api/tune/{key}.wav", "musicxml": f"/api/tune/{key}.musicxml"}
+            "warnings": tune.warnings, "model_label": _model_label(options["model"]),
+            "midi": f"/api/tune/{key}.mid", "wav": f"/api/tune/{key}.wav",
+            "musicxml": f"/api/tune/{key}.musicxml"}
+
+
+def _model_label(model_id: str) -> str:
+    kind, _, name = model_id.partition(":")
+    return {"shipped": f"{name} (shipped)", "run": f"run {name}",
+            "upload": "an uploaded model file"}.get(kind, model_id)
 
 
 def _musicxml(studio: Studio, found: ComposedTune) -> Path:

@@ -132,7 +132,7 @@ function showTune(tune, play) {
   $("vary").disabled = false;
   const primer = tune.primer_beats ? `, primer ${Math.round(tune.primer_beats)} beats` : "";
   const warn = tune.warnings.length ? `  ⚠ ${tune.warnings.join("; ")}` : "";
-  $("tune-info").textContent = `${tune.notes.length} notes, ${Math.round(tune.beats)} beats at ${tune.options.tempo} qpm${primer}; model: ${tune.model}; round trip ${tune.made}.${warn}`;
+  $("tune-info").textContent = `${tune.notes.length} notes, ${Math.round(tune.beats)} beats at ${tune.options.tempo} qpm${primer}; model: ${tune.model_label}; round trip ${tune.made}.${warn}`;
   refreshPrimers();
   renderHistory();
   drawRoll();
