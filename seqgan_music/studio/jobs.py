@@ -106,7 +106,10 @@ class TrainingJobs:
             return False
         job.cancelled = True
         with suppress(ProcessLookupError, PermissionError):
-            os.killpg(job.process.pid, signal.SIGINT)
+            if hasattr(os, "killpg"):  # the CLI sees Ctrl-C: it stops and says how to resume
+                os.killpg(job.process.pid, signal.SIGINT)
+            else:  # Windows: no process groups of this kind
+                job.process.terminate()
         threading.Thread(target=self._stop_later, args=(job,), daemon=True).start()
         return True
 
@@ -116,7 +119,7 @@ class TrainingJobs:
             job.process.wait(CANCEL_GRACE)
         except subprocess.TimeoutExpired:
             with suppress(ProcessLookupError, PermissionError):
-                os.killpg(job.process.pid, signal.SIGTERM)
+                job.process.terminate()
 
     def _find_run_dir(self, job: Job) -> Path | None:
         if job.run_dir is not None:

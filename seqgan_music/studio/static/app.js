@@ -4,6 +4,7 @@
 
 const TOKEN = document.querySelector('meta[name="studio-token"]').content;
 const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+const MIN_BEAT_PX = 12;
 const COLOURS = { primer: "#6f9bd1", generated: "#f0913a" };
 const $ = (id) => document.getElementById(id);
 
@@ -159,8 +160,12 @@ function pitchName(pitch) {
 
 function drawRoll() {
   const canvas = $("roll");
-  const width = canvas.clientWidth || 900;
+  const wrap = canvas.parentElement;
   const height = canvas.clientHeight || 360;
+  // Long tunes scroll sideways: at least MIN_BEAT_PX per beat, never narrower than the panel.
+  const beatsShown = state.current ? Math.max(state.current.beats, 1) : 1;
+  const width = Math.max(wrap.clientWidth || 900, Math.ceil(46 + beatsShown * MIN_BEAT_PX));
+  canvas.style.width = `${width}px`;
   const ratio = window.devicePixelRatio || 1;
   canvas.width = width * ratio;
   canvas.height = height * ratio;
@@ -188,17 +193,9 @@ function drawRoll() {
   const beatW = (width - keys) / beats;
   const x = (beat) => keys + beat * beatW;
   const y = (pitch) => top + (high - pitch) * rowH;
-  for (let p = low; p <= high; p++) {  // rows: black keys darker, C rows marked
-    const black = [1, 3, 6, 8, 10].includes(p % 12);
-    g.fillStyle = black ? "#191b20" : "#1e2127";
+  for (let p = low; p <= high; p++) {  // rows: black keys darker
+    g.fillStyle = [1, 3, 6, 8, 10].includes(p % 12) ? "#191b20" : "#1e2127";
     g.fillRect(keys, y(p), width - keys, rowH);
-    g.fillStyle = black ? "#2b2f37" : "#d9dce2";
-    g.fillRect(0, y(p), keys - 2, rowH - 0.5);
-    if (rowH >= 9 || p % 12 === 0) {
-      g.fillStyle = black ? "#c9ccd3" : "#23262d";
-      g.font = `${p % 12 === 0 ? "bold " : ""}${Math.min(11, Math.max(8, rowH - 2))}px system-ui, sans-serif`;
-      g.fillText(pitchName(p), 4, y(p) + rowH / 2 + 4);
-    }
   }
   if (tune.primer_beats > 0) {  // the primer's stretch, shaded
     g.fillStyle = "rgba(111, 155, 209, 0.10)";
@@ -224,12 +221,28 @@ function drawRoll() {
     g.strokeStyle = "rgba(0,0,0,0.5)";
     g.strokeRect(x(n.start) + 0.5, y(n.pitch) + 1, w, Math.max(rowH - 2, 2));
   }
+  const left = wrap.scrollLeft;  // the keyboard stays in view when the roll scrolls
+  g.fillStyle = "#14161a";
+  g.fillRect(left, 0, keys, height);
+  for (let p = low; p <= high; p++) {  // keys with pitch names, C keys in bold
+    const black = [1, 3, 6, 8, 10].includes(p % 12);
+    g.fillStyle = black ? "#2b2f37" : "#d9dce2";
+    g.fillRect(left, y(p), keys - 2, rowH - 0.5);
+    if (rowH >= 9 || p % 12 === 0) {
+      g.fillStyle = black ? "#c9ccd3" : "#23262d";
+      g.font = `${p % 12 === 0 ? "bold " : ""}${Math.min(11, Math.max(8, rowH - 2))}px system-ui, sans-serif`;
+      g.fillText(pitchName(p), left + 4, y(p) + rowH / 2 + 4);
+    }
+  }
   const player = $("player");
   if (player.src && player.duration > 0) {  // the playhead
     const beat = player.currentTime * tune.options.tempo / 60;
     g.strokeStyle = "#ffffff";
     g.lineWidth = 1.5;
     g.beginPath(); g.moveTo(x(beat), top); g.lineTo(x(beat), height); g.stroke();
+    if (!player.paused && (x(beat) > wrap.scrollLeft + wrap.clientWidth - 40 || x(beat) < wrap.scrollLeft)) {
+      wrap.scrollLeft = Math.max(x(beat) - 80, 0);  // keep the playhead in view
+    }
   }
 }
 
@@ -471,7 +484,12 @@ function follow() {
   const source = new EventSource("/api/train/events");
   state.source = source;
   source.onmessage = (event) => showProgress(JSON.parse(event.data));
-  source.addEventListener("done", () => { source.close(); state.source = null; loadModels(); });
+  source.addEventListener("done", () => {
+    source.close();
+    state.source = null;
+    loadModels();
+    if ($("runs").classList.contains("active")) loadRuns();
+  });
   source.onerror = () => { source.close(); state.source = null; };
 }
 
@@ -530,6 +548,7 @@ function wire() {
     try { showProgress(await post("/api/train/cancel", {})); } catch (error) { say(error.message); }
   });
   window.addEventListener("resize", drawRoll);
+  $("roll").parentElement.addEventListener("scroll", () => requestAnimationFrame(drawRoll));
 }
 
 async function start() {
