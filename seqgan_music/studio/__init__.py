@@ -64,6 +64,9 @@ def serve(runs: Path = Path("runs"), host: str = "127.0.0.1", port: int = DEFAUL
           "keeps running)", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=chosen, log_level="warning",
                                            access_log=False, lifespan="off"))
+    from seqgan_music.studio import adapter
+
+    threading.Thread(target=adapter.warm_up, name="warm-up", daemon=True).start()
     if open_browser:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:

@@ -38,6 +38,16 @@ class Tune:
     warnings: list[str] = field(default_factory=list)
 
 
+def warm_up() -> None:
+    """Import what the first compose needs (numpy, pretty_midi, the model reader), so the
+    page's first tune is as quick as the next ones; run in the background at start-up."""
+    import pretty_midi  # noqa: F401
+
+    import seqgan_music.inference  # noqa: F401
+    import seqgan_music.music.compose  # noqa: F401
+    import seqgan_music.music.render  # noqa: F401
+
+
 def shipped_models() -> list[dict[str, str]]:
     """The zoo's models as `{"id", "name", "summary"}` (id `shipped:NAME`)."""
     from seqgan_music.music import zoo

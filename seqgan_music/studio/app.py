@@ -98,7 +98,6 @@ class Studio:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
-
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
 

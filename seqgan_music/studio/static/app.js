@@ -49,6 +49,7 @@ function showTab(name) {
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.tab === name));
   document.querySelectorAll(".page").forEach((p) => p.classList.toggle("active", p.id === name));
   if (name === "runs") loadRuns();
+  if (name === "train") loadResumable();
   if (name === "compose") drawRoll();
 }
 
@@ -430,6 +431,21 @@ async function loadTasks() {
   pickTask();
 }
 
+async function loadResumable() {
+  const box = $("resumable");
+  try {
+    const runs = (await api("/api/runs")).runs.filter((r) => r.state === "interrupted" && r.model);
+    box.replaceChildren();
+    if (!runs.length) box.append(element("p", "none", "info"));
+    for (const run of runs) {
+      const button = element("button", `Resume ${run.id} (${run.method})`, "small");
+      button.type = "button";
+      button.addEventListener("click", () => startTraining({ resume: run.id }));
+      box.append(button);
+    }
+  } catch (error) { say(error.message); }
+}
+
 function pickTask() {
   const task = state.tasks.find((t) => t.name === $("train-task").value);
   if (!task) return;
@@ -489,6 +505,7 @@ function follow() {
     state.source = null;
     loadModels();
     if ($("runs").classList.contains("active")) loadRuns();
+    loadResumable();
   });
   source.onerror = () => { source.close(); state.source = null; };
 }
