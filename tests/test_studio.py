@@ -413,3 +413,13 @@ def test_music_runs_compose_and_play_their_samples(client: TestClient, studio: S
 
     with wave.open(io.BytesIO(audio.content)) as sound:  # the opening 40 s, not all 60 s
         assert 39 <= sound.getnframes() / sound.getframerate() <= 41
+
+
+def test_abc_primer(client: TestClient) -> None:
+    abc = b"X:1\nT:Scale\nM:4/4\nL:1/4\nQ:1/4=150\nK:G\nG A B c | d e f g |]\n"
+    upload = client.post("/api/upload?kind=primer&name=scale.abc", content=abc)
+    assert upload.status_code == 200, upload.text
+    tune = compose(client, primer=f"upload:{upload.json()['id']}")["tunes"][0]
+    assert tune["primer_beats"] > 0
+    primer = [n["pitch"] for n in tune["notes"] if n["start"] < tune["primer_beats"]]
+    assert primer[:4] == [67, 69, 71, 72]

@@ -189,6 +189,19 @@ def run_state(run_dir: Path) -> str:
     return "finished" if is_finished(run_dir) else "interrupted"
 
 
+def is_run(path: Path) -> bool:
+    from seqgan_music.runs import is_run_dir
+
+    return is_run_dir(path)
+
+
+def run_task(run_dir: Path) -> str:
+    """The task a run directory was trained on (its marker, else its folder's name)."""
+    from seqgan_music.runs import read_run_marker
+
+    return str((read_run_marker(run_dir) or {}).get("task") or run_dir.parent.name)
+
+
 def find_runs(root: Path) -> list[Path]:
     """Every run directory `root/<task>/<stamp>` (newest first), links out of `root` skipped."""
     from seqgan_music.runs import is_run_dir

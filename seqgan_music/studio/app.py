@@ -38,7 +38,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from seqgan_music import limits
 from seqgan_music.errors import ConfigError, DataError, SeqganMusicError
 from seqgan_music.studio import adapter
 from seqgan_music.studio.jobs import TrainingJobs
@@ -185,10 +184,8 @@ def safe_child(root: Path, relative: str, what: str) -> Path:
 
 
 def run_path(studio: Studio, run_id: str) -> Path:
-    from seqgan_music.runs import is_run_dir
-
     path = safe_child(studio.runs, run_id, "run")
-    if len(PurePosixPath(run_id).parts) != 2 or not is_run_dir(path):
+    if len(PurePosixPath(run_id).parts) != 2 or not adapter.is_run(path):
         raise Refused(404, f"run {run_id!r} is not a run directory (expected TASK/STAMP)")
     return path
 
@@ -328,7 +325,7 @@ def create_app(studio: Studio) -> Starlette:
                               f"composes 1..{MAX_TUNES} at a time")
         if not 1 <= options["length"] <= MAX_LENGTH:
             raise ConfigError(f"length = {options['length']} is invalid; the studio composes "
-                              f"1..{MAX_LENGTH} steps (the CLI allows up to {limits.MAX_LENGTH})")
+                              f"1..{MAX_LENGTH} steps (the CLI allows more)")
         model = model_path(studio, options["model"])
         primer = primer_path(studio, options["primer"])
         folder = studio.work / "tunes" / studio.next_id("c")
@@ -420,9 +417,7 @@ def create_app(studio: Studio) -> Starlette:
         resume_dir = run_path(studio, str(resume)) if resume else None
         task = str(body.get("task") or "")
         if resume_dir is not None:
-            from seqgan_music.runs import read_run_marker
-
-            task = str((read_run_marker(resume_dir) or {}).get("task") or resume_dir.parent.name)
+            task = adapter.run_task(resume_dir)
         seed = _number(body, "seed", int, None)
         await asyncio.to_thread(
             studio.jobs.start, task=task, preset=str(body.get("preset") or "quick"),
