@@ -148,6 +148,11 @@ def test_compose_hear_download_and_train(server: tuple[str, object], browser: ob
     assert driver.execute_script(  # type: ignore[attr-defined]
         "return document.getElementById('player').paused") != playing
     driver.save_screenshot(str(shots / "studio-compose.png"))  # type: ignore[attr-defined]
+    # Vary it: the same primer (tune #1), a new seed.
+    driver.find_element(By.ID, "vary").click()  # type: ignore[attr-defined]
+    wait(driver, "return document.querySelectorAll('#history li').length === 3")
+    assert "continuing #1" in driver.find_element(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "#history li.current").text
 
     # Train on the quick preset (tiny): progress shows, then it finishes.
     driver.find_element(By.ID, "tab-train").click()  # type: ignore[attr-defined]
