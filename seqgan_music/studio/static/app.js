@@ -378,7 +378,8 @@ function curves(records, labels) {
   const svgNS = "http://www.w3.org/2000/svg";
   let drawn = 0;
   for (const key of CURVE_KEYS) {
-    const points = records.map((r, i) => ({ x: r.epoch ?? i, y: r[key], phase: r.phase }))
+    // x: the record's place in metrics.jsonl (epochs repeat within D pre-training)
+    const points = records.map((r, i) => ({ x: i, y: r[key], phase: r.phase }))
       .filter((p) => typeof p.y === "number" && isFinite(p.y));
     if (points.length < 1) continue;
     drawn += 1;
@@ -401,7 +402,7 @@ function curves(records, labels) {
     add("line", { x1: pad, y1: H - 16, x2: W - 6, y2: H - 16, stroke: "#4a505c" });
     add("text", { x: 2, y: 12, fill: "#9aa1ad", "font-size": 10 }, y1.toPrecision(4));
     add("text", { x: 2, y: H - 18, fill: "#9aa1ad", "font-size": 10 }, y0.toPrecision(4));
-    add("text", { x: W - 60, y: H - 3, fill: "#9aa1ad", "font-size": 10 }, `epoch ${x1}`);
+    add("text", { x: W - 90, y: H - 3, fill: "#9aa1ad", "font-size": 10 }, `${records.length} logged steps`);
     // one polyline per phase, in the phase's colour
     const phases = [...new Set(points.map((p) => p.phase))];
     for (const phase of phases) {
@@ -488,6 +489,7 @@ function showProgress(status) {
   $("train-bar").style.width = `${status.total ? Math.round(100 * status.done / status.total) : 0}%`;
   $("train-figures").textContent = status.figures || "";
   $("train-log").textContent = status.log.join("\n");
+  $("train-log").hidden = !status.log.length;
   $("train-log").scrollTop = 1e9;
   if (status.error) say(status.error);
   const link = $("train-run-link");
