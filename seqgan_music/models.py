@@ -120,10 +120,11 @@ def sample_next(
 class _LinearCrossEntropy(torch.autograd.Function):
     """mean_r cross_entropy(hidden[r] @ weight^T + bias, targets[r]) with its gradients.
 
-    The forward pass works through `chunk` rows at a time: logits, log-softmax, the loss terms,
-    and right away the gradient of the mean loss (softmax - one-hot) / R and its three products
-    (hidden, weight, bias), while the (chunk, V) block is still in cache. The full (R, V) logits
-    never exist, and the separate log-softmax backward pass (a third of an MLE epoch) is gone.
+    The forward pass works through `chunk` rows at a time: logits, softmax in place, the loss
+    terms -log p(target) (from the logits where p underflows), and right away the gradient of
+    the mean loss (softmax - one-hot) / R and its three products (hidden, weight, bias), while
+    the (chunk, V) block is still in cache. The full (R, V) logits never exist, and the
+    separate log-softmax backward pass (a third of an MLE epoch) is gone.
     `backward` only scales the stored gradients by the incoming one (the loss is a scalar).
     """
 
@@ -141,9 +142,18 @@ class _LinearCrossEntropy(torch.autograd.Function):
             h, t = hidden[lo : lo + chunk], targets[lo : lo + chunk, None]
             block = buffer[: h.shape[0]]
             torch.addmm(bias, h, weight_t, out=block)  # logits (r, V)
-            torch.log_softmax(block, dim=1, out=block)
-            total -= block.gather(1, t).sum()
-            block.exp_().scatter_add_(1, t, block.new_full(t.shape, -1.0))  # softmax - one-hot
+            picked = block.gather(1, t)  # (r, 1)
+            torch.softmax(block, dim=1, out=block)  # in place: one exp pass, no log-softmax
+            p = block.gather(1, t)
+            tiny = p < 1e-30  # -log(p) loses precision (subnormal or 0): use the logits
+            if bool(tiny.any()):
+                rows_lse = torch.logsumexp(torch.addmm(bias, h[tiny[:, 0]], weight_t), dim=1)
+                p = p.log().neg_()
+                p[tiny] = rows_lse - picked[tiny]
+                total += p.sum()
+            else:
+                total -= p.log().sum()
+            block.scatter_add_(1, t, block.new_full(t.shape, -1.0))  # softmax - one-hot
             block.div_(rows)
             torch.mm(block, weight, out=grad_hidden[lo : lo + chunk])
             grad_weight.addmm_(block.t(), h)

@@ -197,3 +197,13 @@ def test_fused_linear_cross_entropy_equals_the_plain_loss_and_gradients(rows: in
     assert torch.allclose(fused, plain, atol=1e-6)
     for a, b in zip(got, expected, strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_fused_cross_entropy_keeps_precision_when_the_target_probability_underflows() -> None:
+    hidden = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], requires_grad=True)
+    weight = torch.tensor([[150.0, 0.0], [-150.0, 0.0], [0.0, 3.0]], requires_grad=True)
+    bias = torch.zeros(3, requires_grad=True)
+    targets = torch.tensor([1, 2, 1])  # p = exp(-300) and exp(-147) underflow float32
+    plain = torch.nn.functional.cross_entropy(hidden @ weight.t() + bias, targets)
+    fused = linear_cross_entropy(hidden, weight, bias, targets, chunk=2)
+    assert torch.isfinite(fused) and torch.allclose(fused, plain, rtol=1e-6)
