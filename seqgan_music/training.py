@@ -259,8 +259,8 @@ def policy_gradient_step(
     rewards = rollout.rewards(samples, scorer, generator=rng)  # (B, T)
     advantages = rewards - rewards.mean(dim=0, keepdim=True) if reward_baseline else rewards
     generator.train()
-    log_probs = generator.log_probs(samples)  # (B, T)
-    loss = -(log_probs * advantages).sum()
+    # -(log G(y_t | Y_1:t-1) * advantages).sum(), fused with the output layer
+    loss = generator.weighted_nll(samples, advantages)
     value = optimise(generator, optimizer, loss, grad_clip, "adversarial", 0)
     rollout.update()
     return {

@@ -207,3 +207,17 @@ def test_fused_cross_entropy_keeps_precision_when_the_target_probability_underfl
     plain = torch.nn.functional.cross_entropy(hidden @ weight.t() + bias, targets)
     fused = linear_cross_entropy(hidden, weight, bias, targets, chunk=2)
     assert torch.isfinite(fused) and torch.allclose(fused, plain, rtol=1e-6)
+
+
+def test_weighted_nll_is_the_reinforce_loss(tiny_config: ExperimentConfig) -> None:
+    torch.manual_seed(0)
+    g = Generator(tiny_config.generator, 8)
+    y = torch.randint(0, 8, (5, 6))
+    q = torch.randn(5, 6)  # signed, as with a reward baseline
+    expected = -(g.log_probs(y) * q).sum()
+    want = torch.autograd.grad(expected, list(g.parameters()))
+    got_loss = g.weighted_nll(y, q)
+    got = torch.autograd.grad(got_loss, list(g.parameters()))
+    assert torch.allclose(got_loss, expected, atol=1e-5)
+    for a, b in zip(got, want, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
