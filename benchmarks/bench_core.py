@@ -110,10 +110,10 @@ class Report:
         # CPUs kept busy by every other process, on average over the measure
         others = max(0.0, (machine1 - machine0) - (own1 - own0)) / (time.perf_counter() - wall0)
         median, low, high = statistics.median(times), min(times), max(times)
-        spread = f"range {low:.3f}-{high:.3f}" if repeats > 1 else "1 run"
-        print(f"{label}: {median:.3f} s ({spread}, n {repeats}; {torch.get_num_threads()} "
-              f"threads; load {before:.2f} -> {after:.2f}, other processes {others:.2f} CPUs)",
-              flush=True)
+        spread = f"range {low:.3f}-{high:.3f} over {repeats} runs" if repeats > 1 else "1 run"
+        threads = torch.get_num_threads()
+        print(f"{label}: {median:.3f} s ({spread}; {threads} thread{'s' * (threads != 1)}; "
+              f"load {before:.2f} -> {after:.2f}, other processes {others:.2f} CPUs)", flush=True)
         if others > OTHERS_PER_CPU * self.cpus:
             self.warnings.append(f"{name}: other processes kept {others:.2f} of {self.cpus} "
                                  f"CPUs busy (load {before:.2f} -> {after:.2f})")
@@ -167,7 +167,7 @@ def main() -> None:
     trainer = Trainer(config, corpus)  # sets torch's thread count
     g, d = trainer.generator, trainer.discriminator
     print(f"machine: {platform.machine()} {platform.processor() or ''} {cpus} CPUs; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads; device {device}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); device {device}; "
           f"load {start_load:.2f} at start")
     print(f"config: V 5000, T 20, B 64, N {config.rollout.num_rollouts}, official D "
           f"({sum(config.discriminator.num_filters)} filters); precision {args.precision}; "
