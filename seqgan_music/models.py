@@ -117,6 +117,80 @@ def sample_next(
     return out
 
 
+class _LinearCrossEntropy(torch.autograd.Function):
+    """sum_r c_r * cross_entropy(hidden[r] @ weight^T + bias, targets[r]) with its gradients,
+    c_r = row_weights[r], or 1 / R for the mean when `row_weights` is None.
+
+    The forward pass works through `chunk` rows at a time: logits, softmax in place, the loss
+    terms -log p(target) (from the logits where p underflows), and right away the gradient of
+    the loss c_r * (softmax - one-hot) and its three products (hidden, weight, bias), while
+    the (chunk, V) block is still in cache. The full (R, V) logits never exist, and the
+    separate log-softmax backward pass (a third of an MLE epoch) is gone.
+    `backward` only scales the stored gradients by the incoming one (the loss is a scalar).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                targets: torch.Tensor, row_weights: torch.Tensor | None, chunk: int
+                ) -> torch.Tensor:
+        rows, vocab = hidden.shape[0], weight.shape[0]
+        grad_hidden = torch.empty_like(hidden)
+        grad_weight = torch.zeros_like(weight)
+        grad_bias = torch.zeros_like(bias)
+        buffer = torch.empty(min(chunk, rows), vocab, dtype=hidden.dtype, device=hidden.device)
+        total = hidden.new_zeros(())
+        weight_t = weight.t()
+        for lo in range(0, rows, chunk):
+            h, t = hidden[lo : lo + chunk], targets[lo : lo + chunk, None]
+            c = (1.0 / rows if row_weights is None
+                 else row_weights[lo : lo + chunk, None].to(hidden.dtype))
+            block = buffer[: h.shape[0]]
+            torch.addmm(bias, h, weight_t, out=block)  # logits (r, V)
+            picked = block.gather(1, t)  # (r, 1)
+            torch.softmax(block, dim=1, out=block)  # in place: one exp pass, no log-softmax
+            p = block.gather(1, t)
+            tiny = p < 1e-30  # -log(p) loses precision (subnormal or 0): use the logits
+            if bool(tiny.any()):
+                rows_lse = torch.logsumexp(torch.addmm(bias, h[tiny[:, 0]], weight_t), dim=1)
+                p = p.log().neg_()
+                p[tiny] = rows_lse - picked[tiny]
+            else:
+                p = p.log().neg_()
+            total += (p * c).sum()
+            block.scatter_add_(1, t, block.new_full(t.shape, -1.0))  # softmax - one-hot
+            block.mul_(c)
+            torch.mm(block, weight, out=grad_hidden[lo : lo + chunk])
+            grad_weight.addmm_(block.t(), h)
+            grad_bias += block.sum(dim=0)
+        ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        grad_hidden, grad_weight, grad_bias = ctx.saved_tensors
+        return grad_hidden * grad, grad_weight * grad, grad_bias * grad, None, None, None
+
+
+def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                         targets: torch.Tensor, row_weights: torch.Tensor | None = None,
+                         chunk: int = 256) -> torch.Tensor:
+    """F.cross_entropy(F.linear(hidden, weight, bias), targets) for hidden (R, H), weight
+    (V, H), bias (V,), targets (R,) int64: the mean over rows, or with `row_weights` (R,) (no
+    gradient flows into them) the sum of row_weights[r] * loss[r]. Fused and chunked on CPU
+    when a gradient is wanted (see `_LinearCrossEntropy`), the plain expression otherwise."""
+    wants_grad = torch.is_grad_enabled() and any(
+        x.requires_grad for x in (hidden, weight, bias))
+    if not wants_grad or hidden.device.type != "cpu" or hidden.dtype != torch.float32:
+        logits = F.linear(hidden, weight, bias)
+        if row_weights is None:
+            return F.cross_entropy(logits, targets)
+        return (F.cross_entropy(logits, targets, reduction="none") * row_weights).sum()
+    if row_weights is not None:
+        row_weights = row_weights.detach()
+    return cast(torch.Tensor, _LinearCrossEntropy.apply(hidden, weight, bias, targets,
+                                                        row_weights, chunk))
+
+
 class Generator(nn.Module):
     """LSTM language model over `vocab_size` tokens.
 
@@ -153,8 +227,16 @@ class Generator(nn.Module):
 
     def nll(self, targets: torch.Tensor) -> torch.Tensor:
         """Mean per-token negative log-likelihood (scalar), the MLE loss."""
-        logits, _ = self(self.shift_right(targets))  # (B, T, V)
-        return F.cross_entropy(logits.reshape(-1, self.vocab_size), targets.reshape(-1))
+        hidden, _ = self.lstm(self.embedding(self.shift_right(targets)))  # (B, T, H)
+        return linear_cross_entropy(hidden.reshape(-1, hidden.shape[-1]), self.head.weight,
+                                    self.head.bias, targets.reshape(-1))
+
+    def weighted_nll(self, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """sum_b,t weights[b, t] * -log G(y_t | Y_1:t-1) (scalar) for sequences (B, T) and
+        weights (B, T) (no gradient flows into them): the REINFORCE loss with weights = Q."""
+        hidden, _ = self.lstm(self.embedding(self.shift_right(targets)))  # (B, T, H)
+        return linear_cross_entropy(hidden.reshape(-1, hidden.shape[-1]), self.head.weight,
+                                    self.head.bias, targets.reshape(-1), weights.reshape(-1))
 
     def cell_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Input-gate table (V, 4H) = embedding @ W_ih^T + b_ih + b_hh, and W_hh^T (H, 4H).

@@ -96,11 +96,17 @@ class OracleLSTM(nn.Module):
         hidden = hidden.reshape(-1, self.dim)  # (B*T, H)
         flat = tokens.reshape(-1)
         out = torch.empty(batch * length, device=tokens.device)
-        # Chunks small enough that the (rows, V) logits stay in cache.
+        # Chunks small enough that the (rows, V) logits stay in cache, written into one reused
+        # buffer; log-softmax's fused kernel in place is cheaper there than logsumexp (a max
+        # pass, a temporary, an exp pass and a sum).
+        weight_t, bias = model.head.weight.t(), model.head.bias
+        buffer = torch.empty(min(chunk_rows, len(flat)), self.vocab_size, device=tokens.device)
         for lo in range(0, len(flat), chunk_rows):
-            logits = model.head(hidden[lo : lo + chunk_rows])  # (r, V)
-            picked = logits.gather(1, flat[lo : lo + chunk_rows, None]).squeeze(1)
-            out[lo : lo + len(picked)] = picked - torch.logsumexp(logits, dim=1)
+            h = hidden[lo : lo + chunk_rows]
+            block = buffer[: h.shape[0]]
+            torch.addmm(bias, h, weight_t, out=block)  # logits (r, V)
+            torch.log_softmax(block, dim=1, out=block)
+            out[lo : lo + h.shape[0]] = block.gather(1, flat[lo : lo + chunk_rows, None]).squeeze(1)
         return out.reshape(batch, length)
 
     def sequence_nll(self, tokens: torch.Tensor) -> torch.Tensor:

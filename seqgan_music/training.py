@@ -127,6 +127,30 @@ def optimise(
     return value
 
 
+def adam(parameters: Iterator[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with its fused kernel (one pass over each tensor) where the device has one.
+
+    The default on CPU is a loop of about ten elementwise ops per tensor, each a full pass over
+    memory: for the official discriminator's 6.5 M parameters that was half of a D epoch. The
+    fused kernel computes the same update (equal to float32 rounding). Checkpoints saved by
+    either kind load into either; a loaded state keeps this optimizer's kind.
+    """
+    params = list(parameters)
+    try:
+        optimizer = torch.optim.Adam(params, lr=lr, fused=True)
+    except RuntimeError:  # pragma: no cover - a device without the fused kernel
+        return torch.optim.Adam(params, lr=lr)
+
+    def keep_fused(_: torch.optim.Optimizer, state: dict[str, Any]) -> dict[str, Any]:
+        state = dict(state)
+        state["param_groups"] = [{**group, "fused": True, "foreach": None}
+                                 for group in state["param_groups"]]
+        return state
+
+    optimizer.register_load_state_dict_pre_hook(keep_fused)
+    return optimizer
+
+
 def mle_epoch(
     generator: Generator,
     optimizer: torch.optim.Optimizer,
@@ -235,8 +259,8 @@ def policy_gradient_step(
     rewards = rollout.rewards(samples, scorer, generator=rng)  # (B, T)
     advantages = rewards - rewards.mean(dim=0, keepdim=True) if reward_baseline else rewards
     generator.train()
-    log_probs = generator.log_probs(samples)  # (B, T)
-    loss = -(log_probs * advantages).sum()
+    # -(log G(y_t | Y_1:t-1) * advantages).sum(), fused with the output layer
+    loss = generator.weighted_nll(samples, advantages)
     value = optimise(generator, optimizer, loss, grad_clip, "adversarial", 0)
     rollout.update()
     return {
@@ -274,11 +298,10 @@ class Trainer:
         self.discriminator = Discriminator(config.discriminator, vocab, length).to(self.device)
         self.rollout = Rollout(self.generator, config.rollout)
         t = config.train
-        self.pretrain_optimizer = torch.optim.Adam(self.generator.parameters(), lr=t.pretrain_lr)
-        self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=t.generator_lr)
-        self.discriminator_optimizer = torch.optim.Adam(
-            self.discriminator.parameters(), lr=t.discriminator_lr
-        )
+        self.pretrain_optimizer = adam(self.generator.parameters(), lr=t.pretrain_lr)
+        self.generator_optimizer = adam(self.generator.parameters(), lr=t.generator_lr)
+        self.discriminator_optimizer = adam(self.discriminator.parameters(),
+                                            lr=t.discriminator_lr)
         self.rng = torch.Generator(device="cpu").manual_seed(config.seed)
         self.sample_rng = (
             torch.Generator(device=self.device).manual_seed(config.seed + 1)

@@ -7,6 +7,7 @@ from seqgan_music.config import DiscriminatorConfig, ExperimentConfig
 from seqgan_music.models import (
     Discriminator,
     Generator,
+    linear_cross_entropy,
     sample_categorical,
     sample_next,
     sample_weights,
@@ -180,3 +181,43 @@ def test_paper_presets_use_the_official_discriminator(task_name: str) -> None:
     assert d == official
     assert (d.highway_gate_bias, d.l2_reg, d.init, d.dropout) == (0.0, 0.1, "official", 0.25)
     assert sum(d.num_filters) == 1720 and config.rollout.rollout_update_rate == 0.8
+
+
+@pytest.mark.parametrize("rows", [1, 7, 40])
+def test_fused_linear_cross_entropy_equals_the_plain_loss_and_gradients(rows: int) -> None:
+    torch.manual_seed(0)
+    hidden = torch.randn(rows, 6, requires_grad=True)
+    weight = torch.randn(11, 6, requires_grad=True)
+    bias = torch.randn(11, requires_grad=True)
+    targets = torch.randint(0, 11, (rows,))
+    plain = torch.nn.functional.cross_entropy(hidden @ weight.t() + bias, targets)
+    expected = torch.autograd.grad(2.0 * plain, (hidden, weight, bias))
+    fused = linear_cross_entropy(hidden, weight, bias, targets, chunk=3)  # several chunks
+    got = torch.autograd.grad(2.0 * fused, (hidden, weight, bias))
+    assert torch.allclose(fused, plain, atol=1e-6)
+    for a, b in zip(got, expected, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_fused_cross_entropy_keeps_precision_when_the_target_probability_underflows() -> None:
+    hidden = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], requires_grad=True)
+    weight = torch.tensor([[150.0, 0.0], [-150.0, 0.0], [0.0, 3.0]], requires_grad=True)
+    bias = torch.zeros(3, requires_grad=True)
+    targets = torch.tensor([1, 2, 1])  # p = exp(-300) and exp(-147) underflow float32
+    plain = torch.nn.functional.cross_entropy(hidden @ weight.t() + bias, targets)
+    fused = linear_cross_entropy(hidden, weight, bias, targets, chunk=2)
+    assert torch.isfinite(fused) and torch.allclose(fused, plain, rtol=1e-6)
+
+
+def test_weighted_nll_is_the_reinforce_loss(tiny_config: ExperimentConfig) -> None:
+    torch.manual_seed(0)
+    g = Generator(tiny_config.generator, 8)
+    y = torch.randint(0, 8, (5, 6))
+    q = torch.randn(5, 6)  # signed, as with a reward baseline
+    expected = -(g.log_probs(y) * q).sum()
+    want = torch.autograd.grad(expected, list(g.parameters()))
+    got_loss = g.weighted_nll(y, q)
+    got = torch.autograd.grad(got_loss, list(g.parameters()))
+    assert torch.allclose(got_loss, expected, atol=1e-5)
+    for a, b in zip(got, want, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)

@@ -7,8 +7,9 @@ import torch
 
 from seqgan_music.config import ExperimentConfig
 from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
+from seqgan_music.models import Discriminator
 from seqgan_music.runs import load_checkpoint, save_checkpoint
-from seqgan_music.training import Corpus, Trainer, mle_epoch
+from seqgan_music.training import Corpus, Trainer, adam, discriminator_epochs, mle_epoch
 
 
 def _corpus(num: int = 24, seed: int = 0) -> Corpus:
@@ -189,3 +190,22 @@ def test_non_finite_loss_names_the_checkpoint_only_when_there_is_one(
         saved.generator.head.bias.fill_(float("nan"))
     with pytest.raises(TrainingError, match="last good checkpoint is kept"):
         saved.run()
+
+
+def test_fused_adam_matches_the_default_adam_and_stays_fused_when_loaded(
+    tiny_config: ExperimentConfig
+) -> None:
+    # Channels-last convolution weights included: the fused kernel must see matching layouts.
+    data = torch.randint(0, 8, (48, 6), generator=torch.Generator().manual_seed(0))
+    models, optimizers = [], []
+    for make in (lambda p: torch.optim.Adam(p, lr=0.01), lambda p: adam(p, lr=0.01)):
+        torch.manual_seed(0)
+        d = Discriminator(tiny_config.discriminator, 8, 6)
+        optimizer = make(d.parameters())
+        discriminator_epochs(d, optimizer, data[:24], data[24:], 2, 8,
+                             torch.Generator().manual_seed(1), precision="float32")
+        models.append(d)
+        optimizers.append(optimizer)
+    assert torch.allclose(_params(models[0]), _params(models[1]), atol=1e-6)
+    optimizers[1].load_state_dict(optimizers[0].state_dict())  # saved by the default Adam
+    assert optimizers[1].param_groups[0]["fused"] is True
