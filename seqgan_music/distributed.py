@@ -329,7 +329,25 @@ def launch(nproc: int, argv: list[str]) -> None:
             item[1].exitcode == -signal.SIGTERM, item[1].timestamp, item[0]))
         how = (f"was killed by signal {failure.signal_name()}" if failure.exitcode < 0
                else f"exited with code {failure.exitcode}")
-        raise TrainingError(
-            f"distributed training stopped: rank {rank} of {nproc} {how} (its message, if any, "
-            "is above) and the other processes were stopped; the run directory keeps the last "
-            "checkpoint: continue with --resume RUN_DIR") from None
+        stopped = TrainingError(
+            f"distributed training stopped: rank {rank} of {nproc} {how} and the other "
+            "processes were stopped; once training had begun, the run directory keeps the last "
+            "checkpoint: continue with --resume RUN_DIR (any number of processes)")
+        if failure.exitcode == 1:  # a handled error, its one line already printed above
+            stopped.replicated = True  # type: ignore[attr-defined]
+        raise stopped from None
+
+
+def is_collective_error(error: BaseException) -> bool:
+    """Errors every rank meets alike: a lost peer, a non-finite global loss."""
+    text = str(error)
+    return "another process of the run stopped" in text or "non-finite loss" in text
+
+
+def mark_replicated(error: BaseException) -> None:
+    """On ranks > 0 of a torchrun run, mark an error that rank 0 reports as well (checks of the
+    same config and data before training, collective failures): the CLI exits 1 quietly.
+    Errors of this rank alone arrive prefixed with "rank N:" and stay loud."""
+    rank = int(os.environ.get("RANK", "0") or 0)
+    if launched() and rank > 0 and not str(error).startswith(f"rank {rank}:"):
+        error.replicated = True  # type: ignore[attr-defined]

@@ -81,16 +81,21 @@ def train(
     if not distributed.launched():
         return _train(task_name, data, preset, config_file, overrides, out_root, resume, seed,
                       device, method, reporter)
+    from seqgan_music.errors import SeqganMusicError, TrainingError
+
     try:
         outcome = _train(task_name, data, preset, config_file, overrides, out_root, resume,
                          seed, device, method, reporter)
+    except SeqganMusicError as error:
+        distributed.mark_replicated(error)  # rank 0 says it; the others stay quiet
+        raise
     except RuntimeError as error:
         if not distributed.is_peer_lost(error):
             raise
-        from seqgan_music.errors import TrainingError
-
-        raise TrainingError(f"{distributed.peer_lost_message(error)} The run directory "
-                            "keeps its last checkpoint, if one was saved.") from None
+        failure = TrainingError(f"{distributed.peer_lost_message(error)} The run directory "
+                                "keeps its last checkpoint, if one was saved.")
+        distributed.mark_replicated(failure)
+        raise failure from None
     distributed.barrier()  # every rank leaves together, after rank 0 has written the run
     distributed.teardown()
     return outcome
@@ -100,6 +105,7 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
            overrides: list[str] | None, out_root: Path, resume: Path | None, seed: int | None,
            device: str | None, method: str, reporter: Any) -> TrainOutcome:
     from seqgan_music import distributed
+    from seqgan_music.errors import SeqganMusicError
     from seqgan_music.runs import (
         check_folder,
         check_not_in_use,
@@ -159,7 +165,12 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
         if state is not None:
             trainer.load_state_dict(state)  # a checkpoint that does not fit fails here
         if not main:  # trains beside rank 0, writes nothing
-            trainer.run()
+            try:
+                trainer.run()
+            except SeqganMusicError as error:
+                if not distributed.is_collective_error(error):  # its own: say it, with its rank
+                    raise type(error)(f"rank {world.rank}: {error}") from None
+                raise
             return TrainOutcome(run_dir or out_root, config, rank=world.rank)
         # Everything is checked: only now is anything written.
         seeded = run_dir is None and state is not None

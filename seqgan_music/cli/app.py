@@ -147,11 +147,6 @@ def train_command(
 
     Example: seqgan-music train oracle --preset quick --set train.batch_size=32
     """
-    if nproc != 1:
-        from seqgan_music import distributed
-
-        distributed.launch(nproc, distributed.without_nproc(sys.argv[1:]))
-        return
     if tokenizer is not None:
         from seqgan_music.errors import ConfigError
         from seqgan_music.text.tokenizers import KINDS
@@ -168,6 +163,11 @@ def train_command(
     if dry_run:
         resolved = build_config(load_task(task), preset, config, set_, seed, device)
         print(dump_toml(resolved.to_dict()), end="")
+        return
+    if nproc != 1:  # the same command in N processes, started the way torchrun does
+        from seqgan_music import distributed
+
+        distributed.launch(nproc, distributed.without_nproc(sys.argv[1:]))
         return
     from seqgan_music import pipeline
     from seqgan_music.cli.progress import RichReporter
