@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 
 RANK_SEED_STRIDE = 1_000_003  # rank r's streams are seeded with seed + r * this
-TIMEOUT_S = 600  # a collective waiting this long on a silent rank fails instead of hanging
+TIMEOUT_S = 3600  # a collective waits this long for a silent rank (rank 0 evaluating), then fails
 
 
 @dataclass(frozen=True)

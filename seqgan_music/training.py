@@ -305,8 +305,8 @@ class Trainer:
             self.discriminator.parameters(), lr=t.discriminator_lr
         )
         seed = distributed.rank_seed(config.seed)  # config.seed with one process
-        if distributed.active():
-            torch.manual_seed(seed)  # dropout masks differ across ranks
+        if not distributed.is_main():
+            torch.manual_seed(seed)  # its own dropout masks; rank 0 keeps a single run's stream
         self.rng = torch.Generator(device="cpu").manual_seed(seed)
         self.sample_rng = (
             torch.Generator(device=self.device).manual_seed(seed + 1)
