@@ -15,10 +15,11 @@ import hashlib
 import json
 import os
 import warnings
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ MAX_WORKERS = 8
 MAX_WINDOWS_PER_TUNE = 500
 FILES_PER_WORKER = 16  # fewer files than this per worker are read in this process
 FILES_PER_TASK = 32  # files a worker reads per task it is handed (amortises the hand-over)
+TASKS_AHEAD = 4  # tasks handed out per worker ahead of the results being collected
 STORE_VERSION = 2  # 2: windows in memory-mappable .npy files beside a flat token store
 
 
@@ -283,6 +285,31 @@ def _read_one(path: Path, step: float, melody: str, cache: Path | None
     return tunes, skipped, ""
 
 
+def _read_batch(batch: list[tuple[Path, float, str, Path | None]]
+                ) -> list[tuple[list[Tune], list[str], str]]:
+    return [_read_one(*item) for item in batch]
+
+
+def _in_order(pool: Any, args: Iterator[tuple[Path, float, str, Path | None]], chunk: int,
+              ahead: int) -> Iterator[tuple[list[Tune], list[str], str]]:
+    """`_read_one` over `args` in worker processes, results in order, with at most `ahead`
+    batches of `chunk` files handed out at a time (`Executor.map` would queue every file at
+    once: memory growing with the corpus)."""
+    pending: deque[Any] = deque()
+
+    def hand_out() -> None:
+        batch = list(islice(args, chunk))
+        if batch:
+            pending.append(pool.submit(_read_batch, batch))
+
+    for _ in range(ahead):
+        hand_out()
+    while pending:
+        results = pending.popleft().result()
+        hand_out()
+        yield from results
+
+
 def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path | None,
               reporter: Any, writer: TokenWriter) -> list[dict[str, str]]:
     """Read every file, in worker processes when there are many (music21 is slow), into
@@ -291,17 +318,17 @@ def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path 
     if reporter is not None:
         reporter.phase("read_data", len(files), 0)
     workers = min(os.cpu_count() or 1, MAX_WORKERS, len(files) // FILES_PER_WORKER)
-    args = [(path, options.step, options.melody, parsed_dir) for path, _ in files]
-    columns = list(zip(*args, strict=True))
+    args = ((path, options.step, options.melody, parsed_dir) for path, _ in files)
     skipped: list[dict[str, str]] = []
     with ExitStack() as stack:
+        read: Iterator[tuple[list[Tune], list[str], str]]
         if workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
-            read = pool.map(_read_one, *columns, chunksize=FILES_PER_TASK)
+            read = _in_order(pool, args, FILES_PER_TASK, TASKS_AHEAD * workers)
         else:
-            read = map(_read_one, *columns)
+            read = (_read_one(*a) for a in args)
         for (path, name), (found, bad_tunes, error) in zip(files, read, strict=True):
             if reporter is not None:
                 reporter.advance("read_data", {})
