@@ -10,9 +10,10 @@ negatives, one epoch over B positives and B negatives). Each setting runs in a f
   tokens: time per step ~ B * N * T^2 / 2 * (a * H^2 + b * H * V) + B * N * T^2 * c * D,
   i.e. T squared, linear in B, N and (for large V) in V. The column `us/token` is the time per
   sampled roll-out token: constant where the model holds;
-- memory: the trainer's own estimate before starting (`limits.rollout_bytes`, the check that
-  refuses a setting which would not fit, in `ExperimentConfig.check_resources`) beside the
-  measured peak growth of the process during the step.
+- memory: the trainer's own estimates before starting (`ExperimentConfig.check_resources`
+  refuses a setting that would not fit): the larger of the roll-out (`limits.rollout_bytes`) and
+  the (B, T, V) logits of the policy-gradient step with their gradients, beside the measured
+  peak growth of the process during the step.
 
     python benchmarks/bench_cost.py [--quick]
 """
@@ -56,8 +57,13 @@ def one(setting: dict[str, int]) -> dict[str, float]:
         "device": "cpu", "threads": 1,
     })
     dis = config.discriminator
-    estimate = limits.rollout_bytes(t, b, n, config.generator.hidden_dim,
-                                    dis.embedding_dim + sum(dis.num_filters)) / 2**20
+    # The trainer checks both before starting (`ExperimentConfig.check_resources`): the
+    # roll-out (completions, LSTM states, D activations) and the (B, T, V) logits of the
+    # REINFORCE / MLE step with their gradients; the step holds one after the other.
+    rollout_mib = limits.rollout_bytes(t, b, n, config.generator.hidden_dim,
+                                       dis.embedding_dim + sum(dis.num_filters)) / 2**20
+    logits_mib = 4 * b * t * v * 4 / 2**20
+    estimate = max(rollout_mib, logits_mib)
     try:
         config.check_resources()
     except ConfigError as error:

@@ -156,3 +156,48 @@ def test_a_bad_setting_is_one_line_from_all_processes(tmp_path: Path) -> None:
                       "the batch is global and split across them: use a batch of at least one "
                       "row per process"], result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
+
+
+def _collectives_worker(rank: int, store: str, out: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    distributed._WORLD = distributed.World(rank, 2, rank)
+    try:
+        torch.manual_seed(0)  # the same data and model on both ranks
+        data, model = torch.randn(5, 3), torch.nn.Linear(3, 1)
+        index = torch.arange(5)
+        local = distributed.local_share(index)  # 3 rows on rank 0, 2 on rank 1
+        loss = model(data[local]).square().mean()
+        loss.backward()
+        value = distributed.reduce_step(model, loss, len(local) / len(index))
+        results = {
+            "rows": local.tolist(),
+            "value": value,
+            "grad": model.weight.grad.flatten().tolist(),
+            "gathered": distributed.gather_rows(data[local], 5).tolist(),
+            "mean": distributed.batch_mean(data[local]).flatten().tolist(),
+            "sums": distributed.sum_values(float(rank), 1.0),
+        }
+        Path(out, f"rank{rank}.json").write_text(json.dumps(results))
+    finally:
+        distributed._WORLD = distributed.World()
+        dist.destroy_process_group()
+
+
+def test_collectives_give_the_global_batch_on_uneven_shares(tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    mp.spawn(_collectives_worker, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2)
+    torch.manual_seed(0)
+    data, model = torch.randn(5, 3), torch.nn.Linear(3, 1)
+    loss = model(data).square().mean()
+    loss.backward()
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["rows"] == [0, 2, 4] and ranks[1]["rows"] == [1, 3]
+    for result in ranks:
+        assert result["value"] == pytest.approx(float(loss.detach()), rel=1e-6)
+        assert result["grad"] == pytest.approx(model.weight.grad.flatten().tolist(), rel=1e-5)
+        assert torch.equal(torch.tensor(result["gathered"]), data)
+        assert result["mean"] == pytest.approx(data.mean(dim=0).tolist(), abs=1e-6)
+        assert result["sums"] == [1.0, 2.0]
