@@ -201,3 +201,20 @@ def test_collectives_give_the_global_batch_on_uneven_shares(tmp_path: Path) -> N
         assert torch.equal(torch.tensor(result["gathered"]), data)
         assert result["mean"] == pytest.approx(data.mean(dim=0).tolist(), abs=1e-6)
         assert result["sums"] == [1.0, 2.0]
+
+
+def test_torchrun_trains_a_text_plug_in_task_with_mle(tmp_path: Path) -> None:
+    """The documented torchrun command itself, on the text task (a plug-in like any other)."""
+    from tests.test_text import TINY_TEXT, sentences, write_lines
+
+    data = write_lines(tmp_path / "mine.txt", sentences(120))
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "seqgan_music", "train", "text", "--data", str(data), "--tokenizer", "word",
+         "--set", "data.seq_len=10", "--method", "mle", "--out", str(tmp_path / "runs"),
+         *TINY_TEXT], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("run directory:") == 1 and "BLEU-2" in result.stdout
+    (run_dir,) = (tmp_path / "runs" / "text").iterdir()
+    assert final_record(tmp_path / "runs", "text")["phase"] == "mle"
+    assert (run_dir / "model.safetensors").is_file()
