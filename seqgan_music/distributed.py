@@ -318,6 +318,10 @@ def launch(nproc: int, argv: list[str]) -> None:
     from torch.distributed.run import get_args_parser, run
 
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # one line of ours
+    if not os.environ.get("OMP_NUM_THREADS"):  # else torchrun gives every process 1 thread
+        from seqgan_music.threads import available_cpus
+
+        os.environ["OMP_NUM_THREADS"] = str(max(1, available_cpus() // nproc))  # cores / N
     args = get_args_parser().parse_args(
         ["--standalone", "--nproc-per-node", str(nproc), "--max-restarts", "0",
          "--module", "seqgan_music", *argv])
