@@ -5,6 +5,7 @@ Everything here is importable and testable without the CLI, which only parses fl
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class TrainOutcome:
     data_label: str = ""
     figures: dict[str, dict[str, float]] = field(default_factory=dict)
     evaluation: str = ""  # how the figures were drawn: samples per model and their seed
+    rank: int = 0  # in a distributed run, the process that returns it (only rank 0 reports)
 
 
 def train(
@@ -70,7 +72,40 @@ def train(
     that run; any other checkpoint file starts a new run directory from it (the reporter's
     optional `note` says so). The run directory is locked while training (`runs.run_lock`).
     Returns the run directory and the task's figures for the MLE model and the final model.
+
+    Started by torchrun (WORLD_SIZE > 1) every process calls this; they train together
+    (`distributed`) and rank 0 alone writes the run directory and reports.
     """
+    from seqgan_music import distributed
+
+    if not distributed.launched():
+        return _train(task_name, data, preset, config_file, overrides, out_root, resume, seed,
+                      device, method, reporter)
+    from seqgan_music.errors import SeqganMusicError, TrainingError
+
+    try:
+        outcome = _train(task_name, data, preset, config_file, overrides, out_root, resume,
+                         seed, device, method, reporter)
+    except SeqganMusicError as error:
+        distributed.mark_replicated(error)  # rank 0 says it; the others stay quiet
+        raise
+    except RuntimeError as error:
+        if not distributed.is_peer_lost(error):
+            raise
+        failure = TrainingError(f"{distributed.peer_lost_message(error)} The run directory "
+                                "keeps its last checkpoint, if one was saved.")
+        distributed.mark_replicated(failure)
+        raise failure from None
+    distributed.barrier()  # every rank leaves together, after rank 0 has written the run
+    distributed.teardown()
+    return outcome
+
+
+def _train(task_name: str, data: Path | None, preset: str, config_file: Path | None,
+           overrides: list[str] | None, out_root: Path, resume: Path | None, seed: int | None,
+           device: str | None, method: str, reporter: Any) -> TrainOutcome:
+    from seqgan_music import distributed
+    from seqgan_music.errors import SeqganMusicError
     from seqgan_music.runs import (
         check_folder,
         check_not_in_use,
@@ -85,12 +120,15 @@ def train(
     if method not in METHODS:
         raise ConfigError(f"method {method!r} is unknown; accepted: {', '.join(METHODS)}")
     task = load_task(task_name)
+    main = not distributed.launched() or int(os.environ.get("RANK", "0")) == 0
+    if not main:
+        reporter = None  # rank 0 alone reports
     with ExitStack() as stack:
         run_dir: Path | None = None
         state: dict[str, Any] | None = None
         if resume is not None:
             checkpoint, run_dir = resume_target(resume)
-            if run_dir is not None:  # fail at once when another process trains in it
+            if run_dir is not None and main:  # fail at once when another process trains in it
                 check_not_in_use(run_dir)
             state = load_checkpoint(checkpoint)
             config, method = _resumable(state, checkpoint, task)
@@ -101,14 +139,23 @@ def train(
                 _note(reporter, SMOKE_NOTE)
             _derive_seq_len(task, config, data, sets_field(task, preset, config_file, overrides,
                                                            "data", "seq_len"), reporter)
-        if run_dir is None:
+        if run_dir is None and main:
             check_folder(out_root, "runs folder")
         if resolve_device(config.device).type == "cpu":  # fails before any folder is made
             from seqgan_music.threads import describe_threads
 
             _note(reporter, f"CPU: {describe_threads(config.threads)}")
+        world = distributed.setup(config.device)
+        if world.size > 1:
+            distributed.check_batch(config.train.batch_size)
+            _note(reporter, f"distributed: {world.size} processes ({distributed.backend()}); "
+                            f"global batch {config.train.batch_size}")
         task.reporter = reporter
+        if not main:
+            distributed.barrier()  # rank 0 reads the data first and fills the cache
         corpus = task.prepare(config, data)
+        if main:
+            distributed.barrier()
         config.data.vocab_size = corpus.vocab_size
         config.validate()
         config.check_resources()  # with the corpus's vocabulary, before any folder is made
@@ -117,6 +164,14 @@ def train(
         trainer = Trainer(config, corpus, method=method, reporter=reporter)
         if state is not None:
             trainer.load_state_dict(state)  # a checkpoint that does not fit fails here
+        if not main:  # trains beside rank 0, writes nothing
+            try:
+                trainer.run()
+            except SeqganMusicError as error:
+                if not distributed.is_collective_error(error):  # its own: say it, with its rank
+                    raise type(error)(f"rank {world.rank}: {error}") from None
+                raise
+            return TrainOutcome(run_dir or out_root, config, rank=world.rank)
         # Everything is checked: only now is anything written.
         seeded = run_dir is None and state is not None
         if run_dir is None:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
+from seqgan_music import distributed
 from seqgan_music.config import ExperimentConfig
 from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
 from seqgan_music.models import Discriminator, Generator, sample_categorical
@@ -93,7 +94,7 @@ def minibatches(
     num: int, batch_size: int, rng: torch.Generator, device: torch.device
 ) -> Iterator[torch.Tensor]:
     """Shuffled index batches (the last may be smaller)."""
-    order = torch.randperm(num, generator=rng).to(device)
+    order = distributed.broadcast_order(torch.randperm(num, generator=rng).to(device))
     for lo in range(0, num, batch_size):
         yield order[lo : lo + batch_size]
 
@@ -115,12 +116,25 @@ def optimise(
     clip: float | None,
     phase: str,
     step: int,
+    weight: float = 1.0,
 ) -> float:
     """Check the loss is finite (before it can touch the weights), back-propagate, clip the
-    gradient norm to `clip` and take one optimizer step; returns the loss value."""
-    value = check_finite(loss.detach(), phase, step)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    gradient norm to `clip` and take one optimizer step; returns the loss value.
+
+    With several processes `loss` is this rank's part and `weight` its share of the global
+    loss (rows / global rows for a mean, 1 for a sum): gradients and the returned value are
+    those of the global loss (`distributed.reduce_step`), checked for finiteness on every rank.
+    """
+    if distributed.active():
+        optimizer.zero_grad(set_to_none=True)
+        if weight:
+            loss.backward()
+        value = check_finite(torch.tensor(distributed.reduce_step(model, loss, weight)), phase,
+                             step)
+    else:
+        value = check_finite(loss.detach(), phase, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
     if clip is not None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
@@ -163,8 +177,10 @@ def mle_epoch(
     generator.train()
     total, count = 0.0, 0
     for index in minibatches(len(data), batch_size, rng, data.device):
-        loss = generator.nll(data[index])
-        total += optimise(generator, optimizer, loss, grad_clip, "mle", count) * len(index)
+        local = distributed.local_share(index)  # this process's rows (all of them with one)
+        loss = generator.nll(data[local])
+        total += optimise(generator, optimizer, loss, grad_clip, "mle", count,
+                          len(local) / len(index)) * len(index)
         count += len(index)
     return total / max(count, 1)
 
@@ -188,7 +204,7 @@ def scheduled_sampling_epoch(
     generator.train()
     total, count = 0.0, 0
     for index in minibatches(len(data), batch_size, rng, data.device):
-        targets = data[index]  # (B, T)
+        targets = data[distributed.local_share(index)]  # (B, T): this process's rows
         batch, length = targets.shape
         token = targets.new_full((batch,), generator.config.start_token)
         state = None
@@ -203,8 +219,8 @@ def scheduled_sampling_epoch(
                 token = torch.where(keep, targets[:, t], sampled)
         loss = torch.stack(losses).mean()
         total += optimise(generator, optimizer, loss, grad_clip, "scheduled_sampling",
-                          count) * batch
-        count += batch
+                          count, batch / len(index)) * len(index)
+        count += len(index)
     return total / max(count, 1)
 
 
@@ -232,14 +248,17 @@ def discriminator_epochs(
     for _ in range(epochs):
         loss_sum, correct, count = 0.0, 0, 0
         for index in minibatches(len(tokens), batch_size, rng, tokens.device):
+            local = distributed.local_share(index)  # this process's rows
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits = discriminator(tokens[index]).float()
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[index])
+                logits = discriminator(tokens[local]).float()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[local])
             loss = loss + discriminator.l2_penalty()
             loss_sum += optimise(discriminator, optimizer, loss, None, "discriminator",
-                                 count) * len(index)
-            correct += int(((logits.detach() > 0).float() == labels[index]).sum())
+                                 count, len(local) / len(index)) * len(index)
+            correct += int(((logits.detach() > 0).float() == labels[local]).sum())
             count += len(index)
+        if distributed.active():
+            correct = int(distributed.sum_values(correct)[0])
     return loss_sum / max(count, 1), correct / max(count, 1)
 
 
@@ -255,14 +274,19 @@ def policy_gradient_step(
     reward_baseline: bool = False,
 ) -> dict[str, float]:
     """Sample a batch from G, estimate Q by rollouts and take one REINFORCE step (eq. 8)."""
-    samples = generator.sample(batch_size, length, generator=rng)
+    # With several processes each samples and rolls out its share of the batch.
+    samples = generator.sample(distributed.local_count(batch_size), length, generator=rng)
     rewards = rollout.rewards(samples, scorer, generator=rng)  # (B, T)
-    advantages = rewards - rewards.mean(dim=0, keepdim=True) if reward_baseline else rewards
+    advantages = rewards - distributed.batch_mean(rewards) if reward_baseline else rewards
     generator.train()
     # -(log G(y_t | Y_1:t-1) * advantages).sum(), fused with the output layer
     loss = generator.weighted_nll(samples, advantages)
     value = optimise(generator, optimizer, loss, grad_clip, "adversarial", 0)
     rollout.update()
+    if distributed.active():
+        total, final, rows = distributed.sum_values(float(rewards.sum()),
+                                                    float(rewards[:, -1].sum()), len(rewards))
+        return {"g_loss": value, "reward": total / (rows * length), "reward_final": final / rows}
     return {
         "g_loss": value,
         "reward": float(rewards.mean()),
@@ -286,7 +310,7 @@ class Trainer:
         self.config = config
         self.method = method
         self.reporter = reporter or SilentReporter()
-        self.device = resolve_device(config.device)
+        self.device = distributed.device_for(resolve_device(config.device))
         from seqgan_music.threads import choose_threads  # --set threads, env, free CPUs
         torch.set_num_threads(choose_threads(config.threads))
         self.corpus = corpus
@@ -296,15 +320,19 @@ class Trainer:
         length, vocab = config.data.seq_len, corpus.vocab_size
         self.generator = Generator(config.generator, vocab).to(self.device)
         self.discriminator = Discriminator(config.discriminator, vocab, length).to(self.device)
+        distributed.broadcast_parameters(self.generator, self.discriminator)  # rank 0's start
         self.rollout = Rollout(self.generator, config.rollout)
         t = config.train
         self.pretrain_optimizer = adam(self.generator.parameters(), lr=t.pretrain_lr)
         self.generator_optimizer = adam(self.generator.parameters(), lr=t.generator_lr)
         self.discriminator_optimizer = adam(self.discriminator.parameters(),
                                             lr=t.discriminator_lr)
-        self.rng = torch.Generator(device="cpu").manual_seed(config.seed)
+        seed = distributed.rank_seed(config.seed)  # config.seed with one process
+        if not distributed.is_main():
+            torch.manual_seed(seed)  # its own dropout masks; rank 0 keeps a single run's stream
+        self.rng = torch.Generator(device="cpu").manual_seed(seed)
         self.sample_rng = (
-            torch.Generator(device=self.device).manual_seed(config.seed + 1)
+            torch.Generator(device=self.device).manual_seed(seed + 1)
             if self.device.type == "cuda"
             else self.rng
         )
@@ -361,6 +389,11 @@ class Trainer:
                     record = self._step(phase, step)
                 except TrainingError as error:
                     raise TrainingError(f"{error} {self._checkpoint_note()}") from None
+                except RuntimeError as error:  # a collective whose peer process stopped
+                    if not distributed.is_peer_lost(error):
+                        raise
+                    raise TrainingError(f"{distributed.peer_lost_message(error)} "
+                                        f"{self._checkpoint_note()}") from None
                 self.progress[phase] = step + 1
                 self.reporter.advance(phase, record)
                 last = step + 1 == total
@@ -374,6 +407,8 @@ class Trainer:
         return self.metrics.records() if self.metrics else []
 
     def _checkpoint_note(self) -> str:
+        if not distributed.is_main():
+            return "Rank 0 keeps the last checkpoint in the run directory."
         latest = self.run_dir / "checkpoints" / "latest.pt" if self.run_dir else None
         if latest is not None and latest.exists():
             return (f"The last good checkpoint is kept ({latest}); continue with --resume "
@@ -418,8 +453,11 @@ class Trainer:
 
     def _train_discriminator(self, epochs: int) -> dict[str, float]:
         positives = self.train_data
-        negatives = self.generator.sample(len(positives), self.config.data.seq_len,
-                                          generator=self.sample_rng)
+        # each process draws its share of the negatives; all of them see every negative
+        negatives = distributed.gather_rows(
+            self.generator.sample(distributed.local_count(len(positives)),
+                                  self.config.data.seq_len, generator=self.sample_rng),
+            len(positives))
         loss, accuracy = discriminator_epochs(
             self.discriminator, self.discriminator_optimizer, positives, negatives, epochs,
             self.config.train.batch_size, self.rng, self.config.train.discriminator_precision)
@@ -480,6 +518,8 @@ class Trainer:
         return total / max(len(data), 1)
 
     def _evaluate(self, phase: str, step: int, log: bool = True) -> dict[str, float]:
+        if not distributed.is_main():  # rank 0 evaluates and logs for all
+            return {}
         figures = self.evaluate()
         if log:
             self._log({"phase": phase, "step": step, "epoch": self.epoch, **figures})
@@ -553,6 +593,11 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
             self.sample_rng.set_state(state["rng"]["cuda_sampler"])
         self.progress = {k: int(v) for k, v in state["progress"].items()}
+        if not distributed.is_main():  # the checkpoint holds rank 0's streams: derive ours
+            seed = distributed.rank_seed(self.config.seed + sum(self.progress.values()))
+            torch.manual_seed(seed)
+            self.rng.manual_seed(seed)
+            self.sample_rng.manual_seed(seed + 1)
         self.epoch = int(state.get("epoch", 0))
         if resume_metrics and self.metrics is not None:
             self.metrics.truncate(int(state.get("metrics_lines", 0)))

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         _fail(f"{error.format_message()}{hint}")  # type: ignore[attr-defined]
     except SeqganMusicError as error:
+        if getattr(error, "replicated", False):  # a distributed run's rank > 0: rank 0 says it
+            sys.exit(1)
         _fail(str(error))
     except BrokenPipeError:  # `seqgan-music ... | head`: the reader has gone, so stop quietly
         import os

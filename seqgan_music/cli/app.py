@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,6 +139,9 @@ def train_command(
     tokenizer: Annotated[str | None, typer.Option(
         "--tokenizer", help="char or word (text task; same as --set "
         "task_options.tokenizer=...).")] = None,
+    nproc: Annotated[int, typer.Option(
+        "--nproc", help="Train with N processes on this machine (torch.distributed, as "
+        "torchrun --standalone --nproc-per-node N); the global batch stays the same.")] = 1,
 ) -> None:
     """Train SeqGAN (or a baseline) on a task: MLE, D pre-training, adversarial training.
 
@@ -160,6 +164,11 @@ def train_command(
         resolved = build_config(load_task(task), preset, config, set_, seed, device)
         print(dump_toml(resolved.to_dict()), end="")
         return
+    if nproc != 1:  # the same command in N processes, started the way torchrun does
+        from seqgan_music import distributed
+
+        distributed.launch(nproc, distributed.without_nproc(sys.argv[1:]))
+        return
     from seqgan_music import pipeline
     from seqgan_music.cli.progress import RichReporter
     from seqgan_music.errors import DataMissing
@@ -175,6 +184,8 @@ def train_command(
         with RichReporter(console) as reporter:
             outcome = pipeline.train(task, data, preset, config, set_, out, resume, seed,
                                      device, method, reporter)
+    if outcome.rank:  # another process of a distributed run: rank 0 reports
+        return
     if outcome.data_label:
         console.print(f"data: {outcome.data_label}", markup=False)
     _print_figures(console, outcome.figures, f"{task}: evaluation of the trained models", task)

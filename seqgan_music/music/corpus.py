@@ -15,10 +15,11 @@ import hashlib
 import json
 import os
 import warnings
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,15 @@ import numpy as np
 from seqgan_music.data import cache_dir
 from seqgan_music.errors import ConfigError, DataError, DataWarning
 from seqgan_music.music.readers import MELODY_MODES, Tune, UnusableFile, read_abc, read_midi
-from seqgan_music.music.tokens import STEP_SECONDS, windows
+from seqgan_music.music.store import (
+    TokenStore,
+    TokenWriter,
+    finish_arrays,
+    load_arrays,
+    window_arrays,
+    window_counts,
+)
+from seqgan_music.music.tokens import STEP_SECONDS
 
 READER_VERSION = 1  # bump when the readers change what they produce
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -38,6 +47,9 @@ MAX_WORKERS = 8
 # far longer (a note held for hours) would flood the corpus with identical windows.
 MAX_WINDOWS_PER_TUNE = 500
 FILES_PER_WORKER = 16  # fewer files than this per worker are read in this process
+FILES_PER_TASK = 32  # files a worker reads per task it is handed (amortises the hand-over)
+TASKS_AHEAD = 4  # tasks handed out per worker ahead of the results being collected
+STORE_VERSION = 2  # 2: windows in memory-mappable .npy files beside a flat token store
 
 
 @dataclass
@@ -177,7 +189,7 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None
 
 def _corpus_key(files: list[Path], options: MusicOptions, seq_len: int) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([asdict(options), seq_len, READER_VERSION]).encode())
+    digest.update(json.dumps([asdict(options), seq_len, READER_VERSION, STORE_VERSION]).encode())
     for path in files:
         stat = path.stat()
         digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -227,9 +239,40 @@ def build_music_corpus(
             return _load_corpus(corpus_dir)
         except (OSError, ValueError, KeyError):
             pass  # rebuilt below
-    tunes, skipped = _read_all(files, options, cache, reporter)
-    return _assemble(tunes, skipped, files, layouts, roots, label, options, seq_len, key,
-                     corpus_dir)
+    with ExitStack() as stack:
+        # Tunes stream into an on-disk store (memory for one file at a time), built in a
+        # staging folder of this process and renamed into place when complete.
+        staging = _staging(corpus_dir, stack)
+        writer = TokenWriter(staging)
+        try:
+            skipped = _read_all(files, options, cache, reporter, writer)
+        except BaseException:
+            writer.abandon()
+            raise
+        store = writer.close()
+        data = _assemble(store, skipped, files, layouts, roots, label, options, seq_len, key,
+                         staging if corpus_dir is not None else None)
+        if corpus_dir is not None:
+            _save_corpus(corpus_dir, data, staging)
+        return data
+
+
+def _staging(corpus_dir: Path | None, stack: ExitStack) -> Path:
+    """A fresh folder for a corpus being built: beside its cache folder (renamed onto it by
+    `_save_corpus`), or a temporary folder without a cache; removed on the way out."""
+    import shutil
+    import tempfile
+
+    if corpus_dir is not None:
+        try:
+            corpus_dir.parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix=f".{corpus_dir.name}-", dir=corpus_dir.parent))
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
+            return folder
+        except OSError:
+            pass  # a read-only cache: build in a temporary folder, cache nothing
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seqgan-music-")))
+    return folder
 
 
 def _read_one(path: Path, step: float, melody: str, cache: Path | None
@@ -242,57 +285,83 @@ def _read_one(path: Path, step: float, melody: str, cache: Path | None
     return tunes, skipped, ""
 
 
+def _read_batch(batch: list[tuple[Path, float, str, Path | None]]
+                ) -> list[tuple[list[Tune], list[str], str]]:
+    return [_read_one(*item) for item in batch]
+
+
+def _in_order(pool: Any, args: Iterator[tuple[Path, float, str, Path | None]], chunk: int,
+              ahead: int) -> Iterator[tuple[list[Tune], list[str], str]]:
+    """`_read_one` over `args` in worker processes, results in order, with at most `ahead`
+    batches of `chunk` files handed out at a time (`Executor.map` would queue every file at
+    once: memory growing with the corpus)."""
+    pending: deque[Any] = deque()
+
+    def hand_out() -> None:
+        batch = list(islice(args, chunk))
+        if batch:
+            pending.append(pool.submit(_read_batch, batch))
+
+    for _ in range(ahead):
+        hand_out()
+    while pending:
+        results = pending.popleft().result()
+        hand_out()
+        yield from results
+
+
 def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path | None,
-              reporter: Any) -> tuple[list[Tune], list[dict[str, str]]]:
-    """Read every file, in worker processes when there are many (music21 is slow)."""
+              reporter: Any, writer: TokenWriter) -> list[dict[str, str]]:
+    """Read every file, in worker processes when there are many (music21 is slow), into
+    `writer` as results arrive; returns the skipped files and tunes with their reasons."""
     parsed_dir = cache / "parsed" if cache is not None else None
     if reporter is not None:
         reporter.phase("read_data", len(files), 0)
     workers = min(os.cpu_count() or 1, MAX_WORKERS, len(files) // FILES_PER_WORKER)
-    args = [(path, options.step, options.melody, parsed_dir) for path, _ in files]
-    columns = list(zip(*args, strict=True))
-    results: list[tuple[list[Tune], list[str], str]] = []
+    args = ((path, options.step, options.melody, parsed_dir) for path, _ in files)
+    skipped: list[dict[str, str]] = []
     with ExitStack() as stack:
+        read: Iterator[tuple[list[Tune], list[str], str]]
         if workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
-            read = pool.map(_read_one, *columns, chunksize=8)
+            read = _in_order(pool, args, FILES_PER_TASK, TASKS_AHEAD * workers)
         else:
-            read = map(_read_one, *columns)
-        for result in read:
-            results.append(result)
+            read = (_read_one(*a) for a in args)
+        for (path, name), (found, bad_tunes, error) in zip(files, read, strict=True):
             if reporter is not None:
                 reporter.advance("read_data", {})
-    tunes: list[Tune] = []
-    skipped: list[dict[str, str]] = []
-    for (path, name), (found, bad_tunes, error) in zip(files, results, strict=True):
-        if error:
-            skipped.append({"item": name, "reason": error})
-            continue
-        prefix = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
-        tunes += [Tune(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens)
-                  for t in found]
-        skipped += [{"item": prefix + s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
-                    for s in bad_tunes]
-    return tunes, skipped
+            if error:
+                skipped.append({"item": name, "reason": error})
+                continue
+            prefix = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+            for t in found:
+                writer.add(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens)
+            skipped += [{"item": prefix + s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
+                        for s in bad_tunes]
+    return skipped
 
 
-def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tuple[Path, str]],
+def _assemble(store: TokenStore, skipped: list[dict[str, str]], files: list[tuple[Path, str]],
               layouts: list[str], roots: Sequence[Path], label: str, options: MusicOptions,
-              seq_len: int, key: str, corpus_dir: Path | None) -> MusicData:
+              seq_len: int, key: str, folder: Path | None) -> MusicData:
+    """Windows of the stored tunes, split by tune: `.npy` files in `folder` (memory-mapped
+    while written; None: in memory), returned as int64 arrays with the manifest."""
     where = ", ".join(str(r) for r in roots)
-    cut = [(t.name, windows(t.tokens, seq_len, options.overlap)) for t in tunes]
-    flooding = [(name, len(w)) for name, w in cut if len(w) > MAX_WINDOWS_PER_TUNE]
-    if flooding:
-        name, count = max(flooding, key=lambda item: item[1])
+    corpus_dir = folder.parent / key if folder is not None else None
+    full = window_counts(store.lengths, seq_len, options.overlap, np.iinfo(np.int64).max)
+    flooding = np.flatnonzero(full > MAX_WINDOWS_PER_TUNE)
+    if len(flooding):
+        worst = int(flooding[np.argmax(full[flooding])])
         warnings.warn(f"{len(flooding)} tune(s) would supply more than {MAX_WINDOWS_PER_TUNE} "
-                      f"windows each (e.g. {name}: {count} windows; a note held for hours?); "
-                      f"only the first {MAX_WINDOWS_PER_TUNE} of "
+                      f"windows each (e.g. {store.names[worst]}: {int(full[worst])} windows; a "
+                      f"note held for hours?); only the first {MAX_WINDOWS_PER_TUNE} of "
                       "each are kept", DataWarning, stacklevel=2)
-        cut = [(name, w[:MAX_WINDOWS_PER_TUNE]) for name, w in cut]
-    usable = [(name, w) for name, w in cut if len(w)]
-    too_short = len(cut) - len(usable)
+    counts = np.minimum(full, MAX_WINDOWS_PER_TUNE)
+    usable_index = np.flatnonzero(counts > 0)
+    usable = [(store.names[i], int(i)) for i in usable_index]
+    too_short = len(store) - len(usable)
     if skipped:
         reasons = Counter(s["reason"] for s in skipped)
         summary = ", ".join(f"{n} {r}" for r, n in reasons.most_common(4))
@@ -307,18 +376,21 @@ def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tupl
             f"{too_short} shorter tune(s); at least {MIN_TUNES} are needed (one per split)"
         )
     splits = split_tunes([name for name, _ in usable], options)
-    arrays = {split: np.concatenate([usable[i][1] for i in index]) if index
-              else np.zeros((0, seq_len), np.int64) for split, index in splits.items()}
-    steps = sum(len(t.tokens) for t in tunes)
+    stored = window_arrays(store, {s: [usable[i][1] for i in index]
+                                   for s, index in splits.items()},
+                           counts, seq_len, options.overlap, folder)
+    if folder is not None:
+        finish_arrays(folder, stored)
+    arrays = {split: np.asarray(a, dtype=np.int64) for split, a in stored.items()}
     manifest: dict[str, Any] = {
         "label": label,
         "source": [str(r) for r in roots],
         "layout": ", ".join(sorted(set(layouts))),
         "files": len(files),
-        "tunes": len(tunes),
+        "tunes": len(store),
         "tunes_shorter_than_a_window": too_short,
-        "steps": steps,
-        "rests": int(sum(int((t.tokens == 0).sum()) for t in tunes)),
+        "steps": int(store.lengths.sum()),
+        "rests": store.count(0),
         "tunes_per_split": {s: len(i) for s, i in splits.items()},
         "windows_per_split": {s: len(a) for s, a in arrays.items()},
         "split_tunes": {s: sorted(usable[i][0] for i in index) for s, index in splits.items()},
@@ -329,30 +401,33 @@ def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tupl
         "key": key,
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
     }
-    data = MusicData(arrays["train"], arrays["valid"], arrays["test"], manifest)
-    if corpus_dir is not None:
-        _save_corpus(corpus_dir, data)
-    return data
+    return MusicData(arrays["train"], arrays["valid"], arrays["test"], manifest)
 
 
-def _save_corpus(folder: Path, data: MusicData) -> None:
+def _save_corpus(folder: Path, data: MusicData, staging: Path) -> None:
+    """Move a built corpus (store, windows) from `staging` to `folder` and write its manifest
+    last (it marks the folder complete). A failure only costs the cache."""
+    import shutil
+
     from seqgan_music.runs import atomic_write
 
     try:
-        with atomic_write(folder / "tokens.npz", "wb") as handle:
-            np.savez(handle, train=data.train.astype(np.uint8), valid=data.valid.astype(np.uint8),
-                     test=data.test.astype(np.uint8))
         data.manifest["cache"] = str(folder)
-        with atomic_write(folder / "manifest.json") as handle:  # written last: marks complete
+        with atomic_write(staging / "manifest.json") as handle:
             json.dump(data.manifest, handle, indent=1)
+        if folder.exists() and not (folder / "manifest.json").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # an older, incomplete build
+        os.replace(staging, folder)  # fails when another process finished first: theirs stays
     except OSError:
-        pass
+        data.manifest.pop("cache", None)
+
+
+SPLITS = ("train", "valid", "test")
 
 
 def _load_corpus(folder: Path) -> MusicData:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    with np.load(folder / "tokens.npz", allow_pickle=False) as stored:
-        arrays = {k: stored[k].astype(np.int64) for k in ("train", "valid", "test")}
+    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in load_arrays(folder, SPLITS)}
     if manifest.get("skipped"):
         warnings.warn(f"{len(manifest['skipped'])} files/tunes of {', '.join(manifest['source'])}"
                       f" were skipped; the manifest {folder / 'manifest.json'} lists them",

@@ -1,0 +1,55 @@
+"""Large-corpus reading: tunes streamed into a memory-mapped store, windows in .npy files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seqgan_music.music.corpus import MusicOptions, build_music_corpus, read_file
+from seqgan_music.music.store import TokenWriter, window_arrays, window_counts
+from seqgan_music.music.tokens import windows
+from tests.conftest import random_tunes
+
+
+def test_store_windows_match_the_tokeniser_windows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    tunes = [rng.integers(0, 89, size=int(n)) for n in rng.integers(0, 60, size=40)]
+    writer = TokenWriter(tmp_path / "store")
+    for i, tokens in enumerate(tunes):
+        writer.add(f"t{i}", tokens)
+    store = writer.close()
+    assert len(store) == 40 and store.count(0) == sum(int((t == 0).sum()) for t in tunes)
+    for seq_len, overlap in [(8, 0), (8, 3), (50, 10)]:
+        counts = window_counts(store.lengths, seq_len, overlap, 1000)
+        order = list(range(39, -1, -1))
+        got = window_arrays(store, {"all": order}, counts, seq_len, overlap, None)["all"]
+        expected = np.concatenate([windows(tunes[i], seq_len, overlap) for i in order])
+        assert np.array_equal(got.astype(np.int64), expected)
+
+
+def test_a_folder_streams_into_the_cache_and_corrupt_files_are_counted(tmp_path: Path) -> None:
+    folder = random_tunes(tmp_path / "tunes", num=40, steps=60)
+    (folder / "broken.mid").write_bytes(b"MThd not really a midi file")
+    options = MusicOptions()
+    with pytest.warns(UserWarning, match="skipped 1 of the files"):
+        built = build_music_corpus([folder], "tunes", options, seq_len=16)
+    assert built.manifest["files"] == 41 and built.manifest["tunes"] == 40
+    assert [s["item"] for s in built.manifest["skipped"]] == ["broken.mid"]
+    cache = Path(built.manifest["cache"])
+    assert {p.name for p in cache.iterdir()} >= {"tokens.bin", "tunes.json", "train.npy",
+                                                 "valid.npy", "test.npy", "manifest.json"}
+    assert json.loads((cache / "manifest.json").read_text())["windows_per_split"]["train"] == len(
+        built.train)
+    # every window is one the tokeniser cuts from some tune, all of them used once
+    every = np.concatenate([windows(read_file(p, options.step, options.melody)[0][0].tokens, 16)
+                            for p in sorted(folder.glob("tune*.mid"))])
+    got = np.concatenate([built.train, built.valid, built.test])
+    assert got.dtype == np.int64 and len(got) == len(every)
+    assert sorted(map(bytes, got.astype(np.uint8))) == sorted(map(bytes, every.astype(np.uint8)))
+    with pytest.warns(UserWarning, match="were skipped"):
+        again = build_music_corpus([folder], "tunes", options, seq_len=16)  # from the cache
+    assert np.array_equal(again.train, built.train) and np.array_equal(again.test, built.test)
+    assert not [p for p in cache.parent.iterdir() if p.name.startswith(".")]  # no staging left
