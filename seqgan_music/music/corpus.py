@@ -50,6 +50,7 @@ class MusicOptions:
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
     split_seed: int = 0
+    representation: str = "paper"  # a codec name (seqgan_music.music.codecs)
 
     @classmethod
     def from_options(cls, options: dict[str, Any], extra: Sequence[str] = ()) -> MusicOptions:
@@ -72,6 +73,7 @@ class MusicOptions:
              "test_fraction", "a fraction between 0 and 0.5"),
             (isinstance(values.split_seed, int) and values.split_seed >= 0, "split_seed",
              "an integer >= 0"),
+            (isinstance(values.representation, str), "representation", "a codec name"),
         )
         for ok, name, accepted in checks:
             if not ok:
@@ -118,7 +120,8 @@ def find_music_files(root: Path) -> tuple[list[Path], str]:
     return sorted(files), "folder"
 
 
-def read_file(path: Path, step: float, melody: str) -> tuple[list[Tune], list[str]]:
+def read_file(path: Path, step: float, melody: str, representation: str = "paper"
+              ) -> tuple[list[Tune], list[str]]:
     """Tunes of one file and the reasons for skipped tunes; raises UnusableFile (also for a
     file that cannot be read: it is skipped and counted like any other bad file)."""
     try:
@@ -126,22 +129,45 @@ def read_file(path: Path, step: float, melody: str) -> tuple[list[Tune], list[st
             pass
     except OSError as error:
         raise UnusableFile(f"cannot be read ({error.strerror or error})") from None
+    if representation != "paper":
+        return _read_with_codec(path, melody, representation)
     if path.suffix.lower() == ".abc":
         return read_abc(path, step, melody)
     return read_midi(path, step, melody), []
 
 
-def _cached_read(path: Path, step: float, melody: str, cache: Path | None
-                 ) -> tuple[list[Tune], list[str]]:
+def _read_with_codec(path: Path, melody: str, representation: str
+                     ) -> tuple[list[Tune], list[str]]:
+    """A file's tunes through a codec; each Tune's `coverage` says what the codec kept."""
+    from seqgan_music.music.codecs import make_codec
+    from seqgan_music.music.readers import read_melodies
+
+    codec = make_codec(representation)
+    found, skipped = read_melodies(path, melody)
+    tunes = []
+    for name, tune in found:
+        try:
+            encoded = codec.encode(tune)
+        except DataError as error:
+            skipped.append(f"{name}: {error}")
+            continue
+        tunes.append(Tune(name, encoded.tokens,
+                          (encoded.notes, encoded.kept, encoded.on_grid)))
+    return tunes, skipped
+
+
+def _cached_read(path: Path, step: float, melody: str, cache: Path | None,
+                 representation: str = "paper") -> tuple[list[Tune], list[str]]:
     """`read_file` through a cache keyed by the file's content and the reader's options."""
     if cache is None:
-        return read_file(path, step, melody)
+        return read_file(path, step, melody, representation)
     try:
         data = path.read_bytes()
     except OSError as unreadable:
         raise UnusableFile(f"cannot be read ({unreadable.strerror or unreadable})") from None
     key = hashlib.sha256(data).hexdigest()[:32]
-    entry = cache / f"{key}-v{READER_VERSION}-{step:g}-{melody}.npz"
+    name = f"{step:g}" if representation == "paper" else representation
+    entry = cache / f"{key}-v{READER_VERSION}-{name}-{melody}.npz"
     if entry.is_file():
         try:
             with np.load(entry, allow_pickle=False) as stored:
@@ -150,18 +176,22 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None
             if info.get("error"):
                 raise UnusableFile(info["error"])
             bounds = np.cumsum([0, *info["lengths"]])
-            tunes = [Tune(name, tokens[lo:hi].astype(np.int64)) for name, lo, hi in
-                     zip(info["names"], bounds[:-1], bounds[1:], strict=True)]
+            coverage = info.get("coverage") or [None] * len(info["names"])
+            tunes = [Tune(name, tokens[lo:hi].astype(np.int64),
+                          tuple(cov) if cov else None)
+                     for name, lo, hi, cov in zip(info["names"], bounds[:-1], bounds[1:],
+                                                  coverage, strict=True)]
             return tunes, list(info["skipped"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is rebuilt
     try:
-        tunes, skipped = read_file(path, step, melody)
+        tunes, skipped = read_file(path, step, melody, representation)
         error = ""
     except UnusableFile as unusable:
         tunes, skipped, error = [], [], str(unusable)
     info = {"names": [t.name for t in tunes], "lengths": [len(t.tokens) for t in tunes],
-            "skipped": skipped, "error": error, "file": path.name}
+            "skipped": skipped, "error": error, "file": path.name,
+            "coverage": [list(t.coverage) if t.coverage else None for t in tunes]}
     tokens = np.concatenate([t.tokens for t in tunes]) if tunes else np.zeros(0, np.int64)
     try:
         from seqgan_music.runs import atomic_write
@@ -177,7 +207,10 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None
 
 def _corpus_key(files: list[Path], options: MusicOptions, seq_len: int) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([asdict(options), seq_len, READER_VERSION]).encode())
+    described = asdict(options)
+    if described["representation"] == "paper":  # the key paper corpora always had
+        del described["representation"]
+    digest.update(json.dumps([described, seq_len, READER_VERSION]).encode())
     for path in files:
         stat = path.stat()
         digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -232,11 +265,11 @@ def build_music_corpus(
                      corpus_dir)
 
 
-def _read_one(path: Path, step: float, melody: str, cache: Path | None
-              ) -> tuple[list[Tune], list[str], str]:
+def _read_one(path: Path, step: float, melody: str, cache: Path | None,
+              representation: str = "paper") -> tuple[list[Tune], list[str], str]:
     """`_cached_read` with the unusable-file reason returned instead of raised (for workers)."""
     try:
-        tunes, skipped = _cached_read(path, step, melody, cache)
+        tunes, skipped = _cached_read(path, step, melody, cache, representation)
     except UnusableFile as error:
         return [], [], str(error)
     return tunes, skipped, ""
@@ -249,7 +282,8 @@ def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path 
     if reporter is not None:
         reporter.phase("read_data", len(files), 0)
     workers = min(os.cpu_count() or 1, MAX_WORKERS, len(files) // FILES_PER_WORKER)
-    args = [(path, options.step, options.melody, parsed_dir) for path, _ in files]
+    args = [(path, options.step, options.melody, parsed_dir, options.representation)
+            for path, _ in files]
     columns = list(zip(*args, strict=True))
     results: list[tuple[list[Tune], list[str], str]] = []
     with ExitStack() as stack:
@@ -271,8 +305,8 @@ def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path 
             skipped.append({"item": name, "reason": error})
             continue
         prefix = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
-        tunes += [Tune(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens)
-                  for t in found]
+        tunes += [Tune(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens,
+                       t.coverage) for t in found]
         skipped += [{"item": prefix + s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
                     for s in bad_tunes]
     return tunes, skipped
@@ -282,7 +316,13 @@ def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tupl
               layouts: list[str], roots: Sequence[Path], label: str, options: MusicOptions,
               seq_len: int, key: str, corpus_dir: Path | None) -> MusicData:
     where = ", ".join(str(r) for r in roots)
-    cut = [(t.name, windows(t.tokens, seq_len, options.overlap)) for t in tunes]
+    if options.representation == "paper":
+        cut = [(t.name, windows(t.tokens, seq_len, options.overlap)) for t in tunes]
+    else:
+        from seqgan_music.music.codecs import make_codec
+
+        codec = make_codec(options.representation)
+        cut = [(t.name, codec.windows(t.tokens, seq_len, options.overlap)) for t in tunes]
     flooding = [(name, len(w)) for name, w in cut if len(w) > MAX_WINDOWS_PER_TUNE]
     if flooding:
         name, count = max(flooding, key=lambda item: item[1])
@@ -319,6 +359,7 @@ def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tupl
         "tunes_shorter_than_a_window": too_short,
         "steps": steps,
         "rests": int(sum(int((t.tokens == 0).sum()) for t in tunes)),
+        **_coverage(tunes),
         "tunes_per_split": {s: len(i) for s, i in splits.items()},
         "windows_per_split": {s: len(a) for s, a in arrays.items()},
         "split_tunes": {s: sorted(usable[i][0] for i in index) for s, index in splits.items()},
@@ -333,6 +374,15 @@ def _assemble(tunes: list[Tune], skipped: list[dict[str, str]], files: list[tupl
     if corpus_dir is not None:
         _save_corpus(corpus_dir, data)
     return data
+
+
+def _coverage(tunes: list[Tune]) -> dict[str, Any]:
+    """What the representation kept of the source notes (codec-read tunes only)."""
+    counted = [t.coverage for t in tunes if t.coverage]
+    if not counted:
+        return {}
+    notes, kept, on_grid = (sum(c[i] for c in counted) for i in range(3))
+    return {"notes": notes, "notes_kept": kept, "onsets_on_grid": on_grid}
 
 
 def _save_corpus(folder: Path, data: MusicData) -> None:
