@@ -203,8 +203,13 @@ class Codec:
     def end_token(self) -> int | None:
         return None
 
-    def parse_primer(self, text: str) -> list[int]:
+    def parse_primer(self, text: str, key: tuple[int, str] | None = None) -> list[int]:
+        """Inline note names as tokens (`key`: the key they are written in, when known)."""
         raise NotImplementedError
+
+    def primer_key(self, text: str) -> tuple[int, str] | None:
+        """The key inline primer notes are read in when none is given (None: not moved)."""
+        return None
 
     def primer_tokens(self, encoded: Encoded) -> list[int]:
         """A primer file's tokens as a continuation of `prefix()`."""
@@ -245,7 +250,7 @@ class PaperCodec(Codec):
     def token_name(self, token: int) -> str:
         return paper_tokens.token_name(token)
 
-    def parse_primer(self, text: str) -> list[int]:
+    def parse_primer(self, text: str, key: tuple[int, str] | None = None) -> list[int]:
         """'D4 E4 - r G4': a note per step, '-' holds the previous step, 'r' rests."""
         out: list[int] = []
         for word in text.split():
@@ -399,10 +404,7 @@ class OnsetCodec(Codec):
         padded[: len(tokens)] = tokens
         return np.stack([padded[s : s + length] for s in range(0, count * stride, stride)])
 
-    def parse_primer(self, text: str) -> list[int]:
-        """'D4 - E4 F#4 | G4 - - - r': a note name starts a note (one step, a sixteenth), '-'
-        holds one more step, 'r' rests one step, '|' is a bar line. Written in C major / A
-        minor when the model transposes (the primer is moved there by its estimated key)."""
+    def _primer_words(self, text: str) -> list[tuple[str, int]]:
         words = text.replace("|", " | ").split()
         if not words:
             raise ConfigError("--primer is empty; expected note names such as \"D4 E4 F#4 G4\"")
@@ -412,10 +414,21 @@ class OnsetCodec(Codec):
                 raw.append((word.lower()[:1], 0))
             else:
                 raw.append(("n", parse_note_name(word)))
-        pitches = [p for kind, p in raw if kind == "n"]
-        shift = 0
-        if self.transpose and pitches:
-            shift = shift_to_c(estimate_key([(0.0, 1.0, p) for p in pitches]))
+        return raw
+
+    def primer_key(self, text: str) -> tuple[int, str] | None:
+        pitches = [p for kind, p in self._primer_words(text) if kind == "n"]
+        if not self.transpose or not pitches:
+            return None
+        return estimate_key([(0.0, 1.0, p) for p in pitches])
+
+    def parse_primer(self, text: str, key: tuple[int, str] | None = None) -> list[int]:
+        """'D4 - E4 F#4 | G4 - - - r': a note name starts a note (one step, a sixteenth), '-'
+        holds one more step, 'r' rests one step, '|' is a bar line. A transposing model gets
+        them moved from `key` (default: their estimated key) to C major / A minor."""
+        raw = self._primer_words(text)
+        key = key or self.primer_key(text)
+        shift = shift_to_c(key) if self.transpose and key is not None else 0
         out: list[int] = []
         for kind, pitch in raw:
             out.append({"-": self.HOLD, "|": self.BAR, "r": self.REST}.get(kind, 0)

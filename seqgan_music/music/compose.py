@@ -9,6 +9,7 @@ file is only replaced with `force`, and each file is written atomically.
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib import resources
@@ -58,6 +59,7 @@ class Primer:
     lost: int = 0  # of those, notes that sound at no step of the grid
     tune: int = 1
     num_tunes: int = 1
+    key: tuple[int, str] | None = None  # the primer's key (a transposing codec writes it back)
 
 
 @dataclass
@@ -280,7 +282,8 @@ def read_codec_primer(path: Path, codec: Any, melody: str = "auto", tune: int = 
     if len(tokens) > limits.MAX_PRIMER_STEPS:
         raise DataError(f"--primer {path} is {len(tokens):,} steps long; a primer may be at most "
                         f"{limits.MAX_PRIMER_STEPS:,} steps: cut the file to the opening bars")
-    primer = Primer(tokens, encoded.notes, encoded.notes - encoded.kept, tune, num_tunes)
+    primer = Primer(tokens, encoded.notes, encoded.notes - encoded.kept, tune, num_tunes,
+                    encoded.key)
     if primer.lost:
         warnings.warn(f"the primer loses {primer.lost} of its {primer.notes} notes to the "
                       f"model's grid ({codec.grid}); the tune continues what is left",
@@ -288,32 +291,39 @@ def read_codec_primer(path: Path, codec: Any, melody: str = "auto", tune: int = 
     return primer
 
 
-def written_key(melody: Any, codec: Any, key: str | None) -> tuple[Any, tuple[int, str]]:
+def written_key(melody: Any, codec: Any, key: str | None,
+                anchor: tuple[int, str] | None = None) -> tuple[Any, tuple[int, str]]:
     """The melody moved to the key it is written in, and that key.
 
-    Onset tunes are made in C major / A minor: `--key` names the key to write (its tonic; the
-    tune's own mode is kept unless the key names one), else G major / E minor, the Nottingham
-    tunes' most common key. Paper tunes keep their pitches unless `--key` asks to move them."""
+    Onset tunes are made in C major / A minor. `anchor` is the key a primer was read in (it was
+    moved to C by that key's signature): the tune goes back by the same interval, so the primer
+    sounds as given. Else `--key` names the key to write (its tonic; the tune's own mode is kept
+    unless the key names one), else G major / E minor, the Nottingham tunes' most common key.
+    Paper tunes keep their pitches unless `--key` asks to move them.
+    """
     from dataclasses import replace
 
-    from seqgan_music.music.codecs import estimate_key, parse_key
+    from seqgan_music.music.codecs import estimate_key, parse_key, shift_to_c
 
-    if codec.name == "onset" and codec.transpose:
-        major = _prefers_major(melody.notes)
-        source = (0, "major") if major else (9, "minor")
+    transposed = codec.name == "onset" and getattr(codec, "transpose", False)
+    if transposed and anchor is not None:
+        shift, target = -shift_to_c(anchor), anchor
     else:
-        source = estimate_key(melody.notes)
-    if key is None:
-        if codec.name != "onset":
-            return melody, source
-        target = (7, "major") if source[1] == "major" else (4, "minor")
-    else:
-        target = parse_key(key)
-        if not any(word in key.lower() for word in ("m", "maj", "min")):
-            target = (target[0], source[1])
-    shift = (target[0] - source[0]) % 12
-    if shift > 6:
-        shift -= 12
+        if transposed:
+            source = (0, "major") if _prefers_major(melody.notes) else (9, "minor")
+        else:
+            source = estimate_key(melody.notes)
+        if key is None:
+            if not transposed:
+                return melody, source
+            target = (7, "major") if source[1] == "major" else (4, "minor")
+        else:
+            target = parse_key(key)
+            if not re.search(r"m|min|maj", key.strip()[1:].lstrip("#b")):
+                target = (target[0], source[1])
+        shift = (target[0] - source[0]) % 12
+        if shift > 6:
+            shift -= 12
     notes = [(s, e, min(max(p + shift, 21), 108)) for s, e, p in melody.notes]
     return replace(melody, notes=notes, key=target), target
 
@@ -368,8 +378,12 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
                                                                                  "auto")),
                                        options.tune))
     elif options.primer_notes is not None:
-        tokens = codec.parse_primer(options.primer_notes)
-        read = Primer(tokens, notes=0)
+        from seqgan_music.music.codecs import parse_key
+
+        given = parse_key(options.key) if options.key is not None else None
+        primer_key = given or codec.primer_key(options.primer_notes)
+        tokens = codec.parse_primer(options.primer_notes, primer_key)
+        read = Primer(tokens, notes=0, key=primer_key)
     else:
         read = None
     primer = read.tokens if read is not None else []
@@ -409,7 +423,11 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
         melody = codec.decode(tune)
         if meter is not None:
             melody = replace(melody, meter=meter)
-        melody, key = written_key(melody, codec, options.key)
+        anchor = read.key if read is not None and (options.primer is not None
+                                                  or options.key is None) else None
+        if read is not None and options.primer_notes is not None and options.key is not None:
+            anchor = read.key  # the inline notes were read in --key
+        melody, key = written_key(melody, codec, options.key, anchor)
         result.keys.append(key_name(key))
         result.meters.append(f"{melody.meter[0]}/{melody.meter[1]}")
         result.ended.append(bool(melody.ended))

@@ -381,7 +381,7 @@ def write_melody_musicxml(melody: Any, path: Path, tempo: float = DEFAULT_TEMPO,
     score = music21.stream.Score([measures])
     score.insert(0, music21.metadata.Metadata(title=title or path.stem))
     with atomic_path(path, suffix=path.suffix) as tmp:  # music21 writes to a file name
-        score.write("musicxml", fp=str(tmp), makeNotation=False)
+        score.write("musicxml", fp=str(tmp))  # splits complex durations, spells accidentals
     return path
 
 
