@@ -100,9 +100,13 @@ def music_evaluator(train: np.ndarray, test: np.ndarray, codec: Any = None
             grams = _gram_keys(array, COPY_N).ravel()
             copied = float(np.isin(grams, train_grams).mean()) if len(grams) else 0.0
             melodies = [codec.decode(row) for row in array]
-            return {"bleu4": reference.score(array, 4),
-                    **melody_statistics(melodies, whole_tunes=False),
-                    "copied_8grams": copied}
+            stats = melody_statistics(melodies, whole_tunes=False)
+            lengths = {k: stats.pop(k) for k in list(stats) if k.startswith("len_")}
+            stats["len_sixteenth"] = lengths["len_sixteenth"]
+            stats["len_eighth"] = lengths["len_eighth"] + lengths["len_dotted_eighth"]
+            stats["len_quarter"] = lengths["len_quarter"] + lengths["len_dotted_quarter"]
+            stats["len_longer"] = lengths["len_half_or_longer"]
+            return {"bleu4": reference.score(array, 4), **stats, "copied_8grams": copied}
         return {"bleu4": reference.score(array, 4), "mse": nearest_mse(array, test_array),
                 **music_statistics(array, train_grams)}
 

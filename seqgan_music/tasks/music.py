@@ -65,11 +65,15 @@ class MusicTask(Task):
         "the paper's metrics (test split)": ("bleu4", "mse", "nll_valid"),
         "music statistics": ("pitch_range", "pitch_classes", "in_scale", "rests", "repeats",
                              "copied_8grams"),
+        "rhythm (onset representation)": ("pc_entropy", "len_sixteenth", "len_eighth",
+                                          "len_quarter", "len_longer"),
     }
     figure_labels = {"bleu4": "BLEU-4", "mse": "MSE", "nll_valid": "NLL valid",
                      "pitch_range": "pitch range", "pitch_classes": "pitch classes",
                      "in_scale": "in scale", "rests": "rests", "repeats": "repeats",
-                     "copied_8grams": "copied 8-grams"}
+                     "copied_8grams": "copied 8-grams", "pc_entropy": "PC entropy",
+                     "len_sixteenth": "16ths", "len_eighth": "8ths", "len_quarter": "4ths",
+                     "len_longer": "longer"}
     extra_options: ClassVar[tuple[str, ...]] = ()
     accepted_options = MUSIC_OPTION_TYPES
     paper_data: ClassVar[bool] = False  # the paper's figures are shown beside this task's
@@ -115,7 +119,8 @@ class MusicTask(Task):
                      f"{windows['valid']}/{windows['test']} windows of {config.data.seq_len} "
                      f"(train/valid/test, split by tune), {len(manifest['skipped'])} skipped",
             "manifest": manifest.get("cache", ""),
-            "reference_figures": {**(PAPER_FIGURES if self.paper_data else {}),
+            "reference_figures": {**(PAPER_FIGURES if self.paper_data and codec.name == "paper"
+                                     else {}),
                                   "Data (valid)": evaluate(music.valid)},
         }
         if codec.name != "paper" and "notes" in manifest:
