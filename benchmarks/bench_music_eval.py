@@ -13,9 +13,10 @@ row shows what the representation keeps). Figures (means over tunes unless said)
 (share of time in the best major/natural-minor scale), repeated notes (share of successive
 note pairs on one pitch), rests (share of time), note lengths (share of sixteenths, eighths,
 quarters, longer), ends on the tonic (last note = tonic of the tune's estimated key), ended (the
-model wrote an end), copied 8-grams (runs of 8 notes, pitch and length, found in the training tunes), notes lost
-(source notes without their own onset; real tunes only). Computed here (MusPy is not
-installed); every statistic is defined in `seqgan_music.music.metrics.melody_statistics`.
+model wrote an end), copied 8-grams (runs of 8 notes, pitch and length, found in the training
+tunes), notes lost (source notes without their own onset; real tunes only). Computed here, not
+with MusPy (not a dependency); every statistic is defined in
+`seqgan_music.music.metrics.melody_statistics`.
 """
 
 from __future__ import annotations

@@ -104,8 +104,12 @@ def test_writers_carry_meter_key_pickup_and_spelling(tmp_path: Path) -> None:
 
 
 def test_zoo_cards_and_names() -> None:
-    from seqgan_music.music.zoo import default_model, find_shipped, parse_card_metadata
-    from seqgan_music.music.zoo import shipped_models
+    from seqgan_music.music.zoo import (
+        default_model,
+        find_shipped,
+        parse_card_metadata,
+        shipped_models,
+    )
 
     card = parse_card_metadata("---\nname: x\nmetrics:\n  bleu4: 0.5\n  ok: true\n"
                                "tags:\n  - a\n  - b\nsha256: \"ab\"\n---\n# text\n")

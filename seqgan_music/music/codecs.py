@@ -178,7 +178,12 @@ class Codec:
     grid: ClassVar[str] = ""  # one line: what a step is
 
     def spec(self) -> dict[str, Any]:
+        """What a model file records; `from_spec` rebuilds the codec from it."""
         return {"name": self.name, "vocab_size": self.vocab_size}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Codec:
+        return cls()
 
     def encode(self, melody: Melody) -> Encoded:
         raise NotImplementedError
@@ -483,5 +488,4 @@ def codec_from_spec(spec: dict[str, Any] | None, task: dict[str, Any] | None = N
         raise ConfigError(f"the model's representation {name!r} is not installed here; "
                           f"known: {', '.join(sorted(classes))} (install the plug-in that "
                           "declares it)")
-    return classes[name].from_spec(spec) if hasattr(classes[name], "from_spec") \
-        else classes[name]()
+    return classes[name].from_spec(spec)

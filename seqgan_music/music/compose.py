@@ -159,9 +159,8 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
 
 def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
     """The model file or run to load, and how it is described to the user."""
-    from seqgan_music.runs import latest_run
-
     from seqgan_music.music.zoo import default_model, find_shipped
+    from seqgan_music.runs import latest_run
 
     if options.model is not None:
         if not options.model.exists():
@@ -256,7 +255,7 @@ def read_codec_primer(path: Path, codec: Any, melody: str = "auto", tune: int = 
 
     from seqgan_music.errors import DataWarning
     from seqgan_music.music.corpus import MUSIC_SUFFIXES
-    from seqgan_music.music.readers import UnusableFile, abc_melody, midi_melody, _abc_tunes
+    from seqgan_music.music.readers import UnusableFile, _abc_tunes, abc_melody, midi_melody
 
     suffix = path.suffix.lower()
     if suffix not in MUSIC_SUFFIXES:
@@ -329,9 +328,9 @@ def written_key(melody: Any, codec: Any, key: str | None,
 
 
 def _prefers_major(notes: Any) -> bool:
-    from seqgan_music.music.codecs import MAJOR_PROFILE, MINOR_PROFILE
-
     import numpy as np
+
+    from seqgan_music.music.codecs import MAJOR_PROFILE, MINOR_PROFILE
 
     weights = np.zeros(12)
     for start, end, pitch in notes:
@@ -382,8 +381,8 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
 
         given = parse_key(options.key) if options.key is not None else None
         primer_key = given or codec.primer_key(options.primer_notes)
-        tokens = codec.parse_primer(options.primer_notes, primer_key)
-        read = Primer(tokens, notes=0, key=primer_key)
+        read = Primer(codec.parse_primer(options.primer_notes, primer_key), notes=0,
+                      key=primer_key)
     else:
         read = None
     primer = read.tokens if read is not None else []
@@ -404,7 +403,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
         def step(done: int) -> None:
             reporter.advance("sample", {})
 
-    tokens = model.generator().sample(options.num, length, primer, options.temperature,
+    sampled = model.generator().sample(options.num, length, primer, options.temperature,
                                       options.seed, progress=step, independent=True,
                                       first_choices=first_choices,
                                       stop_token=codec.end_token())
@@ -412,7 +411,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     result.primer = read
     if reporter is not None:
         reporter.phase("write", options.num, 0)
-    for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
+    for row, tune_paths in zip(sampled.tolist(), paths, strict=True):
         tune = (primer + row) if options.keep_primer else row
         if codec.name != "paper" and not options.keep_primer and primer:
             tune = primer[:1] + row  # the start token (the meter) stays

@@ -313,11 +313,10 @@ def spelled_pitch(pitch: int, key: tuple[int, str] | None) -> Any:
     signature = music21.key.KeySignature(sharps)
     scale_names = {p.name for p in signature.asKey(mode).pitches}
     candidates = [base]
-    for other in (base.getLowerEnharmonic(), base.getHigherEnharmonic()):
+    for other in (base.getLowerEnharmonic(inPlace=False),
+                  base.getHigherEnharmonic(inPlace=False)):
         if other is not None and other.accidental is not None and \
-                abs(other.accidental.alter) <= 1:
-            candidates.append(other)
-        elif other is not None and other.accidental is None:
+                abs(other.accidental.alter) <= 1 or other is not None and other.accidental is None:
             candidates.append(other)
     for candidate in candidates:
         if candidate.name in scale_names:

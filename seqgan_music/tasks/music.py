@@ -24,9 +24,9 @@ from seqgan_music.tasks import (
 if TYPE_CHECKING:
     import torch
 
-    from seqgan_music.music.codecs import Codec
     from seqgan_music.config import ExperimentConfig
     from seqgan_music.data import Archive
+    from seqgan_music.music.codecs import Codec
     from seqgan_music.training import Corpus
 
 NOTTINGHAM_COMMIT = "0992bb6cd864f6d4b90d6663e08c0ef53ffaa08f"
