@@ -82,12 +82,18 @@ class NumpyGenerator:
 
     def sample(self, num: int, length: int, prefix: list[int] | None = None,
                temperature: float = 1.0, seed: int = 0,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
+               progress: Callable[[int], None] | None = None, independent: bool = False,
+               first_choices: list[int] | None = None, stop_token: int | None = None
+               ) -> np.ndarray:
         """`num` sequences (num, length) continuing `prefix` (not included); seeded.
 
-        `progress(steps_done)` is called after each step when given.
+        `progress(steps_done)` is called after each step when given. With `independent`, row k
+        draws from its own generator seeded by (seed, k), so tune k of a call does not depend
+        on `num`. `first_choices` limits the first sampled token to those tokens; once every
+        row has sampled `stop_token`, the rest is filled with it without sampling.
         """
         rng = np.random.default_rng(seed)
+        rngs = [np.random.default_rng([seed, k]) for k in range(num)] if independent else []
         h = np.zeros((num, self.hidden))
         c = np.zeros_like(h)
         token = np.full(num, self.start_token)
@@ -95,13 +101,28 @@ class NumpyGenerator:
             _, h, c = self.step(token, h, c)
             token = np.full(num, given)
         out = np.empty((num, length), dtype=np.int64)
+        stopped = np.zeros(num, dtype=bool)
         for t in range(length):
+            if stop_token is not None and stopped.all():
+                out[:, t:] = stop_token
+                if progress is not None:
+                    progress(length)
+                break
             logits, h, c = self.step(token, h, c)
             logits = logits / temperature
+            if t == 0 and first_choices:
+                mask = np.full(logits.shape[1], -np.inf)
+                mask[first_choices] = 0.0
+                logits = logits + mask
             probs = np.exp(logits - logits.max(1, keepdims=True))
             cdf = np.cumsum(probs, axis=1)
-            draws = rng.random(num) * cdf[:, -1]
+            uniform = (np.array([r.random() for r in rngs]) if independent
+                       else rng.random(num))
+            draws = uniform * cdf[:, -1]
             token = np.minimum((cdf < draws[:, None]).sum(1), cdf.shape[1] - 1)
+            if stop_token is not None:
+                token = np.where(stopped, stop_token, token)
+                stopped |= token == stop_token
             out[:, t] = token
             if progress is not None:
                 progress(t + 1)

@@ -74,11 +74,19 @@ def check_model(path: Path | str, meta: Any, weights: Any) -> dict[str, Any]:
         raise unusable(path, "its task description is not a table")
     _check_vocabulary(path, task, vocab)
     if task.get("music"):
-        from seqgan_music.music.tokens import VOCAB_SIZE
+        from seqgan_music.music.codecs import codec_from_spec
 
-        if vocab != VOCAB_SIZE:
+        codec_spec = task.get("codec")
+        if codec_spec is not None and not isinstance(codec_spec, dict):
+            raise unusable(path, "its representation (task codec) is not a table")
+        try:
+            codec = codec_from_spec(codec_spec, task)
+        except (ConfigError, TypeError, ValueError) as error:
+            raise unusable(path, str(error)) from None
+        if vocab != codec.vocab_size:
             raise unusable(path, f"it is marked as a music model but V = {vocab}, not the "
-                                 f"{VOCAB_SIZE} tokens of the music vocabulary")
+                                 f"{codec.vocab_size} tokens of its {codec.name!r} "
+                                 "representation")
     if not isinstance(weights, dict):
         raise unusable(path, "its generator weights are not a table of tensors")
     shapes = expected_shapes(vocab, config.generator.embedding_dim, config.generator.hidden_dim)

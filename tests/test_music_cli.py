@@ -122,10 +122,64 @@ def test_compose_refuses_a_text_or_oracle_model(tmp_path: Path) -> None:
 
 
 def test_compose_with_nothing_trained_uses_the_shipped_model(tmp_path: Path) -> None:
+    from seqgan_music.music.zoo import default_model
+
     result = run("compose", "--out", "tune.mid", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "pretrained Nottingham model" in result.stdout
-    assert len(read_tokens(tmp_path / "tune.mid")) == 32
+    assert f"pretrained model {default_model().name} shipped" in result.stdout
+    assert len(read_tokens(tmp_path / "tune.mid")) > 8
+    paper = run("compose", "--model", "nottingham-paper", "--out", "paper.mid", cwd=tmp_path)
+    assert paper.returncode == 0, paper.stderr
+    assert len(read_tokens(tmp_path / "paper.mid")) == 32
+    listed = run("models")
+    assert listed.returncode == 0 and "nottingham-paper" in listed.stdout
+    assert "(default)" in listed.stdout
+    wrong = run("compose", "--model", "nottingham-jazz", "--out", "x.mid", cwd=tmp_path)
+    assert wrong.returncode == 1 and "shipped models: " in wrong.stderr
+    assert "nottingham-paper" in wrong.stderr
+
+
+@pytest.fixture(scope="module")
+def onset_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("onset")
+    random_tunes(base / "tunes", num=9, steps=40)
+    result = run("train", "nottingham", "--data", str(base / "tunes"), "--out",
+                 str(base / "runs"), *TINY_MUSIC, "--set", "task_options.representation=onset",
+                 "--set", "data.seq_len=16")
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (base / "runs" / "nottingham").iterdir()
+    text = (run_dir / "samples" / "seqgan.txt").read_text()
+    assert "<start 4/4>" in text or "|" in text  # samples are written in the codec's names
+    return run_dir
+
+
+def test_onset_compose_whole_tunes_keys_meters_and_seeds(onset_run: Path, tmp_path: Path
+                                                         ) -> None:
+    import pretty_midi
+
+    many = run("compose", "--model", str(onset_run), "--out", str(tmp_path / "set.mid"), "-n",
+               "3", "--seed", "4", "--length", "64")
+    assert many.returncode == 0, many.stderr
+    assert "onset representation" in many.stdout
+    one = run("compose", "--model", str(onset_run), "--out", str(tmp_path / "one.mid"),
+              "--seed", "4", "--length", "64")
+    assert one.returncode == 0, one.stderr
+    # tune k of -n N --seed S does not depend on N
+    assert (tmp_path / "one.mid").read_bytes() == (tmp_path / "set-1.mid").read_bytes()
+    primed = run("compose", "--model", str(onset_run), "--out", str(tmp_path / "p.mid"),
+                 "--primer", "D4 - E4 - F#4 - G4 - | A4", "--key", "D", "--meter", "6/8",
+                 "--length", "32", "--musicxml")
+    assert primed.returncode == 0, primed.stderr
+    midi = pretty_midi.PrettyMIDI(str(tmp_path / "p.mid"))
+    assert midi.key_signature_changes[0].key_number == 2  # D major
+    meter = midi.time_signature_changes[0]
+    assert (meter.numerator, meter.denominator) == (6, 8)
+    assert [n.pitch for n in midi.instruments[0].notes[:5]] == [62, 64, 66, 67, 69]
+    xml = (tmp_path / "p.musicxml").read_text()
+    assert "<fifths>2</fifths>" in xml and "<beat-type>8</beat-type>" in xml
+    bad = run("compose", "--model", str(onset_run), "--out", str(tmp_path / "b.mid"),
+              "--key", "H")
+    assert bad.returncode == 1 and "--key 'H' is invalid" in bad.stderr
 
 
 def test_music_tasks_are_listed_and_missing_data_is_explained(tmp_path: Path) -> None:

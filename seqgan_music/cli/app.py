@@ -247,17 +247,21 @@ def compose_command(
                                       "tune-1.mid, tune-2.mid... when -n > 1).")] = Path(
         "tune.mid"),
     model: Annotated[Path | None, typer.Option(
-        "--model", help="Run directory or checkpoint (default: the latest nottingham run in "
-        "runs/, else the pretrained model shipped with seqgan-music).")] = None,
+        "--model", help="Run directory, checkpoint, or a shipped model's name (seqgan-music "
+        "models); default: the latest finished nottingham run in runs/, else the best shipped "
+        "model.")] = None,
     num: Annotated[int, typer.Option("-n", "--num", help="Number of tunes.")] = 1,
-    length: Annotated[int, typer.Option(
-        "--length", help="Steps to generate (one step = 0.4 s = a quarter note at 150 qpm).")]
-        = 32,
+    length: Annotated[int | None, typer.Option(
+        "--length", help="Steps to generate at most (paper models: 0.4 s steps, default 32; "
+        "onset models: sixteenth notes, default 512, the tune ends where the model ends it).")]
+        = None,
     temperature: Annotated[float, typer.Option(
         "--temperature", help="Sampling temperature (< 1 safer, > 1 wilder).")] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same tune.")] = 0,
-    primer: Annotated[Path | None, typer.Option(
-        "--primer", help="A .mid/.midi/.abc file whose melody the tune continues.")] = None,
+    primer: Annotated[str | None, typer.Option(
+        "--primer", help="A .mid/.midi/.abc file whose melody the tune continues, or notes "
+        "inline: \"D4 - E4 F#4 | G4 - - - r\" (a name starts a note one step long, '-' holds it "
+        "a step more, 'r' rests a step, '|' is a bar line).")] = None,
     tune: Annotated[int, typer.Option(
         "--tune", help="Which tune of a primer file of several, from 1 (only that one is "
         "read), e.g. --tune 3.")] = 1,
@@ -274,6 +278,15 @@ def compose_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
     runs: Annotated[Path, typer.Option("--runs", help="Where to look for the latest run.")] =
         Path("runs"),
+    key: Annotated[str | None, typer.Option(
+        "--key", help="Key to write the tune in, e.g. G, D, Em, \"A minor\" (default: onset "
+        "models G major / E minor; paper models as sampled).")] = None,
+    meter: Annotated[str | None, typer.Option(
+        "--meter", help="Time signature, e.g. 4/4, 6/8, 3/4 (onset models start the tune in "
+        "it; default: the model chooses).")] = None,
+    soundfont: Annotated[Path | None, typer.Option(
+        "--soundfont", help="General MIDI .sf2/.sf3 for --wav (default: searched in the usual "
+        "system folders).")] = None,
 ) -> None:
     """Compose folk tunes with a trained music model and write them as MIDI.
 
@@ -282,8 +295,11 @@ def compose_command(
     from seqgan_music.music.compose import ComposeOptions, compose
     from seqgan_music.music.tokens import STEP_SECONDS
 
-    options = ComposeOptions(out, model, num, length, temperature, seed, primer, keep_primer,
-                             tempo, program, wav, plot, musicxml, force, runs, tune=tune)
+    primer_file, primer_notes = _primer_arguments(primer)
+    options = ComposeOptions(out, model, num, length, temperature, seed, primer_file,
+                             keep_primer, tempo, program, wav, plot, musicxml, force, runs,
+                             tune=tune, primer_notes=primer_notes, key=key, meter=meter,
+                             soundfont=soundfont)
     console = _console()
     with _progress(_console(stderr=True)) as reporter:
         result = compose(options, reporter)
@@ -294,12 +310,46 @@ def compose_command(
     if result.primer is not None and result.primer.num_tunes > 1:
         console.print(f"primer: tune {result.primer.tune} of the {result.primer.num_tunes} in "
                       f"{primer} (--tune N for another)", markup=False)
-    console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
-                  f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
+    if result.representation == "paper":
+        console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
+                      f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
+    else:
+        ended = sum(result.ended)
+        console.print(f"{num} tune(s) in {result.representation} representation, "
+                      f"{', '.join(sorted(set(result.meters)))}, "
+                      f"{', '.join(sorted(set(result.keys)))}; {ended} of {num} ended by the "
+                      f"model (the others stop at --length){primer_note}", markup=False)
     if result.synth:
         console.print(f"audio: {result.synth}", markup=False)
     for path in result.files:
         console.print(f"wrote {path}", markup=False)
+
+
+def _primer_arguments(primer: str | None) -> tuple[Path | None, str | None]:
+    """--primer: a file (an existing path or a name ending in a music suffix) or inline notes."""
+    if primer is None:
+        return None, None
+    path = Path(primer)
+    if path.exists() or path.suffix.lower() in (".mid", ".midi", ".abc"):
+        return path, None
+    return None, primer
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the models shipped with seqgan-music (compose --model NAME picks one)."""
+    from seqgan_music.music.zoo import default_model, shipped_models
+
+    console = _console()
+    models = shipped_models()
+    if not models:
+        console.print("no shipped models in this installation", markup=False)
+        return
+    default = default_model().name
+    for model in models:
+        mark = " (default)" if model.name == default else ""
+        console.print(f"{model.name}{mark}: {model.summary}", markup=False)
+        console.print(f"    {model.path}", markup=False)
 
 
 @app.command("oracle")

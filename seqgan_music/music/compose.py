@@ -9,6 +9,7 @@ file is only replaced with `force`, and each file is written atomically.
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,7 +31,7 @@ class ComposeOptions:
     out: Path = Path("tune.mid")
     model: Path | None = None
     num: int = 1
-    length: int = 32
+    length: int | None = None  # steps; None: the model's representation's default (paper 32)
     temperature: float = 1.0
     seed: int = 0
     primer: Path | None = None
@@ -43,6 +44,10 @@ class ComposeOptions:
     force: bool = False
     runs: Path = Path("runs")
     tune: int = 1  # which tune of a primer file of several (from 1)
+    primer_notes: str | None = None  # inline primer, e.g. "D4 - E4 F#4 | G4" (codec's syntax)
+    key: str | None = None  # e.g. "G", "D major", "Em"; None: recorded/estimated
+    meter: str | None = None  # e.g. "6/8"; None: what the model (or the primer) starts with
+    soundfont: Path | None = None  # for --wav; None: searched in the usual places
 
 
 @dataclass
@@ -54,6 +59,7 @@ class Primer:
     lost: int = 0  # of those, notes that sound at no step of the grid
     tune: int = 1
     num_tunes: int = 1
+    key: tuple[int, str] | None = None  # the primer's key (a transposing codec writes it back)
 
 
 @dataclass
@@ -62,12 +68,19 @@ class Composed:
     files: list[Path] = field(default_factory=list)
     tunes: list[list[int]] = field(default_factory=list)
     primer_steps: int = 0
+    primer_quarters: float = 0.0  # how long the kept primer lasts, in quarter notes
     synth: str = ""
     replaced: set[Path] = field(default_factory=set)  # outputs that existed before (--force)
     primer: Primer | None = None
+    representation: str = "paper"
+    keys: list[str] = field(default_factory=list)  # each tune's key as written
+    meters: list[str] = field(default_factory=list)  # each tune's meter as written
+    ended: list[bool] = field(default_factory=list)  # whether the model ended each tune
 
 
 def pretrained_model() -> Path:
+    """The shipped paper model's file (kept at its old path; the zoo calls it
+    nottingham-paper)."""
     path = Path(str(resources.files("seqgan_music").joinpath("pretrained").joinpath(PRETRAINED)))
     if not path.is_file():
         raise CheckpointError("the shipped pretrained model is missing from this installation; "
@@ -97,9 +110,18 @@ def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
 
 
 def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
+    from seqgan_music.music.codecs import parse_key, parse_meter
+
     limits.check_count(options.num, "--num", MAX_NUM, unit="tunes")
-    limits.check_count(options.length, "--length", MAX_LENGTH, unit="steps")
-    steps = options.num * options.length
+    length = options.length if options.length is not None else 512
+    limits.check_count(length, "--length", MAX_LENGTH, unit="steps")
+    if options.key is not None:
+        parse_key(options.key)
+    if options.meter is not None:
+        parse_meter(options.meter)
+    if options.primer is not None and options.primer_notes is not None:
+        raise ConfigError("pass either a primer file or inline primer notes, not both")
+    steps = options.num * length
     if steps > limits.MAX_COMPOSE_STEPS:
         raise ConfigError(f"--num {options.num} x --length {options.length} = {steps:,} steps is "
                           f"too much for one call: at most {limits.MAX_COMPOSE_STEPS:,} steps "
@@ -108,8 +130,13 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
     limits.check_seed(options.seed)
     check_render_options(options.tempo, options.program)
     if options.model is not None and not options.model.exists():
-        raise CheckpointError(f"--model {options.model} does not exist; pass a run directory "
-                              "or a checkpoint file")
+        from seqgan_music.music.zoo import find_shipped, shipped_models
+
+        if "/" in str(options.model) or "\\" in str(options.model) or not shipped_models():
+            raise CheckpointError(f"--model {options.model} does not exist; pass a run "
+                                  "directory, a checkpoint file or a shipped model's name "
+                                  "(seqgan-music models)")
+        find_shipped(str(options.model))
     if options.tune < 1:
         raise ConfigError(f"--tune = {options.tune} is invalid; expected 1 or more (the tune's "
                           "number in the primer file, from 1)")
@@ -133,9 +160,13 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
 
 def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
     """The model file or run to load, and how it is described to the user."""
+    from seqgan_music.music.zoo import default_model, find_shipped
     from seqgan_music.runs import latest_run
 
     if options.model is not None:
+        if not options.model.exists():
+            shipped = find_shipped(str(options.model))
+            return shipped.path, f"the pretrained model {shipped.name} shipped with seqgan-music"
         return options.model, str(options.model)
     latest = latest_run(options.runs, "nottingham", finished=True)
     if latest is not None:
@@ -143,8 +174,9 @@ def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
     unfinished = latest_run(options.runs, "nottingham")
     why = (f" (no finished nottingham run in {options.runs}; {unfinished} is unfinished)"
            if unfinished is not None else "")
-    return (pretrained_model(),
-            f"the pretrained Nottingham model shipped with seqgan-music{why}")
+    shipped = default_model()
+    return (shipped.path,
+            f"the pretrained model {shipped.name} shipped with seqgan-music{why}")
 
 
 def read_primer(path: Path, spec: dict[str, Any], tune: int = 1) -> Primer:
@@ -217,12 +249,111 @@ def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
         raise
 
 
+def read_codec_primer(path: Path, codec: Any, melody: str = "auto", tune: int = 1) -> Primer:
+    """Tune `tune` of a MIDI/ABC file through a codec other than `paper` (meter, bar lines and
+    key kept); warns when notes are lost to the grid."""
+    import warnings
+
+    from seqgan_music.errors import DataWarning
+    from seqgan_music.music.corpus import MUSIC_SUFFIXES
+    from seqgan_music.music.readers import UnusableFile, _abc_tunes, abc_melody, midi_melody
+
+    suffix = path.suffix.lower()
+    if suffix not in MUSIC_SUFFIXES:
+        raise DataError(f"--primer {path} is not a MIDI or ABC file; accepted: "
+                        f"{', '.join(MUSIC_SUFFIXES)}")
+    num_tunes = 1
+    try:
+        if suffix == ".abc":
+            header, texts = _abc_tunes(path)
+            num_tunes = len(texts)
+            if not 1 <= tune <= num_tunes:
+                raise DataError(f"--tune {tune} is invalid: {path} holds {num_tunes} tune(s)")
+            source = abc_melody(header + texts[tune - 1], melody)
+        else:
+            if tune != 1:
+                raise DataError(f"--tune {tune} is invalid for {path}: a MIDI file holds one "
+                                "tune (--tune 1)")
+            source = midi_melody(path, melody)
+        encoded = codec.encode(source)
+    except UnusableFile as error:
+        raise DataError(f"--primer {path} holds no usable melody: {error}") from None
+    tokens = codec.primer_tokens(encoded)
+    if len(tokens) > limits.MAX_PRIMER_STEPS:
+        raise DataError(f"--primer {path} is {len(tokens):,} steps long; a primer may be at most "
+                        f"{limits.MAX_PRIMER_STEPS:,} steps: cut the file to the opening bars")
+    primer = Primer(tokens, encoded.notes, encoded.notes - encoded.kept, tune, num_tunes,
+                    encoded.key)
+    if primer.lost:
+        warnings.warn(f"the primer loses {primer.lost} of its {primer.notes} notes to the "
+                      f"model's grid ({codec.grid}); the tune continues what is left",
+                      DataWarning, stacklevel=2)
+    return primer
+
+
+def written_key(melody: Any, codec: Any, key: str | None,
+                anchor: tuple[int, str] | None = None) -> tuple[Any, tuple[int, str]]:
+    """The melody moved to the key it is written in, and that key.
+
+    Onset tunes are made in C major / A minor. `anchor` is the key a primer was read in (it was
+    moved to C by that key's signature): the tune goes back by the same interval, so the primer
+    sounds as given. Else `--key` names the key to write (its tonic; the tune's own mode is kept
+    unless the key names one), else G major / E minor, the Nottingham tunes' most common key.
+    Paper tunes keep their pitches unless `--key` asks to move them.
+    """
+    from dataclasses import replace
+
+    from seqgan_music.music.codecs import estimate_key, parse_key, shift_to_c
+
+    transposed = codec.name == "onset" and getattr(codec, "transpose", False)
+    if transposed and anchor is not None:
+        shift, target = -shift_to_c(anchor), anchor
+    else:
+        if transposed:
+            source = (0, "major") if _prefers_major(melody.notes) else (9, "minor")
+        else:
+            source = estimate_key(melody.notes)
+        if key is None:
+            if not transposed:
+                return melody, source
+            target = (7, "major") if source[1] == "major" else (4, "minor")
+        else:
+            target = parse_key(key)
+            if not re.search(r"m|min|maj", key.strip()[1:].lstrip("#b")):
+                target = (target[0], source[1])
+        shift = (target[0] - source[0]) % 12
+        if shift > 6:
+            shift -= 12
+    notes = [(s, e, min(max(p + shift, 21), 108)) for s, e, p in melody.notes]
+    return replace(melody, notes=notes, key=target), target
+
+
+def _prefers_major(notes: Any) -> bool:
+    import numpy as np
+
+    from seqgan_music.music.codecs import MAJOR_PROFILE, MINOR_PROFILE
+
+    weights = np.zeros(12)
+    for start, end, pitch in notes:
+        weights[pitch % 12] += max(end - start, 1e-3)
+    if not weights.any():
+        return True
+    major = float(np.corrcoef(weights, MAJOR_PROFILE)[0, 1])
+    minor = float(np.corrcoef(weights, np.roll(MINOR_PROFILE, 9))[0, 1])
+    return major >= minor
+
+
 def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Composed:
+    from dataclasses import replace
+
     from seqgan_music.inference import read_model
+    from seqgan_music.music.codecs import codec_from_spec, key_name, parse_meter
     from seqgan_music.music.render import (
+        melodies_to_midi,
         tokens_to_midi,
+        write_melody_musicxml,
+        write_melody_plot,
         write_midi,
-        write_musicxml,
         write_plot,
         write_wav,
     )
@@ -234,36 +365,93 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     if not model.task.get("music"):
         raise CheckpointError(f"model {model_path} was trained on the {model.config.get('task')} "
                               "task; compose needs a music model (nottingham, folk or midi)")
-    read = (read_primer(options.primer, model.task, options.tune)
-            if options.primer is not None else None)
+    codec = codec_from_spec(model.task.get("codec"), model.task)
+    if codec.vocab_size != model.vocab_size:
+        raise CheckpointError(f"model {model_path} has {model.vocab_size} tokens but its "
+                              f"representation {codec.name!r} has {codec.vocab_size}")
+    result.representation = codec.name
+    meter = parse_meter(options.meter) if options.meter is not None else None
+    length = options.length if options.length is not None else codec.default_length
+    if options.primer is not None:
+        read = (read_primer(options.primer, model.task, options.tune) if codec.name == "paper"
+                else read_codec_primer(options.primer, codec, str(model.task.get("melody",
+                                                                                 "auto")),
+                                       options.tune))
+    elif options.primer_notes is not None:
+        from seqgan_music.music.codecs import parse_key
+
+        given = parse_key(options.key) if options.key is not None else None
+        primer_key = given or codec.primer_key(options.primer_notes)
+        read = Primer(codec.parse_primer(options.primer_notes, primer_key), notes=0,
+                      key=primer_key)
+    else:
+        read = None
     primer = read.tokens if read is not None else []
+    first_choices = None
+    if codec.name != "paper":
+        starts = set(codec.first_choices() or [])
+        if primer and primer[0] in starts | {getattr(codec, "START_OTHER", -1)}:
+            if meter is not None:  # --meter overrides the primer file's own
+                primer = codec.prefix(meter) + primer[1:]
+        elif meter is not None or primer:
+            primer = codec.prefix(meter or (4, 4)) + primer
+        else:
+            first_choices = codec.first_choices()
     step = None
     if reporter is not None:
-        reporter.phase("sample", options.length, 0)
+        reporter.phase("sample", length, 0)
 
         def step(done: int) -> None:
             reporter.advance("sample", {})
 
-    tokens = model.generator().sample(options.num, options.length, primer, options.temperature,
-                                      options.seed, progress=step)
+    sampled = model.generator().sample(options.num, length, primer, options.temperature,
+                                      options.seed, progress=step, independent=True,
+                                      first_choices=first_choices,
+                                      stop_token=codec.end_token())
     result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
     result.primer = read
+    if result.primer_steps:
+        result.primer_quarters = (float(result.primer_steps) if codec.name == "paper"
+                                  else codec.decode(primer).length)
     if reporter is not None:
         reporter.phase("write", options.num, 0)
-    for row, tune_paths in zip(tokens.tolist(), paths, strict=True):
+    for row, tune_paths in zip(sampled.tolist(), paths, strict=True):
         tune = (primer + row) if options.keep_primer else row
+        if codec.name != "paper" and not options.keep_primer and primer:
+            tune = primer[:1] + row  # the start token (the meter) stays
+        end = codec.end_token()
+        if end is not None and end in tune:
+            tune = tune[: tune.index(end) + 1]
         result.tunes.append(tune)
-        midi = tokens_to_midi([tune], options.tempo, options.program)
+        melody = codec.decode(tune)
+        if meter is not None:
+            melody = replace(melody, meter=meter)
+        anchor = read.key if read is not None and (options.primer is not None
+                                                  or options.key is None) else None
+        if read is not None and options.primer_notes is not None and options.key is not None:
+            anchor = read.key  # the inline notes were read in --key
+        melody, key = written_key(melody, codec, options.key, anchor)
+        result.keys.append(key_name(key))
+        result.meters.append(f"{melody.meter[0]}/{melody.meter[1]}")
+        result.ended.append(bool(melody.ended))
+        plain = codec.name == "paper" and options.key is None and options.meter is None
+        midi = (tokens_to_midi([tune], options.tempo, options.program) if plain
+                else melodies_to_midi([melody], options.tempo, options.program))
         result.files.append(write_midi(midi, tune_paths["midi"]))
         if "wav" in tune_paths:
-            result.synth = write_wav(midi, tune_paths["wav"])
+            result.synth = write_wav(midi, tune_paths["wav"], soundfont=options.soundfont)
             result.files.append(tune_paths["wav"])
         if "plot" in tune_paths:
             title = f"{tune_paths['midi'].name} (seed {options.seed})"
-            result.files.append(write_plot(tune, tune_paths["plot"], title, result.primer_steps))
+            if codec.name == "paper":
+                result.files.append(write_plot(tune, tune_paths["plot"], title,
+                                               result.primer_steps))
+            else:
+                result.files.append(write_melody_plot(melody, tune_paths["plot"], title,
+                                                      result.primer_quarters))
         if "musicxml" in tune_paths:
-            result.files.append(write_musicxml(tune, tune_paths["musicxml"], options.tempo,
-                                               tune_paths["midi"].stem))
+            result.files.append(write_melody_musicxml(melody, tune_paths["musicxml"],
+                                                      options.tempo, tune_paths["midi"].stem))
         if reporter is not None:
             reporter.advance("write", {})
     return result

@@ -16,9 +16,10 @@ import json
 import os
 import warnings
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ class MusicOptions:
     valid_fraction: float = 0.1
     test_fraction: float = 0.1
     split_seed: int = 0
+    representation: str = "paper"  # a codec name (seqgan_music.music.codecs)
 
     @classmethod
     def from_options(cls, options: dict[str, Any], extra: Sequence[str] = ()) -> MusicOptions:
@@ -84,6 +86,7 @@ class MusicOptions:
              "test_fraction", "a fraction between 0 and 0.5"),
             (isinstance(values.split_seed, int) and values.split_seed >= 0, "split_seed",
              "an integer >= 0"),
+            (isinstance(values.representation, str), "representation", "a codec name"),
         )
         for ok, name, accepted in checks:
             if not ok:
@@ -130,7 +133,8 @@ def find_music_files(root: Path) -> tuple[list[Path], str]:
     return sorted(files), "folder"
 
 
-def read_file(path: Path, step: float, melody: str) -> tuple[list[Tune], list[str]]:
+def read_file(path: Path, step: float, melody: str, representation: str = "paper"
+              ) -> tuple[list[Tune], list[str]]:
     """Tunes of one file and the reasons for skipped tunes; raises UnusableFile (also for a
     file that cannot be read: it is skipped and counted like any other bad file)."""
     try:
@@ -138,22 +142,45 @@ def read_file(path: Path, step: float, melody: str) -> tuple[list[Tune], list[st
             pass
     except OSError as error:
         raise UnusableFile(f"cannot be read ({error.strerror or error})") from None
+    if representation != "paper":
+        return _read_with_codec(path, melody, representation)
     if path.suffix.lower() == ".abc":
         return read_abc(path, step, melody)
     return read_midi(path, step, melody), []
 
 
-def _cached_read(path: Path, step: float, melody: str, cache: Path | None
-                 ) -> tuple[list[Tune], list[str]]:
+def _read_with_codec(path: Path, melody: str, representation: str
+                     ) -> tuple[list[Tune], list[str]]:
+    """A file's tunes through a codec; each Tune's `coverage` says what the codec kept."""
+    from seqgan_music.music.codecs import make_codec
+    from seqgan_music.music.readers import read_melodies
+
+    codec = make_codec(representation)
+    found, skipped = read_melodies(path, melody)
+    tunes = []
+    for name, tune in found:
+        try:
+            encoded = codec.encode(tune)
+        except DataError as error:
+            skipped.append(f"{name}: {error}")
+            continue
+        tunes.append(Tune(name, encoded.tokens,
+                          (encoded.notes, encoded.kept, encoded.on_grid)))
+    return tunes, skipped
+
+
+def _cached_read(path: Path, step: float, melody: str, cache: Path | None,
+                 representation: str = "paper") -> tuple[list[Tune], list[str]]:
     """`read_file` through a cache keyed by the file's content and the reader's options."""
     if cache is None:
-        return read_file(path, step, melody)
+        return read_file(path, step, melody, representation)
     try:
         data = path.read_bytes()
     except OSError as unreadable:
         raise UnusableFile(f"cannot be read ({unreadable.strerror or unreadable})") from None
     key = hashlib.sha256(data).hexdigest()[:32]
-    entry = cache / f"{key}-v{READER_VERSION}-{step:g}-{melody}.npz"
+    name = f"{step:g}" if representation == "paper" else representation
+    entry = cache / f"{key}-v{READER_VERSION}-{name}-{melody}.npz"
     if entry.is_file():
         try:
             with np.load(entry, allow_pickle=False) as stored:
@@ -162,18 +189,22 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None
             if info.get("error"):
                 raise UnusableFile(info["error"])
             bounds = np.cumsum([0, *info["lengths"]])
-            tunes = [Tune(name, tokens[lo:hi].astype(np.int64)) for name, lo, hi in
-                     zip(info["names"], bounds[:-1], bounds[1:], strict=True)]
+            coverage = info.get("coverage") or [None] * len(info["names"])
+            tunes = [Tune(name, tokens[lo:hi].astype(np.int64),
+                          tuple(cov) if cov else None)
+                     for name, lo, hi, cov in zip(info["names"], bounds[:-1], bounds[1:],
+                                                  coverage, strict=True)]
             return tunes, list(info["skipped"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is rebuilt
     try:
-        tunes, skipped = read_file(path, step, melody)
+        tunes, skipped = read_file(path, step, melody, representation)
         error = ""
     except UnusableFile as unusable:
         tunes, skipped, error = [], [], str(unusable)
     info = {"names": [t.name for t in tunes], "lengths": [len(t.tokens) for t in tunes],
-            "skipped": skipped, "error": error, "file": path.name}
+            "skipped": skipped, "error": error, "file": path.name,
+            "coverage": [list(t.coverage) if t.coverage else None for t in tunes]}
     tokens = np.concatenate([t.tokens for t in tunes]) if tunes else np.zeros(0, np.int64)
     try:
         from seqgan_music.runs import atomic_write
@@ -189,7 +220,10 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None
 
 def _corpus_key(files: list[Path], options: MusicOptions, seq_len: int) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([asdict(options), seq_len, READER_VERSION, STORE_VERSION]).encode())
+    described = asdict(options)
+    if described["representation"] == "paper":  # the key paper corpora always had
+        del described["representation"]
+    digest.update(json.dumps([described, seq_len, READER_VERSION, STORE_VERSION]).encode())
     for path in files:
         stat = path.stat()
         digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -245,13 +279,13 @@ def build_music_corpus(
         staging = _staging(corpus_dir, stack)
         writer = TokenWriter(staging)
         try:
-            skipped = _read_all(files, options, cache, reporter, writer)
+            skipped, coverage = _read_all(files, options, cache, reporter, writer)
         except BaseException:
             writer.abandon()
             raise
         store = writer.close()
-        data = _assemble(store, skipped, files, layouts, roots, label, options, seq_len, key,
-                         staging if corpus_dir is not None else None)
+        data = _assemble(store, skipped, coverage, files, layouts, roots, label, options,
+                         seq_len, key, staging if corpus_dir is not None else None)
         if corpus_dir is not None:
             _save_corpus(corpus_dir, data, staging)
         return data
@@ -275,22 +309,22 @@ def _staging(corpus_dir: Path | None, stack: ExitStack) -> Path:
     return folder
 
 
-def _read_one(path: Path, step: float, melody: str, cache: Path | None
-              ) -> tuple[list[Tune], list[str], str]:
+def _read_one(path: Path, step: float, melody: str, cache: Path | None,
+              representation: str = "paper") -> tuple[list[Tune], list[str], str]:
     """`_cached_read` with the unusable-file reason returned instead of raised (for workers)."""
     try:
-        tunes, skipped = _cached_read(path, step, melody, cache)
+        tunes, skipped = _cached_read(path, step, melody, cache, representation)
     except UnusableFile as error:
         return [], [], str(error)
     return tunes, skipped, ""
 
 
-def _read_batch(batch: list[tuple[Path, float, str, Path | None]]
+def _read_batch(batch: list[tuple[Path, float, str, Path | None, str]]
                 ) -> list[tuple[list[Tune], list[str], str]]:
     return [_read_one(*item) for item in batch]
 
 
-def _in_order(pool: Any, args: Iterator[tuple[Path, float, str, Path | None]], chunk: int,
+def _in_order(pool: Any, args: Iterator[tuple[Path, float, str, Path | None, str]], chunk: int,
               ahead: int) -> Iterator[tuple[list[Tune], list[str], str]]:
     """`_read_one` over `args` in worker processes, results in order, with at most `ahead`
     batches of `chunk` files handed out at a time (`Executor.map` would queue every file at
@@ -311,15 +345,20 @@ def _in_order(pool: Any, args: Iterator[tuple[Path, float, str, Path | None]], c
 
 
 def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path | None,
-              reporter: Any, writer: TokenWriter) -> list[dict[str, str]]:
+              reporter: Any, writer: TokenWriter
+              ) -> tuple[list[dict[str, str]], list[int] | None]:
     """Read every file, in worker processes when there are many (music21 is slow), into
-    `writer` as results arrive; returns the skipped files and tunes with their reasons."""
+    `writer` as results arrive; returns the skipped files and tunes with their reasons, and
+    the codec's coverage summed over the tunes (notes, kept, onsets on the grid; None when
+    the reader counts none)."""
     parsed_dir = cache / "parsed" if cache is not None else None
     if reporter is not None:
         reporter.phase("read_data", len(files), 0)
     workers = min(os.cpu_count() or 1, MAX_WORKERS, len(files) // FILES_PER_WORKER)
-    args = ((path, options.step, options.melody, parsed_dir) for path, _ in files)
+    args = ((path, options.step, options.melody, parsed_dir, options.representation)
+            for path, _ in files)
     skipped: list[dict[str, str]] = []
+    coverage: list[int] | None = None
     with ExitStack() as stack:
         read: Iterator[tuple[list[Tune], list[str], str]]
         if workers > 1:
@@ -338,19 +377,31 @@ def _read_all(files: list[tuple[Path, str]], options: MusicOptions, cache: Path 
             prefix = name.rsplit("/", 1)[0] + "/" if "/" in name else ""
             for t in found:
                 writer.add(prefix + t.name if path.suffix.lower() == ".abc" else name, t.tokens)
+                if t.coverage:
+                    coverage = [a + b for a, b in zip(coverage or [0, 0, 0], t.coverage,
+                                                      strict=True)]
             skipped += [{"item": prefix + s.split(": ", 1)[0], "reason": s.split(": ", 1)[-1]}
                         for s in bad_tunes]
-    return skipped
+    return skipped, coverage
 
 
-def _assemble(store: TokenStore, skipped: list[dict[str, str]], files: list[tuple[Path, str]],
+def _assemble(store: TokenStore, skipped: list[dict[str, str]], coverage: list[int] | None,
+              files: list[tuple[Path, str]],
               layouts: list[str], roots: Sequence[Path], label: str, options: MusicOptions,
               seq_len: int, key: str, folder: Path | None) -> MusicData:
     """Windows of the stored tunes, split by tune: `.npy` files in `folder` (memory-mapped
     while written; None: in memory), returned as int64 arrays with the manifest."""
     where = ", ".join(str(r) for r in roots)
     corpus_dir = folder.parent / key if folder is not None else None
-    full = window_counts(store.lengths, seq_len, options.overlap, np.iinfo(np.int64).max)
+    cut: Callable[[np.ndarray], np.ndarray] | None = None  # the paper's: the store's own rule
+    if options.representation == "paper":
+        full = window_counts(store.lengths, seq_len, options.overlap, np.iinfo(np.int64).max)
+    else:
+        from seqgan_music.music.codecs import make_codec
+
+        codec = make_codec(options.representation)
+        cut = partial(codec.windows, length=seq_len, overlap=options.overlap)
+        full = np.array([len(cut(store.tune(i))) for i in range(len(store))], dtype=np.int64)
     flooding = np.flatnonzero(full > MAX_WINDOWS_PER_TUNE)
     if len(flooding):
         worst = int(flooding[np.argmax(full[flooding])])
@@ -378,7 +429,7 @@ def _assemble(store: TokenStore, skipped: list[dict[str, str]], files: list[tupl
     splits = split_tunes([name for name, _ in usable], options)
     stored = window_arrays(store, {s: [usable[i][1] for i in index]
                                    for s, index in splits.items()},
-                           counts, seq_len, options.overlap, folder)
+                           counts, seq_len, options.overlap, folder, cut)
     if folder is not None:
         finish_arrays(folder, stored)
     arrays = {split: np.asarray(a, dtype=np.int64) for split, a in stored.items()}
@@ -391,6 +442,7 @@ def _assemble(store: TokenStore, skipped: list[dict[str, str]], files: list[tupl
         "tunes_shorter_than_a_window": too_short,
         "steps": int(store.lengths.sum()),
         "rests": store.count(0),
+        **_coverage(coverage),
         "tunes_per_split": {s: len(i) for s, i in splits.items()},
         "windows_per_split": {s: len(a) for s, a in arrays.items()},
         "split_tunes": {s: sorted(usable[i][0] for i in index) for s, index in splits.items()},
@@ -402,6 +454,14 @@ def _assemble(store: TokenStore, skipped: list[dict[str, str]], files: list[tupl
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
     }
     return MusicData(arrays["train"], arrays["valid"], arrays["test"], manifest)
+
+
+def _coverage(coverage: list[int] | None) -> dict[str, Any]:
+    """What the representation kept of the source notes (codec-read tunes only)."""
+    if not coverage:
+        return {}
+    notes, kept, on_grid = coverage
+    return {"notes": notes, "notes_kept": kept, "onsets_on_grid": on_grid}
 
 
 def _save_corpus(folder: Path, data: MusicData, staging: Path) -> None:

@@ -84,17 +84,99 @@ def music_statistics(samples: np.ndarray, train_grams: np.ndarray | None = None
     return figures
 
 
-def music_evaluator(train: np.ndarray, test: np.ndarray
+def music_evaluator(train: np.ndarray, test: np.ndarray, codec: Any = None
                     ) -> Callable[[Any], dict[str, float]]:
-    """The task's evaluator: samples (N, T) tensor or array -> named figures."""
+    """The task's evaluator: samples (N, T) tensor or array -> named figures. With a codec
+    other than `paper`, the statistics are computed on the decoded notes."""
     reference = BleuReference(np.asarray(test, dtype=np.int64), max_n=4)
     test_array = np.asarray(test, dtype=np.int64)
     train_grams = np.unique(_gram_keys(np.asarray(train, dtype=np.int64), COPY_N))
+    paper = codec is None or codec.name == "paper"
 
     def evaluate(samples: Any) -> dict[str, float]:
         array = samples.numpy() if hasattr(samples, "numpy") else np.asarray(samples)
         array = array.astype(np.int64)
+        if not paper:
+            grams = _gram_keys(array, COPY_N).ravel()
+            copied = float(np.isin(grams, train_grams).mean()) if len(grams) else 0.0
+            melodies = [codec.decode(row) for row in array]
+            stats = melody_statistics(melodies, whole_tunes=False)
+            lengths = {k: stats.pop(k) for k in list(stats) if k.startswith("len_")}
+            stats["len_sixteenth"] = lengths["len_sixteenth"]
+            stats["len_eighth"] = lengths["len_eighth"] + lengths["len_dotted_eighth"]
+            stats["len_quarter"] = lengths["len_quarter"] + lengths["len_dotted_quarter"]
+            stats["len_longer"] = lengths["len_half_or_longer"]
+            return {"bleu4": reference.score(array, 4), **stats, "copied_8grams": copied}
         return {"bleu4": reference.score(array, 4), "mse": nearest_mse(array, test_array),
                 **music_statistics(array, train_grams)}
 
     return evaluate
+
+
+LENGTH_CLASSES = (("sixteenth", 0.25), ("eighth", 0.5), ("dotted eighth", 0.75),
+                  ("quarter", 1.0), ("dotted quarter", 1.5), ("half or longer", 2.0))
+
+
+def length_class(quarters: float) -> int:
+    """Index into LENGTH_CLASSES of the class nearest below-or-at a note length."""
+    index = 0
+    for i, (_, value) in enumerate(LENGTH_CLASSES):
+        if quarters >= value - 1e-6:
+            index = i
+    return index
+
+
+def melody_statistics(melodies: list[Any], whole_tunes: bool = True) -> dict[str, float]:
+    """Musician's statistics of decoded melodies (`codecs.Melody`), means over melodies:
+
+    pitch_range (semitones), pitch_classes (distinct), pc_entropy (bits, duration-weighted),
+    in_scale (duration share in the best major/natural-minor scale), repeats (share of
+    consecutive note pairs on the same pitch), rests (share of the time silent), note-length
+    shares (`len_<class>` over all notes), and with `whole_tunes`: ends_on_tonic (share of
+    tunes whose last note is the tonic of their estimated key) and ended (share that end).
+    """
+    from seqgan_music.music.codecs import estimate_key
+
+    ranges, classes, entropies, scales, rests = [], [], [], [], []
+    pairs = repeated = 0
+    lengths = np.zeros(len(LENGTH_CLASSES))
+    tonic_end, ended = [], []
+    masks = _scale_masks()
+    for melody in melodies:
+        notes = sorted(melody.notes)
+        if not notes:
+            continue
+        pitches = np.array([n[2] for n in notes])
+        durations = np.array([n[1] - n[0] for n in notes])
+        ranges.append(float(pitches.max() - pitches.min()))
+        weights = np.zeros(12)
+        np.add.at(weights, pitches % 12, durations)
+        classes.append(float((weights > 0).sum()))
+        share = weights / weights.sum()
+        entropies.append(float(-(share[share > 0] * np.log2(share[share > 0])).sum()))
+        scales.append(float((masks.astype(float) @ weights).max() / weights.sum()))
+        pairs += len(pitches) - 1
+        repeated += int((pitches[1:] == pitches[:-1]).sum())
+        span = max(melody.length, 1e-9)
+        rests.append(max(0.0, 1.0 - float(durations.sum()) / span))
+        for d in durations:
+            lengths[length_class(float(d))] += 1
+        if whole_tunes:
+            tonic, _ = estimate_key(notes)
+            tonic_end.append(float(notes[-1][2] % 12 == tonic))
+            ended.append(float(melody.ended))
+    figures = {
+        "pitch_range": float(np.mean(ranges)) if ranges else 0.0,
+        "pitch_classes": float(np.mean(classes)) if classes else 0.0,
+        "pc_entropy": float(np.mean(entropies)) if entropies else 0.0,
+        "in_scale": float(np.mean(scales)) if scales else 0.0,
+        "repeats": repeated / pairs if pairs else 0.0,
+        "rests": float(np.mean(rests)) if rests else 0.0,
+    }
+    total = lengths.sum() or 1.0
+    for (name, _), count in zip(LENGTH_CLASSES, lengths, strict=True):
+        figures["len_" + name.replace(" ", "_")] = float(count / total)
+    if whole_tunes:
+        figures["ends_on_tonic"] = float(np.mean(tonic_end)) if tonic_end else 0.0
+        figures["ended"] = float(np.mean(ended)) if ended else 0.0
+    return figures

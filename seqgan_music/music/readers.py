@@ -44,6 +44,7 @@ class Tune:
 
     name: str
     tokens: np.ndarray
+    coverage: tuple[int, int, int] | None = None  # source notes, notes kept, onsets on grid
 
 
 def sample_melody(notes: Iterable[tuple[float, float, int]], step: float = STEP_SECONDS,
@@ -224,3 +225,104 @@ def abc_melody_notes(text: str, melody: str = "auto") -> list[tuple[float, float
     if melody == "highest":
         return [n for v in voices for n in v]
     return max(voices, key=lambda v: float(np.mean([n[2] for n in v])))
+
+
+def midi_melody(path: Path, melody: str = "auto") -> Any:
+    """The melody of a MIDI file as a `codecs.Melody` in quarter notes, with the file's meter,
+    bar lines (from its time signatures) and key (its first key signature, else estimated)."""
+    import pretty_midi
+
+    from seqgan_music.music.codecs import Melody, estimate_key
+
+    notes, end = midi_melody_notes(path, melody)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        midi = pretty_midi.PrettyMIDI(str(path))
+    resolution = float(midi.resolution)
+
+    def quarters(seconds: float) -> float:
+        return float(midi.time_to_tick(seconds)) / resolution
+
+    qnotes = [(quarters(s), quarters(e), int(p)) for s, e, p in notes if e > s]
+    if not qnotes:
+        raise UnusableFile("no notes")
+    length = quarters(end)
+    signatures = [(quarters(ts.time), ts.numerator, ts.denominator)
+                  for ts in midi.time_signature_changes] or [(0.0, 4, 4)]
+    if signatures[0][0] > 0:
+        signatures.insert(0, (0.0, 4, 4))
+    bars: list[float] = []
+    for i, (at, num, den) in enumerate(signatures):
+        stop = signatures[i + 1][0] if i + 1 < len(signatures) else length
+        bar = num * 4.0 / den
+        position = at
+        while position < stop - 1e-9 and len(bars) < MAX_STEPS:
+            bars.append(position)
+            position += bar
+    meter = (signatures[0][1], signatures[0][2])
+    key = None
+    if midi.key_signature_changes:
+        number = midi.key_signature_changes[0].key_number
+        key = (number % 12, "minor" if number >= 12 else "major")
+    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), length)
+
+
+def abc_melody(text: str, melody: str = "auto") -> Any:
+    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:."""
+    import music21
+
+    from seqgan_music.music.codecs import Melody, estimate_key
+
+    seconds = abc_melody_notes(text, melody)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score: Any = music21.converter.parseData(text, format="abc")
+    except Exception as error:
+        raise UnusableFile(f"unparseable ABC ({type(error).__name__})") from None
+    if isinstance(score, music21.stream.Opus):
+        score = list(score.scores)[0]
+    marks = list(score.recurse().getElementsByClass(music21.tempo.MetronomeMark))
+    qpm = float(marks[0].getQuarterBPM() or DEFAULT_ABC_QPM) if marks else DEFAULT_ABC_QPM
+    qnotes = [(s * qpm / 60.0, e * qpm / 60.0, p) for s, e, p in seconds]
+    signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
+    meter = ((signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4))
+    key = None
+    for found in score.recurse().getElementsByClass(music21.key.KeySignature):
+        if isinstance(found, music21.key.Key):
+            key = (found.tonic.pitchClass, "minor" if found.mode == "minor" else "major")
+        else:
+            key = ((found.sharps * 7) % 12, "major")
+        break
+    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
+    bars: list[float] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            part = parts[0].expandRepeats()
+    except Exception:
+        part = parts[0]
+    for measure in part.getElementsByClass(music21.stream.Measure):
+        bars.append(float(measure.offset))
+    if not bars:
+        bar = meter[0] * 4.0 / meter[1]
+        end = max(n[1] for n in qnotes)
+        bars = [i * bar for i in range(int(end / bar) + 1)]
+    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), None)
+
+
+def read_melodies(path: Path, melody: str = "auto") -> tuple[list[tuple[str, Any]], list[str]]:
+    """Every tune of a MIDI/ABC file as (name, `codecs.Melody`), and reasons for skipped tunes."""
+    if path.suffix.lower() != ".abc":
+        return [(path.name, midi_melody(path, melody))], []
+    header, tune_texts = _abc_tunes(path)
+    found: list[tuple[str, Any]] = []
+    skipped: list[str] = []
+    for index, tune_text in enumerate(tune_texts, 1):
+        number = tune_text.split("\n", 1)[0][2:].strip() or str(index)
+        name = f"{path.name}#{number}"
+        try:
+            found.append((name, abc_melody(header + tune_text, melody)))
+        except UnusableFile as error:
+            skipped.append(f"{name}: {error}")
+    return found, skipped

@@ -8,6 +8,7 @@ when the tune ends with rests), so reading it back gives the same tokens.
 
 from __future__ import annotations
 
+import math
 import wave
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,19 +76,89 @@ def write_midi(midi: Any, path: Path) -> Path:
     return path
 
 
-def write_wav(midi: Any, path: Path, rate: int = 44100) -> str:
-    """Render `midi` to 16-bit WAV: FluidSynth with pretty_midi's General MIDI soundfont when
-    pyfluidsynth is installed, else pretty_midi's own sine-wave synthesis. Returns which."""
-    audio = None
-    synth = "pretty_midi sine synthesis (install pyfluidsynth for real instruments)"
+SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3", "/usr/share/soundfonts",
+                  "/usr/local/share/soundfonts", "/opt/homebrew/share/soundfonts",
+                  "/opt/homebrew/share/fluid-synth", "/usr/local/share/fluid-synth",
+                  "~/.local/share/soundfonts", "~/Library/Audio/Sounds/Banks")
+PREFERRED_SOUNDFONTS = ("FluidR3_GM.sf2", "default-GM.sf2", "default.sf2", "FluidR3_GM.sf3",
+                        "MuseScore_General.sf3", "GeneralUser GS.sf2", "TimGM6mb.sf2")
+SINE_NOTE = ("sine-wave synthesis: no FluidSynth with a General MIDI soundfont found (Debian/"
+             "Ubuntu: apt install fluidsynth fluid-soundfont-gm; macOS: brew install fluid-synth "
+             "and a .sf2 file; or pass --soundfont PATH)")
+
+
+def find_soundfont(explicit: Path | None = None) -> Path | None:
+    """`explicit`, else $SEQGAN_MUSIC_SOUNDFONT, else a General MIDI soundfont in the usual
+    system folders (FluidR3_GM preferred), else None."""
+    import os
+
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"--soundfont {explicit} does not exist; pass a .sf2/.sf3 file")
+        return explicit
+    env = os.environ.get("SEQGAN_MUSIC_SOUNDFONT")
+    if env and Path(env).is_file():
+        return Path(env)
+    found: list[Path] = []
+    for folder in SOUNDFONT_DIRS:
+        base = Path(folder).expanduser()
+        if base.is_dir():
+            found += sorted(p for p in base.glob("*.sf[23]") if p.is_file())
+    for name in PREFERRED_SOUNDFONTS:
+        for path in found:
+            if path.name == name:
+                return path
+    return found[0] if found else None
+
+
+def _fluidsynth_audio(midi: Any, soundfont: Path, rate: int) -> np.ndarray | None:
+    """Render with the `fluidsynth` program (or pyfluidsynth); None when neither works."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    program = shutil.which("fluidsynth")
+    if program is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            source, target = Path(folder) / "in.mid", Path(folder) / "out.wav"
+            midi.write(str(source))
+            try:
+                subprocess.run([program, "-ni", "-g", "0.8", "-r", str(rate), "-T", "wav",
+                                "-F", str(target), str(soundfont), str(source)],
+                               check=True, capture_output=True, timeout=600)
+                with wave.open(str(target), "rb") as rendered:
+                    frames = rendered.readframes(rendered.getnframes())
+                    channels, width = rendered.getnchannels(), rendered.getsampwidth()
+                    rate_read = rendered.getframerate()
+            except (OSError, subprocess.SubprocessError, wave.Error, EOFError):
+                return None
+            if width != 2 or rate_read != rate or not frames:
+                return None
+            audio = np.frombuffer(frames, dtype="<i2").astype(np.float64)
+            return audio.reshape(-1, channels).mean(1)
     try:
         import fluidsynth  # noqa: F401  (pyfluidsynth)
 
-        audio = midi.fluidsynth(fs=rate)
-        synth = "FluidSynth"
-    except Exception:  # no pyfluidsynth or no libfluidsynth: fall back
-        audio = None
+        return np.asarray(midi.fluidsynth(fs=rate, sf2_path=str(soundfont)))
+    except Exception:  # no pyfluidsynth or no libfluidsynth
+        return None
+
+
+def write_wav(midi: Any, path: Path, rate: int = 44100, soundfont: Path | None = None) -> str:
+    """Render `midi` to 16-bit mono WAV: FluidSynth with a General MIDI soundfont when both are
+    here (`find_soundfont`), else pretty_midi's sine-wave synthesis. Returns which, in a line."""
+    audio = None
+    synth = SINE_NOTE
+    font = find_soundfont(soundfont)
+    if font is not None:
+        audio = _fluidsynth_audio(midi, font, rate)
+        if audio is not None and len(audio):
+            synth = f"FluidSynth with {font}"
     if audio is None or not len(audio):
+        synth = SINE_NOTE if font is None else (
+            f"sine-wave synthesis: the soundfont {font} was found but neither the fluidsynth "
+            "program nor pyfluidsynth could render it (apt install fluidsynth / "
+            "brew install fluid-synth)")
         audio = midi.synthesize(fs=rate)
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
     scaled = (audio / peak * 0.9 if peak > 0 else audio) * 32767
@@ -133,6 +204,39 @@ def write_plot(tokens: Sequence[int], path: Path, title: str = "", primer: int =
     return path
 
 
+def write_melody_plot(melody: Any, path: Path, title: str = "", primer: float = 0.0) -> Path:
+    """A piano-roll PNG of a decoded melody (quarter notes across, bar lines dotted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    length = max(melody.length, 1.0)
+    fig, ax = plt.subplots(figsize=(min(max(6.0, length * 0.35), 60.0), 3.6), dpi=110)
+    for start, end, pitch in melody.notes:
+        ax.broken_barh([(start, end - start)], (pitch - 0.4, 0.8), facecolors="tab:blue",
+                       edgecolors="black", linewidth=0.4)
+    for bar in melody.bars:
+        ax.axvline(bar, color="0.6", linewidth=0.6, linestyle=":")
+    if primer:
+        ax.axvspan(0, primer, color="0.9", zorder=0, label="primer")
+        ax.legend(loc="upper right")
+    pitches = [n[2] for n in melody.notes] or [60]
+    low, high = min(pitches) - 2, max(pitches) + 2
+    ticks = [p for p in range(max(low, LOWEST_PITCH), min(high, HIGHEST_PITCH) + 1)
+             if p % 12 in (0, 7)]
+    ax.set_yticks(ticks, [token_name(p - LOWEST_PITCH + 1) for p in ticks])
+    ax.set_ylim(low, high)
+    ax.set_xlim(0, length)
+    ax.set_xlabel(f"quarter notes ({melody.meter[0]}/{melody.meter[1]}; bar lines dotted)")
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png")
+    plt.close(fig)
+    return path
+
+
 def write_musicxml(tokens: Sequence[int], path: Path, tempo: float = DEFAULT_TEMPO,
                    title: str = "") -> Path:
     """MusicXML (music21): one step = one quarter note, in 4/4 at `tempo`."""
@@ -158,5 +262,128 @@ def write_musicxml(tokens: Sequence[int], path: Path, tempo: float = DEFAULT_TEM
     return path
 
 
-__all__ = ["DEFAULT_TEMPO", "NUM_PITCHES", "check_render_options", "tokens_to_midi",
+def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, program: int = 0,
+                     velocity: int = DEFAULT_VELOCITY) -> Any:
+    """A `pretty_midi.PrettyMIDI` of decoded melodies (`codecs.Melody`, quarter notes) one
+    after another, each starting on a bar (a pick-up is preceded by silence, so bar lines fall
+    where the tune has them), with the first melody's time and key signature."""
+    import pretty_midi
+
+    check_render_options(tempo, program, velocity)
+    seconds = 60.0 / tempo
+    midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
+    instrument = pretty_midi.Instrument(program=program, name="melody")
+    offset = 0.0
+    for index, melody in enumerate(melodies):
+        bar = melody.bar_length()
+        pickup = melody.pickup()
+        shift = offset + ((bar - pickup) % bar if pickup else 0.0)
+        at = offset * seconds
+        if index == 0 or (melody.meter != melodies[index - 1].meter):
+            midi.time_signature_changes.append(
+                pretty_midi.TimeSignature(melody.meter[0], melody.meter[1], at))
+        if melody.key is not None and (index == 0 or melody.key != melodies[index - 1].key):
+            tonic, mode = melody.key
+            midi.key_signature_changes.append(
+                pretty_midi.KeySignature(tonic + (12 if mode == "minor" else 0), at))
+        for start, end, pitch in melody.notes:
+            instrument.notes.append(pretty_midi.Note(
+                velocity=velocity, pitch=int(pitch), start=(shift + start) * seconds,
+                end=(shift + end) * seconds))
+        length = shift - offset + melody.length
+        offset += math.ceil(length / bar - 1e-9) * bar if length > 0 else bar
+    instrument.control_changes.append(
+        pretty_midi.ControlChange(number=ALL_NOTES_OFF, value=0, time=offset * seconds))
+    midi.instruments.append(instrument)
+    return midi
+
+
+def spelled_pitch(pitch: int, key: tuple[int, str] | None) -> Any:
+    """A music21 Pitch for a MIDI number, spelled in `key` (its scale's names; chromatic notes
+    with sharps in sharp keys, flats in flat keys)."""
+    import music21
+
+    from seqgan_music.music.codecs import key_sharps
+
+    base = music21.pitch.Pitch(midi=int(pitch))
+    if key is None:
+        return base
+    tonic, mode = key
+    sharps = key_sharps(key)
+    signature = music21.key.KeySignature(sharps)
+    scale_names = {p.name for p in signature.asKey(mode).pitches}
+    candidates = [base]
+    for other in (base.getLowerEnharmonic(inPlace=False),
+                  base.getHigherEnharmonic(inPlace=False)):
+        if other is not None and other.accidental is not None and \
+                abs(other.accidental.alter) <= 1 or other is not None and other.accidental is None:
+            candidates.append(other)
+    for candidate in candidates:
+        if candidate.name in scale_names:
+            return candidate
+    wanted = "-" if sharps < 0 else "#"
+    for candidate in candidates:
+        if wanted in candidate.name:
+            return candidate
+    return base
+
+
+def write_melody_musicxml(melody: Any, path: Path, tempo: float = DEFAULT_TEMPO,
+                          title: str = "") -> Path:
+    """MusicXML (music21) of a decoded melody: its meter and key signature, notes spelled in
+    the key, the pick-up bar as a short first measure, bar lines every bar after it."""
+    import music21
+
+    bar = melody.bar_length()
+    pickup = melody.pickup()
+    pad = (bar - pickup) % bar if pickup else 0.0
+    part = music21.stream.Part()
+    position = 0.0
+    events: list[Any] = []
+    for start, end, pitch in sorted(melody.notes):
+        if start > position + 1e-9:
+            events.append((position, music21.note.Rest(quarterLength=start - position)))
+        if end <= start:
+            continue
+        note = music21.note.Note(quarterLength=end - start)
+        note.pitch = spelled_pitch(pitch, melody.key)
+        events.append((start, note))
+        position = end
+    total = max(melody.length, position)
+    close = math.ceil((total + pad) / bar - 1e-9) * bar - pad
+    if close > position + 1e-9:
+        events.append((position, music21.note.Rest(quarterLength=close - position)))
+    if pad:
+        part.insert(0, music21.note.Rest(quarterLength=pad))
+    for at, element in events:
+        part.insert(at + pad, element)
+    part.insert(0, music21.meter.TimeSignature(f"{melody.meter[0]}/{melody.meter[1]}"))
+    if melody.key is not None:
+        from seqgan_music.music.codecs import key_sharps
+
+        part.insert(0, music21.key.KeySignature(key_sharps(melody.key)))
+    part.insert(0, music21.tempo.MetronomeMark(number=tempo))
+    measures = part.makeMeasures()
+    measures.makeTies(inPlace=True)
+    first = measures.getElementsByClass(music21.stream.Measure).first()
+    if pad and first is not None:
+        leading = [r for r in first.notesAndRests if r.offset == 0 and r.isRest]
+        if leading:
+            first.remove(leading[0])
+            for element in first.notesAndRests:
+                element.offset -= pad
+            first.paddingLeft = pad
+            first.number = 0
+            for number, measure in enumerate(
+                    measures.getElementsByClass(music21.stream.Measure)):
+                measure.number = number
+    score = music21.stream.Score([measures])
+    score.insert(0, music21.metadata.Metadata(title=title or path.stem))
+    with atomic_path(path, suffix=path.suffix) as tmp:  # music21 writes to a file name
+        score.write("musicxml", fp=str(tmp))  # splits complex durations, spells accidentals
+    return path
+
+
+__all__ = ["find_soundfont", "melodies_to_midi", "write_melody_musicxml", "write_melody_plot",
+           "DEFAULT_TEMPO", "NUM_PITCHES", "check_render_options", "tokens_to_midi",
            "write_midi", "write_musicxml", "write_plot", "write_wav"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -91,10 +91,13 @@ def window_counts(lengths: np.ndarray, seq_len: int, overlap: int, most: int) ->
 
 
 def window_arrays(store: TokenStore, splits: dict[str, Sequence[int]], counts: np.ndarray,
-                  seq_len: int, overlap: int, folder: Path | None) -> dict[str, np.ndarray]:
+                  seq_len: int, overlap: int, folder: Path | None,
+                  windows: Callable[[np.ndarray], np.ndarray] | None = None
+                  ) -> dict[str, np.ndarray]:
     """Windows (N, seq_len) of the tunes of each split, in the given tune order: `.npy` files
     in `folder` written through memory maps (named `<split>.npy.part` until complete), or
-    in-memory arrays when `folder` is None."""
+    in-memory arrays when `folder` is None. `windows` cuts one tune (a codec's own rule, e.g.
+    whole tunes padded with end tokens); None: `tokens.windows` (the incomplete tail dropped)."""
     stride = seq_len - overlap
     out: dict[str, np.ndarray] = {}
     for split, tunes in splits.items():
@@ -108,8 +111,11 @@ def window_arrays(store: TokenStore, splits: dict[str, Sequence[int]], counts: n
         for i in tunes:
             n = int(counts[i])
             if n:
-                view = np.lib.stride_tricks.sliding_window_view(store.tune(i), seq_len)
-                array_[position : position + n] = view[::stride][:n]
+                if windows is not None:
+                    array_[position : position + n] = windows(store.tune(i))[:n]
+                else:
+                    view = np.lib.stride_tricks.sliding_window_view(store.tune(i), seq_len)
+                    array_[position : position + n] = view[::stride][:n]
                 position += n
         out[split] = array_
     return out

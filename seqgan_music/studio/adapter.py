@@ -34,7 +34,7 @@ class Tune:
     notes: list[dict[str, float]] = field(default_factory=list)
     primer_seconds: float = 0.0
     seconds: float = 0.0
-    beats_per_bar: int = 4
+    beats_per_bar: float = 4.0  # quarter notes per bar (1.5 in 6/8)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -102,7 +102,7 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int, temperatu
         warnings.simplefilter("always")
         result = compose(options)
     said = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
-    primer_seconds = result.primer_steps * 60.0 / tempo
+    primer_seconds = result.primer_quarters * 60.0 / tempo
     tunes = []
     for midi in (f for f in result.files if f.suffix.lower() in (".mid", ".midi")):
         tune = Tune(midi, midi.with_suffix(".wav"), result.synth, result.model,
@@ -127,9 +127,9 @@ def write_musicxml(*, model: Path, out: Path, length: int, temperature: float, s
 
 
 def read_notes(midi: Path, tempo: float | None = None) -> tuple[list[dict[str, float]], float,
-                                                                  int]:
-    """Notes of a MIDI file as `{"pitch", "start", "end"}` in beats, its length in beats and
-    its beats per bar (4/4 when the file names no time signature)."""
+                                                                  float]:
+    """Notes of a MIDI file as `{"pitch", "start", "end"}` in beats (quarter notes), its length
+    in beats and its quarter notes per bar (4/4 when the file names no time signature)."""
     import pretty_midi
 
     try:
@@ -144,7 +144,8 @@ def read_notes(midi: Path, tempo: float | None = None) -> tuple[list[dict[str, f
              for inst in score.instruments if not inst.is_drum for n in inst.notes]
     notes.sort(key=lambda n: (n["start"], n["pitch"]))
     signatures = score.time_signature_changes
-    beats_per_bar = int(signatures[0].numerator) if signatures else 4
+    beats_per_bar = (signatures[0].numerator * 4.0 / signatures[0].denominator if signatures
+                     else 4.0)
     return notes, score.get_end_time() / beat, beats_per_bar
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from seqgan_music.config import ExperimentConfig
     from seqgan_music.data import Archive
+    from seqgan_music.music.codecs import Codec
     from seqgan_music.training import Corpus
 
 NOTTINGHAM_COMMIT = "0992bb6cd864f6d4b90d6663e08c0ef53ffaa08f"
@@ -40,6 +41,8 @@ MUSIC_OPTION_TYPES = {
     "valid_fraction": fraction_option(0.1),
     "test_fraction": fraction_option(0.1),
     "split_seed": seed_option(),
+    "representation": TaskOption("paper", "paper or onset (or a codec a plug-in registers)",
+                                 lambda v: isinstance(v, str) and bool(v)),
 }
 
 
@@ -62,11 +65,15 @@ class MusicTask(Task):
         "the paper's metrics (test split)": ("bleu4", "mse", "nll_valid"),
         "music statistics": ("pitch_range", "pitch_classes", "in_scale", "rests", "repeats",
                              "copied_8grams"),
+        "rhythm (onset representation)": ("pc_entropy", "len_sixteenth", "len_eighth",
+                                          "len_quarter", "len_longer"),
     }
     figure_labels = {"bleu4": "BLEU-4", "mse": "MSE", "nll_valid": "NLL valid",
                      "pitch_range": "pitch range", "pitch_classes": "pitch classes",
                      "in_scale": "in scale", "rests": "rests", "repeats": "repeats",
-                     "copied_8grams": "copied 8-grams"}
+                     "copied_8grams": "copied 8-grams", "pc_entropy": "PC entropy",
+                     "len_sixteenth": "16ths", "len_eighth": "8ths", "len_quarter": "4ths",
+                     "len_longer": "longer"}
     extra_options: ClassVar[tuple[str, ...]] = ()
     accepted_options = MUSIC_OPTION_TYPES
     paper_data: ClassVar[bool] = False  # the paper's figures are shown beside this task's
@@ -79,6 +86,16 @@ class MusicTask(Task):
     def locate(self, data: Path | None, options: dict[str, Any]) -> tuple[list[Path], str]:
         raise NotImplementedError
 
+    def codec(self, options: dict[str, Any]) -> Codec:
+        """The representation this task trains on (task_options.representation). A plug-in
+        task may return its own `codecs.Codec` here."""
+        from seqgan_music.music.codecs import PaperCodec, make_codec
+
+        name = str(options.get("representation", "paper"))
+        if name == "paper":
+            return PaperCodec(float(options.get("step", 0.4)))
+        return make_codec(name)
+
     def prepare(self, config: ExperimentConfig, data: Path | None = None) -> Corpus:
         import torch
 
@@ -88,34 +105,46 @@ class MusicTask(Task):
         from seqgan_music.training import Corpus
 
         options = MusicOptions.from_options(config.task_options, self.extra_options)
+        codec = self.codec(config.task_options)
         roots, label = self.locate(data, config.task_options)
         music = build_music_corpus(roots, label, options, config.data.seq_len,
                                    reporter=getattr(self, "reporter", None))
-        evaluate = music_evaluator(music.train, music.test)
+        evaluate = music_evaluator(music.train, music.test, codec)
         manifest = music.manifest
         windows = manifest["windows_per_split"]
         spec: dict[str, Any] = {
             "music": True, "step": options.step, "melody": options.melody,
+            **({} if codec.name == "paper" else {"codec": codec.spec()}),
             "label": f"{label}: {manifest['tunes']} tunes, {windows['train']}/"
                      f"{windows['valid']}/{windows['test']} windows of {config.data.seq_len} "
                      f"(train/valid/test, split by tune), {len(manifest['skipped'])} skipped",
             "manifest": manifest.get("cache", ""),
-            "reference_figures": {**(PAPER_FIGURES if self.paper_data else {}),
+            "reference_figures": {**(PAPER_FIGURES if self.paper_data and codec.name == "paper"
+                                     else {}),
                                   "Data (valid)": evaluate(music.valid)},
         }
+        if codec.name != "paper" and "notes" in manifest:
+            spec["coverage"] = {k: manifest[k] for k in ("notes", "notes_kept", "onsets_on_grid")}
+        vocab = VOCAB_SIZE if codec.name == "paper" else codec.vocab_size
         return Corpus(torch.from_numpy(music.train), torch.from_numpy(music.valid),
-                      torch.from_numpy(music.test), VOCAB_SIZE, evaluate, spec)
+                      torch.from_numpy(music.test), vocab, evaluate, spec)
 
     def decode(self, tokens: torch.Tensor, spec: dict[str, Any]) -> list[str]:
-        from seqgan_music.music.tokens import token_name
+        from seqgan_music.music.codecs import codec_from_spec
 
-        return [" ".join(token_name(int(t)) for t in row) for row in tokens]
+        codec = codec_from_spec(spec.get("codec"), spec)
+        return [" ".join(codec.token_name(int(t)) for t in row) for row in tokens]
 
     def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
         """One MIDI file with the samples one after another, a rest step apart."""
-        from seqgan_music.music.render import tokens_to_midi, write_midi
+        from seqgan_music.music.codecs import codec_from_spec
+        from seqgan_music.music.render import melodies_to_midi, tokens_to_midi, write_midi
 
-        return [write_midi(tokens_to_midi([row.tolist() for row in tokens], gap=1), path)]
+        codec = codec_from_spec(spec.get("codec"), spec)
+        if codec.name == "paper":
+            return [write_midi(tokens_to_midi([row.tolist() for row in tokens], gap=1), path)]
+        melodies = [codec.decode(row.tolist()) for row in tokens]
+        return [write_midi(melodies_to_midi(melodies), path)]
 
     def _explicit(self, data: Path) -> tuple[list[Path], str]:
         if not data.exists():

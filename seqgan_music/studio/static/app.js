@@ -202,16 +202,20 @@ function drawRoll() {
     g.fillStyle = "rgba(111, 155, 209, 0.10)";
     g.fillRect(keys, top, tune.primer_beats * beatW, height - top);
   }
-  const perBar = tune.beats_per_bar || 4;
-  for (let b = 0; b <= beats; b++) {  // beat and bar lines, bar numbers
-    const bar = b % perBar === 0;
-    g.strokeStyle = bar ? "#4a505c" : "#2a2e36";
-    g.lineWidth = bar ? 1.2 : 0.6;
+  const perBar = tune.beats_per_bar || 4;  // in quarter notes: 3 for 3/4, 1.5 for 6/8
+  for (let b = 0; b <= beats; b++) {  // beat lines (quarter notes)
+    g.strokeStyle = "#2a2e36";
+    g.lineWidth = 0.6;
     g.beginPath(); g.moveTo(x(b), top); g.lineTo(x(b), height); g.stroke();
-    if (bar && b < beats) {
+  }
+  for (let i = 0, b = 0; b <= beats + 1e-6; i++, b = i * perBar) {  // bar lines, bar numbers
+    g.strokeStyle = "#4a505c";
+    g.lineWidth = 1.2;
+    g.beginPath(); g.moveTo(x(b), top); g.lineTo(x(b), height); g.stroke();
+    if (b < beats) {
       g.fillStyle = "#9aa1ad";
       g.font = "11px system-ui, sans-serif";
-      g.fillText(String(b / perBar + 1), x(b) + 3, 13);
+      g.fillText(String(i + 1), x(b) + 3, 13);
     }
   }
   for (const n of tune.notes) {

@@ -1,0 +1,491 @@
+"""Representations of a melody as tokens: one small codec object per representation.
+
+A codec knows its vocabulary, its step grid, how a tune's notes become tokens and back, what a
+primer becomes, and how tunes are cut into training windows. A music task chooses one with
+`task_options.representation`; the codec's `spec()` is stored in every model file (the task spec's
+`codec` entry), and `codec_from_spec` rebuilds it on load. Model files without one are `paper`.
+
+- `paper`: the paper's representation, unchanged: 88 pitches + rest sampled every 0.4 s (a held
+  note and a repeated note are the same tokens; notes between samples are lost).
+- `onset`: a sixteenth-note grid of the tune's own beat (quarter / 4), in the spirit of Magenta's
+  melody encoding: a token per step is the onset of one of the 88 pitches, `hold` (the note
+  sounding goes on) or `rest`; a `bar` token before each bar line (the first one marks the end
+  of a pick-up); a start-of-tune token that names the meter, and an end-of-tune token. Tunes are
+  transposed to C major / A minor for training (their key signature's relative major to C); the
+  key is put back when writing.
+
+A third-party codec: subclass `Codec`, give it a unique `name`, and register the class under the
+entry-point group `seqgan_music.codecs`; a task returns it from `MusicTask.codec`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from seqgan_music.errors import ConfigError, DataError
+from seqgan_music.music import tokens as paper_tokens
+
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+KEY_TONICS = {"C": 0, "B#": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4,
+              "F": 5, "E#": 5, "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10,
+              "BB": 10, "B": 11, "CB": 11}
+# Major-key signatures in sharps (+) / flats (-) for each tonic pitch class (minor: tonic + 3).
+KEY_SHARPS = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 1: -5, 5: -1, 10: -2, 3: -3, 8: -4}
+
+
+@dataclass
+class Melody:
+    """One melody in quarter notes: notes (start, end, MIDI pitch), meter, bar lines, key."""
+
+    notes: list[tuple[float, float, int]]
+    meter: tuple[int, int] = (4, 4)
+    bars: list[float] = field(default_factory=list)  # bar-line positions (quarters)
+    key: tuple[int, str] | None = None  # (tonic pitch class, "major"/"minor"), None: unknown
+    end: float | None = None  # where the tune ends (quarters); default: its last note's end
+    ended: bool = False  # the model wrote an end-of-tune token
+
+    @property
+    def length(self) -> float:
+        last = max((n[1] for n in self.notes), default=0.0)
+        return max(last, self.end or 0.0)
+
+    def pickup(self) -> float:
+        """Quarters before the first bar line (0 when the tune starts on one)."""
+        bar = self.bar_length()
+        first = next((b for b in self.bars if b > 1e-9), None)
+        if first is None or first >= bar - 1e-9:
+            return 0.0
+        return first
+
+    def bar_length(self) -> float:
+        return self.meter[0] * 4.0 / self.meter[1]
+
+
+def parse_key(text: str) -> tuple[int, str]:
+    """'G', 'D major', 'Em', 'A minor', 'f#m' -> (tonic pitch class, mode)."""
+    match = re.fullmatch(r"\s*([A-Ga-g])\s*([#b]?)\s*(m|min|minor|maj|major)?\s*", text or "")
+    if not match:
+        raise ConfigError(f"--key {text!r} is invalid; expected a tonic and an optional mode, "
+                          "e.g. G, D major, Em, F#m, Bb")
+    tonic = KEY_TONICS[(match.group(1) + match.group(2)).upper()]
+    mode = "minor" if (match.group(3) or "").startswith("m") and match.group(3) not in (
+        "maj", "major") else "major"
+    return tonic, mode
+
+
+def key_name(key: tuple[int, str]) -> str:
+    tonic, mode = key
+    sharps = KEY_SHARPS[(tonic + 3) % 12 if mode == "minor" else tonic]
+    names = NOTE_NAMES if sharps >= 0 else ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab",
+                                           "A", "Bb", "B")
+    return f"{names[tonic]} {mode}"
+
+
+def key_sharps(key: tuple[int, str]) -> int:
+    tonic, mode = key
+    return KEY_SHARPS[(tonic + 3) % 12 if mode == "minor" else tonic]
+
+
+def parse_meter(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(1|2|4|8|16)\s*", text or "")
+    if not match or not 1 <= int(match.group(1)) <= 32:
+        raise ConfigError(f"--meter {text!r} is invalid; expected a time signature such as 4/4, "
+                          "3/4, 6/8, 2/2 or 9/8")
+    return int(match.group(1)), int(match.group(2))
+
+
+MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+def estimate_key(notes: Sequence[tuple[float, float, int]]) -> tuple[int, str]:
+    """Krumhansl-Schmuckler: the key whose profile best matches the duration-weighted pitch
+    classes (C major for no notes)."""
+    weights = np.zeros(12)
+    for start, end, pitch in notes:
+        weights[pitch % 12] += max(end - start, 1e-3)
+    if not weights.any():
+        return 0, "major"
+    best, best_score = (0, "major"), -math.inf
+    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
+        for tonic in range(12):
+            score = float(np.corrcoef(weights, np.roll(profile, tonic))[0, 1])
+            if score > best_score:
+                best, best_score = (tonic, mode), score
+    return best
+
+
+def shift_to_c(key: tuple[int, str]) -> int:
+    """Semitones (-5..+6) moving `key`'s relative major to C (A minor for minor keys)."""
+    tonic, mode = key
+    major = (tonic + 3) % 12 if mode == "minor" else tonic
+    shift = (-major) % 12
+    return shift - 12 if shift > 6 else shift
+
+
+def fold_pitch(pitch: int) -> int:
+    while pitch < paper_tokens.LOWEST_PITCH:
+        pitch += 12
+    while pitch > paper_tokens.HIGHEST_PITCH:
+        pitch -= 12
+    return pitch
+
+
+def pitch_name(pitch: int) -> str:
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+NOTE_PATTERN = re.compile(r"([A-Ga-g])([#b]?)(-?\d)$")
+
+
+def parse_note_name(text: str) -> int:
+    """'D4', 'F#5', 'Bb3' -> MIDI pitch (C4 = 60)."""
+    match = NOTE_PATTERN.fullmatch(text)
+    if not match:
+        raise ConfigError(f"--primer note {text!r} is invalid; expected a note name with octave "
+                          "(C4 = middle C, F#4, Bb3), '-' to hold, 'r' for a rest")
+    pitch = KEY_TONICS[match.group(1).upper()] + {"#": 1, "b": -1, "": 0}[match.group(2)]
+    pitch += (int(match.group(3)) + 1) * 12
+    if not paper_tokens.LOWEST_PITCH <= pitch <= paper_tokens.HIGHEST_PITCH:
+        raise ConfigError(f"--primer note {text} is outside the piano (A0..C8)")
+    return pitch
+
+
+@dataclass
+class Encoded:
+    """A tune's tokens and what the representation did to its notes."""
+
+    tokens: np.ndarray
+    notes: int = 0  # notes in the source
+    kept: int = 0  # notes that have their own onset in the tokens
+    on_grid: int = 0  # source onsets exactly on the grid
+    key: tuple[int, str] | None = None  # the source's key (before transposing)
+
+
+class Codec:
+    """Base class: tokens <-> melodies. Subclasses set the class attributes and methods."""
+
+    name: ClassVar[str] = ""
+    vocab_size: ClassVar[int] = 0
+    default_window: ClassVar[int] = 32
+    default_length: ClassVar[int] = 32  # steps compose writes when --length is not given
+    grid: ClassVar[str] = ""  # one line: what a step is
+
+    def spec(self) -> dict[str, Any]:
+        """What a model file records; `from_spec` rebuilds the codec from it."""
+        return {"name": self.name, "vocab_size": self.vocab_size}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Codec:
+        return cls()
+
+    def encode(self, melody: Melody) -> Encoded:
+        raise NotImplementedError
+
+    def decode(self, tokens: Sequence[int]) -> Melody:
+        raise NotImplementedError
+
+    def token_name(self, token: int) -> str:
+        raise NotImplementedError
+
+    def windows(self, tokens: np.ndarray, length: int, overlap: int = 0) -> np.ndarray:
+        return paper_tokens.windows(tokens, length, overlap)
+
+    def prefix(self, meter: tuple[int, int] | None = None) -> list[int]:
+        """Tokens every composed tune starts with (before any primer)."""
+        return []
+
+    def first_choices(self) -> list[int] | None:
+        """Tokens a tune may start with when `prefix` is empty (None: any)."""
+        return None
+
+    def end_token(self) -> int | None:
+        return None
+
+    def parse_primer(self, text: str, key: tuple[int, str] | None = None) -> list[int]:
+        """Inline note names as tokens (`key`: the key they are written in, when known)."""
+        raise NotImplementedError
+
+    def primer_key(self, text: str) -> tuple[int, str] | None:
+        """The key inline primer notes are read in when none is given (None: not moved)."""
+        return None
+
+    def primer_tokens(self, encoded: Encoded) -> list[int]:
+        """A primer file's tokens as a continuation of `prefix()`."""
+        return [int(t) for t in encoded.tokens]
+
+
+class PaperCodec(Codec):
+    """88 pitches + rest every 0.4 s (the paper); one step = a quarter note at 150 qpm."""
+
+    name = "paper"
+    vocab_size = paper_tokens.VOCAB_SIZE
+    default_window = paper_tokens.WINDOW
+    default_length = paper_tokens.WINDOW
+    grid = "0.4 s (a quarter note at 150 qpm)"
+
+    def __init__(self, step: float = paper_tokens.STEP_SECONDS) -> None:
+        self.step = step
+
+    def spec(self) -> dict[str, Any]:
+        return {**super().spec(), "step": self.step}
+
+    def encode(self, melody: Melody) -> Encoded:
+        """Samples of the sounding pitch every `step` seconds at 120 qpm (the readers' rule)."""
+        from seqgan_music.music.readers import lost_notes, sample_melody
+
+        seconds = [(s * 0.5, e * 0.5, p) for s, e, p in melody.notes]
+        tokens = sample_melody(seconds, self.step,
+                               melody.end * 0.5 if melody.end is not None else None)
+        lost = lost_notes(seconds, tokens, self.step)
+        on_grid = sum(abs(s / self.step - round(s / self.step)) < 1e-6 for s, _, _ in seconds)
+        return Encoded(tokens, len(seconds), len(seconds) - lost, on_grid, melody.key)
+
+    def decode(self, tokens: Sequence[int]) -> Melody:
+        notes = paper_tokens.tokens_to_notes(tokens)
+        return Melody([(n.start * 1.0, (n.start + n.steps) * 1.0, n.pitch) for n in notes],
+                      end=float(len(tokens)))
+
+    def token_name(self, token: int) -> str:
+        return paper_tokens.token_name(token)
+
+    def parse_primer(self, text: str, key: tuple[int, str] | None = None) -> list[int]:
+        """'D4 E4 - r G4': a note per step, '-' holds the previous step, 'r' rests."""
+        out: list[int] = []
+        for word in text.split():
+            if word == "-":
+                out.append(out[-1] if out else paper_tokens.REST)
+            elif word.lower() in ("r", "rest"):
+                out.append(paper_tokens.REST)
+            else:
+                out.append(paper_tokens.pitch_to_token(parse_note_name(word)))
+        if not out:
+            raise ConfigError("--primer is empty; expected note names such as \"D4 E4 F#4 G4\"")
+        return out
+
+
+class OnsetCodec(Codec):
+    """Onset / hold / rest on a sixteenth grid of the beat, bar lines, start and end of tune."""
+
+    name = "onset"
+    REST = 0
+    HOLD = 1
+    BAR = 2
+    END = 3
+    FIRST_ONSET = 4
+    METERS: ClassVar[tuple[tuple[int, int], ...]] = (
+        (4, 4), (3, 4), (6, 8), (2, 4), (2, 2), (3, 8), (9, 8), (12, 8), (3, 2), (6, 4))
+    FIRST_START = FIRST_ONSET + paper_tokens.NUM_PITCHES  # 92
+    START_OTHER = FIRST_START + len(METERS)  # a meter not listed: bars come from bar tokens
+    vocab_size = START_OTHER + 1  # 103
+    default_window = 64
+    default_length = 512
+    grid = "a sixteenth note (a quarter / 4)"
+
+    def __init__(self, per_quarter: int = 4, transpose: bool = True) -> None:
+        self.per_quarter = per_quarter
+        self.transpose = transpose
+
+    def spec(self) -> dict[str, Any]:
+        return {**super().spec(), "per_quarter": self.per_quarter, "transpose": self.transpose,
+                "meters": ["/".join(map(str, m)) for m in self.METERS]}
+
+    def start_token(self, meter: tuple[int, int]) -> int:
+        return (self.FIRST_START + self.METERS.index(meter) if meter in self.METERS
+                else self.START_OTHER)
+
+    def prefix(self, meter: tuple[int, int] | None = None) -> list[int]:
+        return [] if meter is None else [self.start_token(meter)]
+
+    def first_choices(self) -> list[int] | None:
+        return list(range(self.FIRST_START, self.START_OTHER))
+
+    def end_token(self) -> int | None:
+        return self.END
+
+    def onset(self, pitch: int) -> int:
+        return self.FIRST_ONSET + fold_pitch(pitch) - paper_tokens.LOWEST_PITCH
+
+    def encode(self, melody: Melody) -> Encoded:
+        if not melody.notes:
+            raise DataError("no notes")
+        key = melody.key or estimate_key(melody.notes)
+        shift = shift_to_c(key) if self.transpose else 0
+        g = self.per_quarter
+        origin = round(min(n[0] for n in melody.notes) * g)
+        on_grid = sum(abs(s * g - round(s * g)) < 1e-6 for s, _, _ in melody.notes)
+        by_step: dict[int, tuple[int, int]] = {}  # onset step -> (off step, pitch), highest wins
+        for start, end, pitch in melody.notes:
+            on = round(start * g) - origin
+            off = max(round(end * g) - origin, on + 1)
+            if on not in by_step or pitch > by_step[on][1]:
+                by_step[on] = (off, pitch)
+        onsets = sorted(by_step)
+        length = max(off for off, _ in by_step.values())
+        if melody.end is not None:  # trailing silence up to the end of the last bar is kept
+            length = max(length, min(round(melody.end * g) - origin, length + 4 * g * 4))
+        steps = np.full(length, self.REST, dtype=np.int64)
+        for i, on in enumerate(onsets):
+            off, pitch = by_step[on]
+            stop = min(off, onsets[i + 1]) if i + 1 < len(onsets) else off
+            steps[on] = self.onset(pitch + shift)
+            steps[on + 1 : stop] = self.HOLD
+        bar_steps = {round(b * g) - origin for b in melody.bars}
+        out = [self.start_token(melody.meter)]
+        for index, token in enumerate(steps):
+            if index in bar_steps:
+                out.append(self.BAR)
+            out.append(int(token))
+        out.append(self.END)
+        return Encoded(np.array(out, dtype=np.int64), len(melody.notes), len(onsets), on_grid,
+                       key)
+
+    def decode(self, tokens: Sequence[int]) -> Melody:
+        g = float(self.per_quarter)
+        notes: list[tuple[float, float, int]] = []
+        bars: list[float] = []
+        meter: tuple[int, int] | None = None
+        step = 0
+        current: list[Any] | None = None  # [start step, end step, pitch]
+        ended = False
+        for raw in tokens:
+            token = int(raw)
+            if token >= self.FIRST_START:
+                if step == 0 and meter is None and token < self.START_OTHER:
+                    meter = self.METERS[token - self.FIRST_START]
+                continue  # a start token mid-tune means nothing
+            if token == self.END:
+                ended = True
+                break
+            if token == self.BAR:
+                if not bars or bars[-1] != step / g:
+                    bars.append(step / g)
+                continue
+            if token >= self.FIRST_ONSET:
+                if current is not None:
+                    notes.append((current[0] / g, current[1] / g, current[2]))
+                pitch = token - self.FIRST_ONSET + paper_tokens.LOWEST_PITCH
+                current = [step, step + 1, pitch]
+            elif token == self.HOLD and current is not None and current[1] == step:
+                current[1] = step + 1
+            elif current is not None:
+                notes.append((current[0] / g, current[1] / g, current[2]))
+                current = None
+            step += 1
+        if current is not None:
+            notes.append((current[0] / g, current[1] / g, current[2]))
+        return Melody(notes, meter or (4, 4), bars, (0, "major"), step / g, ended)
+
+    def token_name(self, token: int) -> str:
+        token = int(token)
+        if token == self.REST:
+            return "r"
+        if token == self.HOLD:
+            return "-"
+        if token == self.BAR:
+            return "|"
+        if token == self.END:
+            return "<end>"
+        if token >= self.START_OTHER:
+            return "<start>"
+        if token >= self.FIRST_START:
+            return f"<start {'/'.join(map(str, self.METERS[token - self.FIRST_START]))}>"
+        return pitch_name(token - self.FIRST_ONSET + paper_tokens.LOWEST_PITCH)
+
+    def windows(self, tokens: np.ndarray, length: int, overlap: int = 0) -> np.ndarray:
+        """Windows of a whole tune (start .. end); the last one is filled up with end tokens,
+        so a model learns that a tune, once ended, stays ended."""
+        if not 0 <= overlap < length:
+            raise ValueError(f"overlap {overlap} must be in 0..{length - 1}")
+        stride = length - overlap
+        count = max(1, math.ceil((len(tokens) - overlap) / stride))
+        padded = np.full(overlap + count * stride, self.END, dtype=np.int64)
+        padded[: len(tokens)] = tokens
+        return np.stack([padded[s : s + length] for s in range(0, count * stride, stride)])
+
+    def _primer_words(self, text: str) -> list[tuple[str, int]]:
+        words = text.replace("|", " | ").split()
+        if not words:
+            raise ConfigError("--primer is empty; expected note names such as \"D4 E4 F#4 G4\"")
+        raw: list[tuple[str, int]] = []
+        for word in words:
+            if word in ("-", "|") or word.lower() in ("r", "rest"):
+                raw.append((word.lower()[:1], 0))
+            else:
+                raw.append(("n", parse_note_name(word)))
+        return raw
+
+    def primer_key(self, text: str) -> tuple[int, str] | None:
+        pitches = [p for kind, p in self._primer_words(text) if kind == "n"]
+        if not self.transpose or not pitches:
+            return None
+        return estimate_key([(0.0, 1.0, p) for p in pitches])
+
+    def parse_primer(self, text: str, key: tuple[int, str] | None = None) -> list[int]:
+        """'D4 - E4 F#4 | G4 - - - r': a note name starts a note (one step, a sixteenth), '-'
+        holds one more step, 'r' rests one step, '|' is a bar line. A transposing model gets
+        them moved from `key` (default: their estimated key) to C major / A minor."""
+        raw = self._primer_words(text)
+        key = key or self.primer_key(text)
+        shift = shift_to_c(key) if self.transpose and key is not None else 0
+        out: list[int] = []
+        for kind, pitch in raw:
+            out.append({"-": self.HOLD, "|": self.BAR, "r": self.REST}.get(kind, 0)
+                       if kind != "n" else self.onset(pitch + shift))
+        return out
+
+    def primer_tokens(self, encoded: Encoded) -> list[int]:
+        tokens = [int(t) for t in encoded.tokens]
+        if tokens and tokens[-1] == self.END:
+            tokens = tokens[:-1]
+        return tokens
+
+
+BUILTIN_CODECS: dict[str, type[Codec]] = {"paper": PaperCodec, "onset": OnsetCodec}
+
+
+def codec_classes() -> dict[str, type[Codec]]:
+    """Built-in codecs and those registered under the entry-point group `seqgan_music.codecs`."""
+    from importlib.metadata import entry_points
+
+    found = dict(BUILTIN_CODECS)
+    for entry in entry_points(group="seqgan_music.codecs"):
+        if entry.name not in found:
+            try:
+                found[entry.name] = entry.load()
+            except Exception:  # a broken plug-in must not break the built-ins
+                continue
+    return found
+
+
+def make_codec(name: str, **options: Any) -> Codec:
+    classes = codec_classes()
+    if name not in classes:
+        raise ConfigError(f"task_options.representation = {name!r} is invalid; accepted: "
+                          f"{', '.join(sorted(classes))}")
+    return classes[name](**options)
+
+
+def codec_from_spec(spec: dict[str, Any] | None, task: dict[str, Any] | None = None) -> Codec:
+    """The codec a model file records (its task spec's `codec`); none recorded: `paper` with
+    the file's step."""
+    if not spec:
+        step = float((task or {}).get("step", paper_tokens.STEP_SECONDS))
+        return PaperCodec(step)
+    name = str(spec.get("name", "paper"))
+    if name == "paper":
+        return PaperCodec(float(spec.get("step", paper_tokens.STEP_SECONDS)))
+    if name == "onset":
+        return OnsetCodec(int(spec.get("per_quarter", 4)), bool(spec.get("transpose", True)))
+    classes = codec_classes()
+    if name not in classes:
+        raise ConfigError(f"the model's representation {name!r} is not installed here; "
+                          f"known: {', '.join(sorted(classes))} (install the plug-in that "
+                          "declares it)")
+    return classes[name].from_spec(spec)

@@ -1,0 +1,149 @@
+"""Representations (`seqgan_music.music.codecs`), the model zoo and the WAV synthesiser search."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seqgan_music.errors import ConfigError
+from seqgan_music.music.codecs import (
+    Melody,
+    OnsetCodec,
+    PaperCodec,
+    codec_from_spec,
+    parse_key,
+    parse_meter,
+)
+
+# A 3/4 tune in G major with a one-beat pick-up: D5 | G5 G5 (repeated) A5 (dotted) B5 ... .
+PICKUP_TUNE = Melody(
+    notes=[(2.0, 3.0, 74), (3.0, 3.5, 79), (3.5, 4.0, 79), (4.0, 5.5, 81), (5.5, 6.0, 83),
+           (6.0, 9.0, 79)],
+    meter=(3, 4), bars=[0.0, 3.0, 6.0], key=(7, "major"), end=9.0)
+
+
+def test_onset_codec_keeps_holds_repeats_bars_and_the_pickup() -> None:
+    codec = OnsetCodec()
+    encoded = codec.encode(PICKUP_TUNE)
+    names = [codec.token_name(t) for t in encoded.tokens]
+    # moved from G major to C major (up a fourth), a bar line after the one-beat pick-up
+    assert names[:8] == ["<start 3/4>", "G5", "-", "-", "-", "|", "C6", "-"]
+    assert names[8:10] == ["C6", "-"]  # a repeated note is a new onset, not a hold
+    assert names[-1] == "<end>" and names.count("|") == 2
+    assert encoded.notes == encoded.kept == encoded.on_grid == 6
+    decoded = codec.decode(encoded.tokens)
+    assert decoded.meter == (3, 4) and decoded.ended and decoded.pickup() == 1.0
+    assert [(s, e, p - 5) for s, e, p in decoded.notes] == [
+        (s - 2.0, e - 2.0, p) for s, e, p in PICKUP_TUNE.notes]
+
+
+def test_onset_codec_counts_notes_lost_between_grid_steps() -> None:
+    grace = Melody(notes=[(0.0, 0.1, 60), (0.1, 1.0, 62), (1.0, 2.0, 64)], key=(0, "major"))
+    encoded = OnsetCodec().encode(grace)
+    assert (encoded.notes, encoded.kept, encoded.on_grid) == (3, 2, 2)
+
+
+def test_onset_windows_cover_the_whole_tune_and_pad_with_end() -> None:
+    codec = OnsetCodec()
+    tokens = codec.encode(PICKUP_TUNE).tokens
+    cut = codec.windows(tokens, 16)
+    assert cut.shape == (int(np.ceil(len(tokens) / 16)), 16)
+    assert cut.ravel()[: len(tokens)].tolist() == tokens.tolist()
+    assert set(cut.ravel()[len(tokens):].tolist()) <= {codec.END}
+
+
+def test_inline_primers_per_codec() -> None:
+    paper = PaperCodec()
+    assert paper.parse_primer("D4 - r E4") == [42, 42, 0, 44]
+    onset = OnsetCodec()
+    tokens = onset.parse_primer("C4 - D4 | E4 r")
+    assert [onset.token_name(t) for t in tokens] == ["C4", "-", "D4", "|", "E4", "r"]
+    with pytest.raises(ConfigError, match="note name"):
+        onset.parse_primer("H4")
+
+
+def test_keys_meters_and_specs() -> None:
+    assert parse_key("Em") == (4, "minor") and parse_key("Bb") == (10, "major")
+    assert parse_key("F# minor") == (6, "minor") and parse_key("D major") == (2, "major")
+    assert parse_meter("6/8") == (6, 8)
+    for bad in ("H", "G##"):
+        with pytest.raises(ConfigError, match="--key"):
+            parse_key(bad)
+    with pytest.raises(ConfigError, match="--meter"):
+        parse_meter("7/5")
+    assert codec_from_spec(None, {"step": 0.25}).spec() == {"name": "paper", "vocab_size": 89,
+                                                          "step": 0.25}
+    onset = codec_from_spec(OnsetCodec().spec())
+    assert isinstance(onset, OnsetCodec) and onset.vocab_size == 103
+    with pytest.raises(ConfigError, match="not installed"):
+        codec_from_spec({"name": "someone-elses"})
+
+
+def test_writers_carry_meter_key_pickup_and_spelling(tmp_path: Path) -> None:
+    import pretty_midi
+
+    from seqgan_music.music.render import melodies_to_midi, write_melody_musicxml, write_midi
+
+    melody = Melody(notes=[(0.0, 1.0, 66), (1.0, 2.0, 70), (2.0, 5.0, 71)], meter=(3, 4),
+                    bars=[1.0, 4.0], key=(11, "major"), end=5.0)  # B major: F#, A#, B
+    path = write_midi(melodies_to_midi([melody], tempo=120), tmp_path / "t.mid")
+    midi = pretty_midi.PrettyMIDI(str(path))
+    signature = midi.time_signature_changes[0]
+    assert (signature.numerator, signature.denominator) == (3, 4)
+    assert midi.key_signature_changes[0].key_number == 11
+    assert midi.instruments[0].notes[0].start == pytest.approx(1.0)  # 2 beats of silence
+    xml = write_melody_musicxml(melody, tmp_path / "t.musicxml", 120).read_text()
+    assert "<fifths>5</fifths>" in xml and "<beats>3</beats>" in xml
+    assert "<step>A</step>" in xml and "<alter>1</alter>" in xml and "<step>B</step>" in xml
+    first = xml.split('number="0">', 1)[1].split("</measure>", 1)[0]
+    assert first.count("<note") == 1 and "<rest" not in first  # the pick-up: a short bar 0
+
+
+def test_zoo_cards_and_names() -> None:
+    from seqgan_music.music.zoo import (
+        default_model,
+        find_shipped,
+        parse_card_metadata,
+        shipped_models,
+    )
+
+    card = parse_card_metadata("---\nname: x\nmetrics:\n  bleu4: 0.5\n  ok: true\n"
+                               "tags:\n  - a\n  - b\nsha256: \"ab\"\n---\n# text\n")
+    assert card == {"name": "x", "metrics": {"bleu4": 0.5, "ok": True}, "tags": ["a", "b"],
+                    "sha256": "ab"}
+    names = [m.name for m in shipped_models()]
+    assert "nottingham-paper" in names and default_model().name in names
+    paper = find_shipped("nottingham-paper")
+    assert paper.path.name == "nottingham.safetensors" and paper.card["representation"] == "paper"
+    with pytest.raises(ConfigError, match="nottingham-paper"):
+        find_shipped("nope")
+
+
+def test_wav_uses_fluidsynth_when_found_else_says_sine(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqgan_music.music import render
+
+    melody = Melody(notes=[(0.0, 1.0, 60)], end=1.0)
+    midi = render.melodies_to_midi([melody])
+    fake = tmp_path / "bin" / "fluidsynth"
+    fake.parent.mkdir()
+    fake.write_text("#!/usr/bin/env python3\nimport sys, wave\n"
+                    "out = sys.argv[sys.argv.index('-F') + 1]\n"
+                    "w = wave.open(out, 'wb'); w.setnchannels(2); w.setsampwidth(2)\n"
+                    "w.setframerate(44100); w.writeframes(b'\\x10\\x00' * 2 * 4410); w.close()\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    font = tmp_path / "gm.sf2"
+    font.write_bytes(b"RIFF")
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    synth = render.write_wav(midi, tmp_path / "a.wav", soundfont=font)
+    assert synth.startswith("FluidSynth with") and (tmp_path / "a.wav").stat().st_size > 4410
+    monkeypatch.setattr(render, "SOUNDFONT_DIRS", ())
+    monkeypatch.delenv("SEQGAN_MUSIC_SOUNDFONT", raising=False)
+    synth = render.write_wav(midi, tmp_path / "b.wav")
+    assert synth == render.SINE_NOTE and "fluid-soundfont-gm" in synth
+    with pytest.raises(ConfigError, match="--soundfont"):
+        render.write_wav(midi, tmp_path / "c.wav", soundfont=tmp_path / "missing.sf2")
