@@ -42,11 +42,14 @@ LABELS = ("bars", "range", "classes", "PC entropy", "in scale", "repeats", "rest
 
 
 def grams(melodies: list[Any]) -> np.ndarray:
-    """Each run of 8 successive notes (pitch, length in sixteenths) of each melody, hashed."""
+    """Each run of 8 successive notes of each melody, hashed: their lengths in sixteenths and
+    their pitches relative to the run's first note (so a copy in another key is a copy)."""
     keys: list[int] = []
     for melody in melodies:
         notes = [(p, round((e - s) * 4)) for s, e, p in sorted(melody.notes)]
-        keys += [hash(tuple(notes[i : i + COPY_N])) for i in range(len(notes) - COPY_N + 1)]
+        for i in range(len(notes) - COPY_N + 1):
+            run = notes[i : i + COPY_N]
+            keys.append(hash(tuple((p - run[0][0], n) for p, n in run)))
     return np.array(keys, dtype=np.int64)
 
 
@@ -113,6 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     table: dict[str, dict[str, float]] = {}
+    groups: dict[str, list[dict[str, float]]] = {}  # "SeqGAN, onset": one row per run
     real_done = False
     for index, run in enumerate(args.runs, 1):
         model = read_model(run / "checkpoints" / "mle.pt")  # its task spec names the corpus
@@ -132,7 +136,9 @@ def main() -> None:
             real_done = True
         for label, path in (("MLE", run / "checkpoints" / "mle.pt"), ("SeqGAN", run)):
             melodies, rows = composed(path, args.n, index, args.length)
-            table[f"{label}, {run.name}"] = figures(melodies, rows, train, None)
+            row = figures(melodies, rows, train, None)
+            table[f"{label}, {run.name}"] = row
+            groups.setdefault(f"{label}, {codec.name}", []).append(row)
         if args.paper and index == 1:
             paper_rows(table, split["test"], args.n)
     print(f"{len(args.runs)} run(s), {args.n} tunes per model, "
@@ -142,8 +148,26 @@ def main() -> None:
     for name, row in table.items():
         cells = [("" if np.isnan(row[c]) else f"{row[c]:.3g}") for c in COLUMNS]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    real = next(row for name, row in table.items() if name.startswith("real held-out"))
+    print("\nMeans over runs (sd); * = within 10% of the real tunes' figure")
+    print("| model | runs | " + " | ".join(LABELS) + " |")
+    print("|---" * (len(LABELS) + 2) + "|")
+    summary: dict[str, Any] = {}
+    for name, rows in groups.items():
+        cells = []
+        for c in COLUMNS:
+            values = np.array([r[c] for r in rows], dtype=float)
+            mean, sd = float(np.mean(values)), float(np.std(values))
+            summary.setdefault(name, {})[c] = {"mean": mean, "sd": sd}
+            if np.isnan(mean):
+                cells.append("")
+                continue
+            close = not np.isnan(real[c]) and abs(mean - real[c]) <= 0.1 * abs(real[c])
+            cells.append(f"{mean:.3g}" + (f" ({sd:.2g})" if len(rows) > 1 else "")
+                         + ("*" if close else ""))
+        print(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
     if args.json is not None:
-        args.json.write_text(json.dumps(table, indent=1))
+        args.json.write_text(json.dumps({"rows": table, "means": summary}, indent=1))
 
 
 if __name__ == "__main__":

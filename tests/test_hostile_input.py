@@ -230,8 +230,8 @@ CASES = [
      "max_size = -10 is invalid"),
     ("primer-past-tick-limit", ["compose", "--primer", "{m}/hours.mid", "--out", "t.mid"],
      "too long"),
-    ("primer-ten-hours", ["compose", "--primer", "{m}/coarse.mid", "--out", "t.mid"],
-     "90,000 steps long"),
+    ("primer-ten-hours", ["compose", "--model", "nottingham-paper", "--primer", "{m}/coarse.mid",
+                          "--out", "t.mid"], "90,000 steps long"),
 ]
 
 
@@ -377,8 +377,10 @@ def test_ctrl_c_stops_long_compose_cleanly(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    # the paper model: it never ends a tune itself, so 200 x 5,000 steps are all sampled
     proc = subprocess.Popen([sys.executable, "-m", "seqgan_music", "compose", "-n", "200",
-                             "--length", "5000", "--out", "t.mid"], cwd=tmp_path,
+                             "--length", "5000", "--model", "nottingham-paper", "--out", "t.mid"],
+                            cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(6.0)  # past start-up (1-3 s), well inside the ~20 s of sampling
     proc.send_signal(signal.SIGINT)

@@ -78,7 +78,8 @@ def test_page_and_models(client: TestClient, studio: Studio) -> None:
     assert "http://" not in page.text.replace("http://www.w3.org", "")  # nothing from outside
     assert client.get("/static/app.js").status_code == 200
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models["shipped"]] == ["shipped:nottingham-paper"]
+    assert sorted(m["id"] for m in models["shipped"]) == ["shipped:nottingham-onset",
+                                                          "shipped:nottingham-paper"]
 
 
 def test_compose_notes_audio_and_downloads(client: TestClient) -> None:
@@ -88,7 +89,7 @@ def test_compose_notes_audio_and_downloads(client: TestClient) -> None:
     first, second = answer["tunes"]
     assert first["notes"] and first["notes"] != second["notes"]
     assert all(0 <= n["start"] < n["end"] <= first["beats"] + 1e-6 for n in first["notes"])
-    assert first["primer_beats"] == 0 and first["beats_per_bar"] == 4
+    assert first["primer_beats"] == 0 and first["beats_per_bar"] in (2, 3, 4)
     assert first["synth"]["text"]
     wav = client.get(first["wav"])
     assert wav.status_code == 200 and wav.content[:4] == b"RIFF" and wav.content[8:12] == b"WAVE"
@@ -100,6 +101,21 @@ def test_compose_notes_audio_and_downloads(client: TestClient) -> None:
     assert xml.status_code == 200 and b"score-partwise" in xml.content[:400]
     # the same seed composes the same tune again
     assert compose(client, num=2, tempo=120, program=40)["tunes"][0]["notes"] == first["notes"]
+
+
+def test_whole_tune_by_default_with_the_asked_key_and_meter(client: TestClient) -> None:
+    import pretty_midi
+
+    response = client.post("/api/compose", json={"seed": 2, "key": "D", "meter": "6/8",
+                                                 "model": "shipped:nottingham-onset"})
+    assert response.status_code == 200, response.text
+    tune = response.json()["tunes"][0]
+    assert tune["options"]["length"] is None and tune["beats_per_bar"] == 3
+    assert tune["beats"] > 12  # a whole tune, not a 32-step fragment
+    score = pretty_midi.PrettyMIDI(io.BytesIO(client.get(tune["midi"]).content))
+    assert [(t.numerator, t.denominator) for t in score.time_signature_changes] == [(6, 8)]
+    assert pretty_midi.key_number_to_key_name(score.key_signature_changes[0].key_number) in (
+        "D Major", "B minor")
 
 
 def test_continue_a_tune_and_uploaded_primer(client: TestClient) -> None:
@@ -119,7 +135,8 @@ def test_compose_refuses_bad_values_with_a_message(client: TestClient) -> None:
     for body, words in (({"temperature": 0}, "temperature"), ({"length": 100000}, "length"),
                         ({"tempo": 5}, "tempo"), ({"seed": "x"}, "seed"),
                         ({"model": "run:../../etc"}, "refused"),
-                        ({"model": "shipped:nope"}, "unknown"),
+                        ({"model": "shipped:nope"}, "shipped models"),
+                        ({"meter": "7/9"}, "meter"), ({"key": "H"}, "key"),
                         ({"primer": "tune:t999"}, "unknown")):
         response = client.post("/api/compose", json=body)
         assert 400 <= response.status_code < 500, body

@@ -116,7 +116,7 @@ def test_compose_hear_download_and_train(server: tuple[str, object], browser: ob
 
     # Compose: the piano roll fills with notes and the audio element gets a WAV.
     driver.find_element(By.ID, "length").clear()  # type: ignore[attr-defined]
-    driver.find_element(By.ID, "length").send_keys("32")  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "length").send_keys("128")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "seed").clear()  # type: ignore[attr-defined]
     driver.find_element(By.ID, "seed").send_keys("7")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "compose-button").click()  # type: ignore[attr-defined]

@@ -337,7 +337,10 @@ def _primer_arguments(primer: str | None) -> tuple[Path | None, str | None]:
 
 @app.command("models")
 def models_command() -> None:
-    """List the models shipped with seqgan-music (compose --model NAME picks one)."""
+    """List the models shipped with seqgan-music (compose --model NAME picks one).
+
+    Example: seqgan-music models
+    """
     from seqgan_music.music.zoo import default_model, shipped_models
 
     console = _console()

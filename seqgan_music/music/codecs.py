@@ -66,6 +66,11 @@ class Melody:
     def bar_length(self) -> float:
         return self.meter[0] * 4.0 / self.meter[1]
 
+    def lead_in(self) -> float:
+        """Silence (quarters) written before a pick-up so that bar lines fall on bars."""
+        pickup = self.pickup()
+        return (self.bar_length() - pickup) % self.bar_length() if pickup else 0.0
+
 
 def parse_key(text: str) -> tuple[int, str]:
     """'G', 'D major', 'Em', 'A minor', 'f#m' -> (tonic pitch class, mode)."""
@@ -447,7 +452,48 @@ class OnsetCodec(Codec):
         return tokens
 
 
-BUILTIN_CODECS: dict[str, type[Codec]] = {"paper": PaperCodec, "onset": OnsetCodec}
+class AnyKeyOnsetCodec(OnsetCodec):
+    """`onset` with the other way of handling keys: tunes are not moved to C; instead each
+    tune is moved to one of the 12 keys (-5..+6 semitones, drawn from its own tokens, so the same
+    tune always gets the same key), which spreads the corpus over all keys at the cost of one
+    copy per tune. Composed tunes come out in whatever key the model chose (or `--key`)."""
+
+    name = "onset-anykey"
+    SHIFTS = tuple(range(-5, 7))
+
+    def __init__(self, per_quarter: int = 4, transpose: bool = False) -> None:
+        super().__init__(per_quarter, transpose=False)
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Codec:
+        return cls(int(spec.get("per_quarter", 4)))
+
+    def shift_of(self, tokens: np.ndarray) -> int:
+        """The tune's transposition: a hash of its tokens (stable across runs and processes)."""
+        import hashlib
+
+        digest = hashlib.sha256(np.ascontiguousarray(tokens, dtype=np.int64).tobytes()).digest()
+        return self.SHIFTS[digest[0] % len(self.SHIFTS)]
+
+    def windows(self, tokens: np.ndarray, length: int, overlap: int = 0) -> np.ndarray:
+        tokens = np.asarray(tokens, dtype=np.int64)
+        onsets = (tokens >= self.FIRST_ONSET) & (tokens < self.FIRST_START)
+        moved = tokens.copy()
+        if onsets.any():
+            shift = self.shift_of(tokens)
+            low, high = int(tokens[onsets].min()), int(tokens[onsets].max())
+            # fold the shift by an octave where it would leave the piano
+            if low + shift < self.FIRST_ONSET:
+                shift += 12
+            if high + shift >= self.FIRST_START:
+                shift -= 12
+            if low + shift >= self.FIRST_ONSET and high + shift < self.FIRST_START:
+                moved[onsets] += shift
+        return super().windows(moved, length, overlap)
+
+
+BUILTIN_CODECS: dict[str, type[Codec]] = {"paper": PaperCodec, "onset": OnsetCodec,
+                                          "onset-anykey": AnyKeyOnsetCodec}
 
 
 def codec_classes() -> dict[str, type[Codec]]:

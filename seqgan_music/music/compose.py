@@ -69,6 +69,7 @@ class Composed:
     tunes: list[list[int]] = field(default_factory=list)
     primer_steps: int = 0
     primer_quarters: float = 0.0  # how long the kept primer lasts, in quarter notes
+    primer_written: float = 0.0  # where it ends in the written MIDI (after a pick-up's lead-in)
     synth: str = ""
     replaced: set[Path] = field(default_factory=set)  # outputs that existed before (--force)
     primer: Primer | None = None
@@ -435,6 +436,9 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
         result.meters.append(f"{melody.meter[0]}/{melody.meter[1]}")
         result.ended.append(bool(melody.ended))
         plain = codec.name == "paper" and options.key is None and options.meter is None
+        if result.primer_quarters and not result.primer_written:
+            result.primer_written = result.primer_quarters + (
+                0.0 if plain else melody.lead_in())
         midi = (tokens_to_midi([tune], options.tempo, options.program) if plain
                 else melodies_to_midi([melody], options.tempo, options.program))
         result.files.append(write_midi(midi, tune_paths["midi"]))

@@ -276,8 +276,7 @@ def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, prog
     offset = 0.0
     for index, melody in enumerate(melodies):
         bar = melody.bar_length()
-        pickup = melody.pickup()
-        shift = offset + ((bar - pickup) % bar if pickup else 0.0)
+        shift = offset + melody.lead_in()
         at = offset * seconds
         if index == 0 or (melody.meter != melodies[index - 1].meter):
             midi.time_signature_changes.append(

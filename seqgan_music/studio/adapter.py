@@ -34,7 +34,7 @@ class Tune:
     notes: list[dict[str, float]] = field(default_factory=list)
     primer_seconds: float = 0.0
     seconds: float = 0.0
-    beats_per_bar: float = 4.0  # quarter notes per bar (1.5 in 6/8)
+    beats_per_bar: float = 4.0  # quarter notes per bar (3 in 6/8)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -87,8 +87,10 @@ def methods() -> list[str]:
     return list(METHODS)
 
 
-def compose_tunes(*, model: Path, folder: Path, num: int, length: int, temperature: float,
-                  seed: int, tempo: float, program: int, primer: Path | None) -> list[Tune]:
+def compose_tunes(*, model: Path, folder: Path, num: int, length: int | None,
+                  temperature: float, seed: int, tempo: float, program: int,
+                  primer: Path | None, key: str | None = None,
+                  meter: str | None = None) -> list[Tune]:
     """Compose `num` tunes into `folder` (MIDI + WAV each) and read their notes back."""
     import warnings
 
@@ -97,12 +99,12 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int, temperatu
 
     options = ComposeOptions(out=folder / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
-                             program=program, wav=True, runs=folder)
+                             program=program, wav=True, runs=folder, key=key, meter=meter)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = compose(options)
     said = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
-    primer_seconds = result.primer_quarters * 60.0 / tempo
+    primer_seconds = result.primer_written * 60.0 / tempo
     tunes = []
     for midi in (f for f in result.files if f.suffix.lower() in (".mid", ".midi")):
         tune = Tune(midi, midi.with_suffix(".wav"), result.synth, result.model,
@@ -112,15 +114,17 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int, temperatu
     return tunes
 
 
-def write_musicxml(*, model: Path, out: Path, length: int, temperature: float, seed: int,
-                   tempo: float, program: int, primer: Path | None, index: int, num: int) -> Path:
+def write_musicxml(*, model: Path, out: Path, length: int | None, temperature: float,
+                   seed: int, tempo: float, program: int, primer: Path | None, index: int,
+                   num: int, key: str | None = None, meter: str | None = None) -> Path:
     """The MusicXML of tune `index` (from 1) of a compose call: the same call again (same seed,
     same tunes) with MusicXML asked for, so the studio never converts music itself."""
     from seqgan_music.music.compose import ComposeOptions, compose
 
     options = ComposeOptions(out=out / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
-                             program=program, musicxml=True, force=True, runs=out)
+                             program=program, musicxml=True, force=True, runs=out, key=key,
+                             meter=meter)
     result = compose(options)
     written = [f for f in result.files if f.suffix == ".musicxml"]
     return written[index - 1]

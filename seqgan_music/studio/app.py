@@ -47,7 +47,7 @@ PRIMER_BYTES = 1 << 20  # 1 MiB: thousands of bars of MIDI or ABC
 MODEL_BYTES = 64 << 20
 UPLOAD_KINDS = {"primer": ((".mid", ".midi", ".abc"), PRIMER_BYTES),
                 "model": ((".safetensors", ".pt"), MODEL_BYTES)}
-MAX_LENGTH = 512  # steps per tune from the page (the CLI allows more; the page stays quick)
+MAX_LENGTH = 1024  # steps per tune from the page (the CLI allows more; the page stays quick)
 MAX_TUNES = 8
 
 
@@ -314,16 +314,19 @@ def create_app(studio: Studio) -> Starlette:
         body = await _json_body(request)
         options = {
             "model": str(body.get("model") or _default_model()),
-            "num": _number(body, "num", int, 1), "length": _number(body, "length", int, 32),
+            # length None: the model's own (a whole tune for the onset models, 32 for paper)
+            "num": _number(body, "num", int, 1), "length": _number(body, "length", int, None),
             "temperature": _number(body, "temperature", float, 1.0),
             "seed": _number(body, "seed", int, 0), "tempo": _number(body, "tempo", float, 150.0),
             "program": _number(body, "program", int, 0),
             "primer": body.get("primer") or None,
+            "key": str(body.get("key") or "").strip() or None,  # e.g. "D", "Em"; None: model's
+            "meter": str(body.get("meter") or "").strip() or None,  # e.g. "6/8"
         }
         if not 1 <= options["num"] <= MAX_TUNES:
             raise ConfigError(f"number of tunes = {options['num']} is invalid; the studio "
                               f"composes 1..{MAX_TUNES} at a time")
-        if not 1 <= options["length"] <= MAX_LENGTH:
+        if options["length"] is not None and not 1 <= options["length"] <= MAX_LENGTH:
             raise ConfigError(f"length = {options['length']} is invalid; the studio composes "
                               f"1..{MAX_LENGTH} steps (the CLI allows more)")
         model = model_path(studio, options["model"])
@@ -335,7 +338,8 @@ def create_app(studio: Studio) -> Starlette:
                 return adapter.compose_tunes(
                     model=model, folder=folder, num=options["num"], length=options["length"],
                     temperature=options["temperature"], seed=options["seed"],
-                    tempo=options["tempo"], program=options["program"], primer=primer)
+                    tempo=options["tempo"], program=options["program"], primer=primer,
+                    key=options["key"], meter=options["meter"])
 
         tunes = await asyncio.to_thread(work)
         answer = []
@@ -545,4 +549,4 @@ def _musicxml(studio: Studio, found: ComposedTune) -> Path:
             model=model_path(studio, options["model"]), out=out, length=options["length"],
             temperature=options["temperature"], seed=options["seed"], tempo=options["tempo"],
             program=options["program"], primer=primer_path(studio, options["primer"]),
-            index=found.index, num=found.num)
+            key=options["key"], meter=options["meter"], index=found.index, num=found.num)

@@ -86,8 +86,10 @@ function refreshPrimers() {
 function composeRequest() {
   return {
     model: $("model").value, temperature: Number($("temperature").value),
-    length: Number($("length").value), seed: Number($("seed").value), num: Number($("num").value),
+    length: $("length").value === "" ? null : Number($("length").value),
+    seed: Number($("seed").value), num: Number($("num").value),
     tempo: Number($("tempo").value), program: Number($("program").value), primer: $("primer").value,
+    key: $("key").value, meter: $("meter").value,
   };
 }
 
@@ -147,7 +149,7 @@ function renderHistory() {
     const item = document.createElement("li");
     const o = tune.options;
     const from = o.primer ? (o.primer.startsWith("tune:") ? ` continuing #${state.tunes.find((t) => `tune:${t.id}` === o.primer)?.number ?? "?"}` : " from an uploaded primer") : "";
-    item.textContent = `#${tune.number}: seed ${o.seed}, T ${o.temperature}, ${o.length} steps${from}`;
+    item.textContent = `#${tune.number}: seed ${o.seed}, T ${o.temperature}, ${o.length ? `${o.length} steps` : "whole tune"}${o.key ? `, ${o.key}` : ""}${o.meter ? `, ${o.meter}` : ""}${from}`;
     item.value = tune.number;
     item.classList.toggle("current", tune === state.current);
     item.addEventListener("click", () => showTune(tune, true));
@@ -202,7 +204,7 @@ function drawRoll() {
     g.fillStyle = "rgba(111, 155, 209, 0.10)";
     g.fillRect(keys, top, tune.primer_beats * beatW, height - top);
   }
-  const perBar = tune.beats_per_bar || 4;  // in quarter notes: 3 for 3/4, 1.5 for 6/8
+  const perBar = tune.beats_per_bar || 4;  // in quarter notes: 3 for 3/4 and for 6/8 (six eighths)
   for (let b = 0; b <= beats; b++) {  // beat lines (quarter notes)
     g.strokeStyle = "#2a2e36";
     g.lineWidth = 0.6;
