@@ -147,3 +147,70 @@ def test_wav_uses_fluidsynth_when_found_else_says_sine(tmp_path: Path,
     assert synth == render.SINE_NOTE and "fluid-soundfont-gm" in synth
     with pytest.raises(ConfigError, match="--soundfont"):
         render.write_wav(midi, tmp_path / "c.wav", soundfont=tmp_path / "missing.sf2")
+
+
+def test_anykey_codec_spreads_tunes_over_keys_deterministically() -> None:
+    from seqgan_music.music.codecs import AnyKeyOnsetCodec, make_codec
+
+    codec = make_codec("onset-anykey")
+    assert isinstance(codec, AnyKeyOnsetCodec) and not codec.transpose
+    tokens = codec.encode(PICKUP_TUNE).tokens  # kept in G major
+    plain = OnsetCodec(transpose=False).windows(tokens, 16)
+    moved = codec.windows(tokens, 16)
+    assert moved.shape == plain.shape and np.array_equal(moved, codec.windows(tokens, 16))
+    onsets = (plain >= codec.FIRST_ONSET) & (plain < codec.FIRST_START)
+    shift = {int(d) for d in (moved - plain)[onsets]}
+    assert len(shift) == 1 and shift.pop() == codec.shift_of(tokens)  # one key per tune
+    assert np.array_equal(moved[~onsets], plain[~onsets])  # holds, bars, meter, end unchanged
+    shifts = {codec.shift_of(np.append(tokens, i)) for i in range(60)}
+    assert len(shifts) >= 10  # the tunes of a corpus land in (nearly) every key
+    assert codec_from_spec(codec.spec()).name == "onset-anykey"
+
+
+def test_onset_corpus_through_the_store_uses_the_codec_windows(tmp_path: Path) -> None:
+    from seqgan_music.music.codecs import make_codec
+    from seqgan_music.music.corpus import MusicOptions, build_music_corpus
+    from seqgan_music.music.readers import midi_melody
+    from tests.conftest import random_tunes
+
+    folder = random_tunes(tmp_path / "tunes", num=6, steps=40)
+    options = MusicOptions(representation="onset")
+    data = build_music_corpus([folder], "t", options, 16, use_cache=False)
+    codec = make_codec("onset")
+    expected = {name: codec.windows(codec.encode(midi_melody(folder / name)).tokens, 16)
+                for name in sorted(p.name for p in folder.iterdir())}
+    got = np.concatenate([data.train, data.valid, data.test])
+    assert len(got) == sum(len(w) for w in expected.values())
+    assert {tuple(r) for r in got.tolist()} == {tuple(r) for w in expected.values()
+                                                for r in w.tolist()}
+    assert data.manifest["notes_kept"] == data.manifest["notes"] > 0
+    assert (got[:, 0] >= codec.FIRST_START).sum() == len(expected)  # one start token per tune
+
+
+def test_a_plugin_codec_is_found_by_its_entry_point(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from seqgan_music.music.codecs import codec_classes, make_codec
+
+    package = tmp_path / "my_codec.py"
+    package.write_text(
+        "from seqgan_music.music.codecs import OnsetCodec\n"
+        "class TripletCodec(OnsetCodec):\n"
+        "    name = 'triplets'\n"
+        "    def __init__(self, per_quarter=12, transpose=True):\n"
+        "        super().__init__(12, transpose)\n"
+        "    @classmethod\n"
+        "    def from_spec(cls, spec):\n"
+        "        return cls()\n")
+    info = tmp_path / "my_codec-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-codec\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[seqgan_music.codecs]\ntriplets = my_codec:TripletCodec\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "triplets" in codec_classes()
+    codec = make_codec("triplets")
+    assert codec.per_quarter == 12  # type: ignore[attr-defined]
+    assert codec_from_spec(codec.spec()).name == "triplets"
+    sys.modules.pop("my_codec", None)

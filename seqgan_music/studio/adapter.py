@@ -176,8 +176,9 @@ def synth_label(synth: str) -> dict[str, Any]:
     """Whether FluidSynth made the audio, and the sentence the page shows."""
     real = synth.startswith("FluidSynth")
     text = ("FluidSynth with a General MIDI soundfont" if real else
-            "the sine-wave fallback: FluidSynth is not installed here (pip install pyfluidsynth "
-            "and a General MIDI soundfont for real instruments)")
+            "the sine-wave fallback: no FluidSynth with a General MIDI soundfont here (Debian/"
+            "Ubuntu: apt install fluidsynth fluid-soundfont-gm; macOS: brew install fluid-synth "
+            "and a .sf2 file) for real instruments")
     return {"fluidsynth": real, "text": text}
 
 
