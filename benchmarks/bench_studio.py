@@ -6,7 +6,8 @@ request, then its WAV: what the page waits for before it plays), first call and 
 
 Targets on a 2-core CPU: start-up < 3 s, one round trip < 1 s.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_studio.py [--repeats 3] [--tunes 10] [--length 32]
+    OMP_NUM_THREADS=1 python benchmarks/bench_studio.py [--repeats 3] [--tunes 10] [--length N]
+        [--model shipped:nottingham-paper]
 """
 
 from __future__ import annotations
@@ -52,13 +53,17 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.kill()
 
 
-def round_trip(client: httpx.Client, length: int, seed: int) -> float:
+def round_trip(client: httpx.Client, length: int | None, seed: int, model: str,
+               beats: list[float]) -> float:
+    """One compose request (the page's: `length` None = a whole tune) and its WAV, seconds."""
     began = time.perf_counter()
-    answer = client.post("/api/compose", json={"length": length, "seed": seed})
+    answer = client.post("/api/compose", json={"length": length, "seed": seed, "model": model})
     if answer.status_code != 200:
         raise SystemExit(f"compose failed: {answer.text}")
-    wav = client.get(answer.json()["tunes"][0]["wav"])
+    tune = answer.json()["tunes"][0]
+    wav = client.get(tune["wav"])
     assert wav.content[:4] == b"RIFF"
+    beats.append(float(tune["beats"]))
     return time.perf_counter() - began
 
 
@@ -66,9 +71,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="studio launches")
     parser.add_argument("--tunes", type=int, default=10, help="round trips per launch")
-    parser.add_argument("--length", type=int, default=32, help="steps per tune")
+    parser.add_argument("--length", type=int, default=None,
+                        help="steps per tune (default: the page's, a whole tune)")
+    parser.add_argument("--model", default="shipped:nottingham-onset",
+                        help="shipped:NAME (default: the page's default model)")
     args = parser.parse_args()
     starts, firsts, warm = [], [], []
+    beats: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeats):
             process, url, seconds = start(Path(folder) / "runs")
@@ -77,8 +86,8 @@ def main() -> None:
             try:
                 with httpx.Client(base_url=base, headers={"X-Studio-Token": token},
                                   timeout=60) as client:
-                    firsts.append(round_trip(client, args.length, 0))
-                    warm.extend(round_trip(client, args.length, seed)
+                    firsts.append(round_trip(client, args.length, 0, args.model, beats))
+                    warm.extend(round_trip(client, args.length, seed, args.model, beats)
                                 for seed in range(1, args.tunes))
             finally:
                 stop(process)
@@ -87,7 +96,9 @@ def main() -> None:
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     print(f"studio start-up (launch -> page answers): median {statistics.median(starts):.2f} s, "
           f"max {max(starts):.2f} s over {len(starts)} launches (target < 3 s)")
-    print(f"compose round trip, one tune of {args.length} steps + its WAV: first "
+    what = f"{args.length} steps" if args.length else "a whole tune"
+    print(f"compose round trip ({args.model}), {what} (median {statistics.median(beats):.0f} "
+          f"quarter notes, max {max(beats):.0f}) + its WAV: first "
           f"{statistics.median(firsts):.3f} s (median of {len(firsts)}), warm median "
           f"{statistics.median(warm):.3f} s, max {max(warm):.3f} s over {len(warm)} "
           "(target < 1 s)")
