@@ -58,13 +58,21 @@ def _cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def parameter_versions(parameters: list[torch.nn.Parameter]) -> tuple[tuple[int, int], ...]:
+    """Changes whenever a parameter is written in place (version counter) or by an optimizer
+    step of `training.adam` (its update count; the fused kernel bumps no version counter)."""
+    return tuple((p._version, getattr(p, "_seqgan_updates", 0)) for p in parameters)
+
+
 class DiscriminatorScorer:
     """D_phi(Y) = sigmoid(logit) in eval mode (no dropout), scored in large chunks.
 
     In bf16 it runs a bf16 copy of D, which is faster than autocast's per-op casts. The copy is
     made once and its weights are refreshed only when D's have changed since the last call
-    (PyTorch bumps a tensor's version counter on every in-place update: optimizer steps,
-    `load_state_dict`). Roll-out completions go through `Discriminator.score_completions`,
+    (`parameter_versions`: PyTorch's version counter, bumped by in-place updates such as
+    `load_state_dict` and unfused optimizer steps, plus the update count `training.adam`'s step
+    hook keeps, since the fused Adam kernel leaves the version counter alone). Roll-out
+    completions go through `Discriminator.score_completions`,
     which shares the prefix convolutions.
     """
 
@@ -74,13 +82,13 @@ class DiscriminatorScorer:
         self.precision = precision
         self.chunk_size = chunk_size
         self._copy: Discriminator | None = None
-        self._versions: tuple[int, ...] = ()
+        self._versions: tuple[tuple[int, int], ...] = ()
 
     def _model(self, device: torch.device) -> Discriminator:
         if not use_bfloat16(self.precision, device):
             return self.discriminator
         source = list(self.discriminator.parameters())
-        versions = tuple(p._version for p in source)
+        versions = parameter_versions(source)
         if self._copy is None:
             self._copy = copy.deepcopy(self.discriminator).to(torch.bfloat16).eval()
         elif versions != self._versions:

@@ -162,7 +162,17 @@ def adam(parameters: Iterator[torch.nn.Parameter], lr: float) -> torch.optim.Ada
         return state
 
     optimizer.register_load_state_dict_pre_hook(keep_fused)
+    optimizer.register_step_post_hook(count_update)
     return optimizer
+
+
+def count_update(optimizer: torch.optim.Optimizer, *_: Any) -> None:
+    """Mark every parameter a step updated (`parameter_versions`): the fused kernel writes the
+    weights without bumping PyTorch's version counters, which caches of the weights (the
+    roll-out's bf16 copy of D) rely on to notice a change."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            parameter._seqgan_updates = getattr(parameter, "_seqgan_updates", 0) + 1
 
 
 def mle_epoch(

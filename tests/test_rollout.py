@@ -96,3 +96,24 @@ def test_bf16_rewards_close_to_float32(tiny_config: ExperimentConfig) -> None:
     full = DiscriminatorScorer(d, precision="float32")(y)
     half = DiscriminatorScorer(d, precision="bfloat16")(y)
     assert torch.allclose(full, half, atol=2e-2)
+
+
+def test_bf16_scorer_follows_every_d_update_of_the_fused_adam(
+        tiny_config: ExperimentConfig) -> None:
+    """The scorer's bf16 copy of D is refreshed after each optimizer step, although the fused
+    Adam kernel bumps no version counter (a stale copy rewarded G with a D long trained past)."""
+    from seqgan_music.training import adam
+
+    _, d = _models(tiny_config)
+    optimizer = adam(d.parameters(), lr=0.05)
+    scorer = DiscriminatorScorer(d, precision="bfloat16")
+    y = torch.randint(0, 8, (64, 6))
+    before = scorer(y)
+    for _ in range(3):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(d(y), torch.zeros(64))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = scorer(y)
+    assert after.mean() < before.mean() - 0.05  # D learned to reject y, and the scorer saw it
+    assert torch.allclose(after, DiscriminatorScorer(d, precision="bfloat16")(y))
