@@ -1,0 +1,115 @@
+"""The discriminator's training-path convolutions (conv_pool.py) against Conv2d + amax."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqgan_music.allocator import keep_freed_memory
+from seqgan_music.config import DiscriminatorConfig
+from seqgan_music.conv_pool import conv_max_pool
+from seqgan_music.models import Discriminator
+
+CONFIG = DiscriminatorConfig(embedding_dim=8, filter_widths=[1, 2, 3, 6], num_filters=[3, 4, 5,
+                                                                                      2])
+
+
+def reference_forward(d: Discriminator, tokens: torch.Tensor) -> torch.Tensor:
+    """The discriminator as plain Conv2d layers and amax (the path inference still takes)."""
+    x = d._embed(tokens)
+    return d.classify([conv(x).amax(dim=(2, 3)) for conv in d.convs])
+
+
+def tokens_with_ties(vocab: int = 3) -> torch.Tensor:
+    """Short vocabulary and repeated tokens: identical windows, tied maxima over time."""
+    gen = torch.Generator().manual_seed(1)
+    tokens = torch.randint(0, vocab, (5, 6), generator=gen)
+    tokens[0] = 2  # one token throughout: every window of a width ties
+    return tokens
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None:
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=3, seq_len=6)
+    if not channels_last:
+        for conv in d.conv_layers():
+            conv.weight.data = conv.weight.data.contiguous()
+    ref = copy.deepcopy(d)
+    tokens = tokens_with_ties()
+    grad = torch.randn(5, sum(CONFIG.num_filters))
+    pooled = conv_max_pool(d.embedding(tokens), d.conv_layers(), torch.float32)
+    x = ref._embed(tokens)
+    expected = torch.cat([conv(x).amax(dim=(2, 3)) for conv in ref.convs], dim=1)
+    assert torch.allclose(pooled, expected, atol=1e-6)
+    (pooled * grad).sum().backward()
+    (expected * grad).sum().backward()
+    for (name, mine), theirs in zip(d.named_parameters(), ref.parameters(), strict=True):
+        if theirs.grad is None:
+            assert mine.grad is None, name
+            continue
+        assert mine.grad is not None and mine.grad.shape == theirs.grad.shape, name
+        assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name
+    # gradients are laid out as their weights (no re-layout by autograd)
+    assert d.convs[1].weight.grad is not None
+    assert d.convs[1].weight.grad.stride() == d.convs[1].weight.stride()
+
+
+def test_training_forward_uses_it_and_inference_keeps_conv2d() -> None:
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=8, seq_len=6).eval()
+    tokens = torch.randint(0, 8, (7, 6))
+    with torch.no_grad():
+        inference = d(tokens)
+        assert torch.allclose(inference, reference_forward(d, tokens), atol=0)
+    training = d(tokens)  # gradient enabled: the explicit GEMMs
+    assert training.grad_fn is not None
+    assert torch.allclose(training, inference, atol=1e-5)
+
+
+def test_bfloat16_autocast_matches_float32_within_bf16_tolerance() -> None:
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=8, seq_len=6).eval()
+    tokens = torch.randint(0, 8, (16, 6))
+    with torch.no_grad():
+        exact = reference_forward(d, tokens)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = d(tokens).float()
+        with torch.no_grad():
+            old = d(tokens).float()  # the Conv2d path under autocast
+    fast_value = fast.detach()
+    scale = float(exact.abs().max())
+    assert float((fast_value - exact).abs().max()) < 0.02 * scale
+    assert float((old - exact).abs().max()) < 0.02 * scale
+    fast.sum().backward()
+    for name, p in d.named_parameters():
+        assert p.grad is not None and p.grad.dtype == torch.float32, name
+
+
+def test_a_few_training_steps_match_the_conv2d_path() -> None:
+    """Same seed, same dropout masks: Adam steps through either path land on the same weights."""
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=8, seq_len=6)
+    ref = copy.deepcopy(d)
+    tokens = torch.randint(0, 8, (12, 6))
+    labels = (torch.arange(12) % 2).float()
+    for model, forward in ((d, d.__call__), (ref, lambda t: reference_forward(ref, t))):
+        torch.manual_seed(1)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(4):
+            loss = F.binary_cross_entropy_with_logits(forward(tokens), labels)
+            optimizer.zero_grad(set_to_none=True)
+            (loss + model.l2_penalty()).backward()
+            optimizer.step()
+    for (name, mine), theirs in zip(d.named_parameters(), ref.parameters(), strict=True):
+        assert torch.allclose(mine, theirs, atol=1e-5), name
+    assert d.state_dict().keys() == ref.state_dict().keys()
+
+
+def test_keep_freed_memory_is_set_once() -> None:
+    first = keep_freed_memory()
+    assert isinstance(first, bool)
+    assert keep_freed_memory() is first
