@@ -113,3 +113,14 @@ def test_keep_freed_memory_is_set_once() -> None:
     first = keep_freed_memory()
     assert isinstance(first, bool)
     assert keep_freed_memory() is first
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_bitwise_mask_helpers_equal_float_ops(dtype: torch.dtype) -> None:
+    from seqgan_music.conv_pool import _masked, _same_bits
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randint(-3, 4, (4, 5, 6), generator=gen).to(dtype)
+    b = a.amax(dim=1, keepdim=True)
+    assert torch.equal(_same_bits(a, b), a == b)
+    values = torch.randn(4, 1, 6, generator=gen).to(dtype)
+    assert torch.equal(_masked(a == b, values), torch.where(a == b, values, 0))
