@@ -58,16 +58,28 @@ def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None
     assert d.convs[1].weight.grad.stride() == d.convs[1].weight.stride()
 
 
-def test_training_forward_uses_it_and_inference_keeps_conv2d() -> None:
+def test_only_bf16_training_takes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import seqgan_music.models as models
+    calls: list[torch.dtype] = []
+
+    def counting(x: torch.Tensor, convs: list[torch.nn.Conv2d], dtype: torch.dtype
+                 ) -> torch.Tensor:
+        calls.append(dtype)
+        return conv_max_pool(x, convs, dtype)
+
+    monkeypatch.setattr(models, "conv_max_pool", counting)
     torch.manual_seed(0)
     d = Discriminator(CONFIG, vocab_size=8, seq_len=6).eval()
     tokens = torch.randint(0, 8, (7, 6))
     with torch.no_grad():
         inference = d(tokens)
-        assert torch.allclose(inference, reference_forward(d, tokens), atol=0)
-    training = d(tokens)  # gradient enabled: the explicit GEMMs
-    assert training.grad_fn is not None
-    assert torch.allclose(training, inference, atol=1e-5)
+    assert torch.equal(d(tokens).detach(), inference)  # float32 training: Conv2d
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.no_grad():
+            d(tokens)  # bf16 inference: Conv2d
+        assert calls == []
+        d(tokens)  # bf16 training: the explicit GEMMs
+    assert calls == [torch.bfloat16]
 
 
 def test_bfloat16_autocast_matches_float32_within_bf16_tolerance() -> None:
@@ -96,7 +108,10 @@ def test_a_few_training_steps_match_the_conv2d_path() -> None:
     ref = copy.deepcopy(d)
     tokens = torch.randint(0, 8, (12, 6))
     labels = (torch.arange(12) % 2).float()
-    for model, forward in ((d, d.__call__), (ref, lambda t: reference_forward(ref, t))):
+    def fast(t: torch.Tensor) -> torch.Tensor:  # the training path in float32
+        return d.classify([conv_max_pool(d.embedding(t), d.conv_layers(), torch.float32)])
+
+    for model, forward in ((d, fast), (ref, lambda t: reference_forward(ref, t))):
         torch.manual_seed(1)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
         for _ in range(4):
