@@ -329,7 +329,8 @@ class Discriminator(nn.Module):
 
     Each filter width is a Conv2d with a (1, width) kernel over the (B, E, 1, T) channels-last
     view of the embedded tokens, its weight stored channels-last once: no transpose copy of the
-    input and no re-layout of the weights per call, and oneDNN's fastest kernel.
+    input and no re-layout of the weights per call, and oneDNN's fastest kernel. bf16 training
+    computes the same convolutions and pooling as explicit GEMMs (`conv_pool.conv_max_pool`).
     """
 
     def __init__(self, config: DiscriminatorConfig, vocab_size: int, seq_len: int) -> None:
