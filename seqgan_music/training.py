@@ -323,6 +323,8 @@ class Trainer:
         self.device = distributed.device_for(resolve_device(config.device))
         from seqgan_music.threads import choose_threads  # --set threads, env, free CPUs
         torch.set_num_threads(choose_threads(config.threads))
+        from seqgan_music.allocator import keep_freed_memory  # no page faults per step
+        keep_freed_memory()
         self.corpus = corpus
         self.train_data = corpus.train.to(self.device)
         self.valid_data = corpus.valid.to(self.device)

@@ -1,0 +1,141 @@
+"""The discriminator's training-path convolutions (conv_pool.py) against Conv2d + amax."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqgan_music.allocator import keep_freed_memory
+from seqgan_music.config import DiscriminatorConfig
+from seqgan_music.conv_pool import conv_max_pool
+from seqgan_music.models import Discriminator
+
+CONFIG = DiscriminatorConfig(embedding_dim=8, filter_widths=[1, 2, 3, 6], num_filters=[3, 4, 5,
+                                                                                      2])
+
+
+def reference_forward(d: Discriminator, tokens: torch.Tensor) -> torch.Tensor:
+    """The discriminator as plain Conv2d layers and amax (the path inference still takes)."""
+    x = d._embed(tokens)
+    return d.classify([conv(x).amax(dim=(2, 3)) for conv in d.convs])
+
+
+def tokens_with_ties(vocab: int = 3) -> torch.Tensor:
+    """Short vocabulary and repeated tokens: identical windows, tied maxima over time."""
+    gen = torch.Generator().manual_seed(1)
+    tokens = torch.randint(0, vocab, (5, 6), generator=gen)
+    tokens[0] = 2  # one token throughout: every window of a width ties
+    return tokens
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None:
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=3, seq_len=6)
+    if not channels_last:
+        for conv in d.conv_layers():
+            conv.weight.data = conv.weight.data.contiguous()
+    ref = copy.deepcopy(d)
+    tokens = tokens_with_ties()
+    grad = torch.randn(5, sum(CONFIG.num_filters))
+    pooled = conv_max_pool(d.embedding(tokens), d.conv_layers(), torch.float32)
+    x = ref._embed(tokens)
+    expected = torch.cat([conv(x).amax(dim=(2, 3)) for conv in ref.convs], dim=1)
+    assert torch.allclose(pooled, expected, atol=1e-6)
+    (pooled * grad).sum().backward()
+    (expected * grad).sum().backward()
+    for (name, mine), theirs in zip(d.named_parameters(), ref.parameters(), strict=True):
+        if theirs.grad is None:
+            assert mine.grad is None, name
+            continue
+        assert mine.grad is not None and mine.grad.shape == theirs.grad.shape, name
+        assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name
+    # gradients are laid out as their weights (no re-layout by autograd)
+    assert d.convs[1].weight.grad is not None
+    assert d.convs[1].weight.grad.stride() == d.convs[1].weight.stride()
+
+
+def test_only_bf16_training_takes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import seqgan_music.models as models
+    calls: list[torch.dtype] = []
+
+    def counting(x: torch.Tensor, convs: list[torch.nn.Conv2d], dtype: torch.dtype
+                 ) -> torch.Tensor:
+        calls.append(dtype)
+        return conv_max_pool(x, convs, dtype)
+
+    monkeypatch.setattr(models, "conv_max_pool", counting)
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=8, seq_len=6).eval()
+    tokens = torch.randint(0, 8, (7, 6))
+    with torch.no_grad():
+        inference = d(tokens)
+    assert torch.equal(d(tokens).detach(), inference)  # float32 training: Conv2d
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.no_grad():
+            d(tokens)  # bf16 inference: Conv2d
+        assert calls == []
+        d(tokens)  # bf16 training: the explicit GEMMs
+    assert calls == [torch.bfloat16]
+
+
+def test_bfloat16_autocast_matches_float32_within_bf16_tolerance() -> None:
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=8, seq_len=6).eval()
+    tokens = torch.randint(0, 8, (16, 6))
+    with torch.no_grad():
+        exact = reference_forward(d, tokens)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = d(tokens).float()
+        with torch.no_grad():
+            old = d(tokens).float()  # the Conv2d path under autocast
+    fast_value = fast.detach()
+    scale = float(exact.abs().max())
+    assert float((fast_value - exact).abs().max()) < 0.02 * scale
+    assert float((old - exact).abs().max()) < 0.02 * scale
+    fast.sum().backward()
+    for name, p in d.named_parameters():
+        assert p.grad is not None and p.grad.dtype == torch.float32, name
+
+
+def test_a_few_training_steps_match_the_conv2d_path() -> None:
+    """Same seed, same dropout masks: Adam steps through either path land on the same weights."""
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=8, seq_len=6)
+    ref = copy.deepcopy(d)
+    tokens = torch.randint(0, 8, (12, 6))
+    labels = (torch.arange(12) % 2).float()
+    def fast(t: torch.Tensor) -> torch.Tensor:  # the training path in float32
+        return d.classify([conv_max_pool(d.embedding(t), d.conv_layers(), torch.float32)])
+
+    for model, forward in ((d, fast), (ref, lambda t: reference_forward(ref, t))):
+        torch.manual_seed(1)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(4):
+            loss = F.binary_cross_entropy_with_logits(forward(tokens), labels)
+            optimizer.zero_grad(set_to_none=True)
+            (loss + model.l2_penalty()).backward()
+            optimizer.step()
+    for (name, mine), theirs in zip(d.named_parameters(), ref.parameters(), strict=True):
+        assert torch.allclose(mine, theirs, atol=1e-5), name
+    assert d.state_dict().keys() == ref.state_dict().keys()
+
+
+def test_keep_freed_memory_is_set_once() -> None:
+    first = keep_freed_memory()
+    assert isinstance(first, bool)
+    assert keep_freed_memory() is first
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_bitwise_mask_helpers_equal_float_ops(dtype: torch.dtype) -> None:
+    from seqgan_music.conv_pool import _masked, _same_bits
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randint(-3, 4, (4, 5, 6), generator=gen).to(dtype)
+    b = a.amax(dim=1, keepdim=True)
+    assert torch.equal(_same_bits(a, b), a == b)
+    values = torch.randn(4, 1, 6, generator=gen).to(dtype)
+    assert torch.equal(_masked(a == b, values), torch.where(a == b, values, 0))
