@@ -123,6 +123,19 @@ def test_zoo_cards_and_names() -> None:
         find_shipped("nope")
 
 
+def test_every_shipped_model_matches_its_card() -> None:
+    """The card's sha256 is the file's, and the file's codec is the card's representation."""
+    import hashlib
+
+    from seqgan_music.inference import read_model
+    from seqgan_music.music.zoo import shipped_models
+
+    for model in shipped_models():
+        assert hashlib.sha256(model.path.read_bytes()).hexdigest() == model.card["sha256"]
+        codec = codec_from_spec(read_model(model.path).task.get("codec"))
+        assert codec.name == model.card["representation"], model.name
+
+
 def test_wav_uses_fluidsynth_when_found_else_says_sine(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from seqgan_music.music import render

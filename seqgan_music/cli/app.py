@@ -253,7 +253,7 @@ def compose_command(
     num: Annotated[int, typer.Option("-n", "--num", help="Number of tunes.")] = 1,
     length: Annotated[int | None, typer.Option(
         "--length", help="Steps to generate at most (paper models: 0.4 s steps, default 32; "
-        "onset models: sixteenth notes, default 512, the tune ends where the model ends it).")]
+        "onset models: sixteenth notes, default 1,024, the tune ends where the model ends it).")]
         = None,
     temperature: Annotated[float, typer.Option(
         "--temperature", help="Sampling temperature (< 1 safer, > 1 wilder).")] = 1.0,

@@ -290,7 +290,7 @@ class OnsetCodec(Codec):
     START_OTHER = FIRST_START + len(METERS)  # a meter not listed: bars come from bar tokens
     vocab_size = START_OTHER + 1  # 103
     default_window = 64
-    default_length = 512
+    default_length = 1024  # steps at most; a tune ends where the model ends it (most within 600)
     grid = "a sixteenth note (a quarter / 4)"
 
     def __init__(self, per_quarter: int = 4, transpose: bool = True) -> None:

@@ -114,7 +114,7 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
     from seqgan_music.music.codecs import parse_key, parse_meter
 
     limits.check_count(options.num, "--num", MAX_NUM, unit="tunes")
-    length = options.length if options.length is not None else 512
+    length = options.length if options.length is not None else 1024
     limits.check_count(length, "--length", MAX_LENGTH, unit="steps")
     if options.key is not None:
         parse_key(options.key)
