@@ -53,3 +53,26 @@ def test_a_folder_streams_into_the_cache_and_corrupt_files_are_counted(tmp_path:
         again = build_music_corpus([folder], "tunes", options, seq_len=16)  # from the cache
     assert np.array_equal(again.train, built.train) and np.array_equal(again.test, built.test)
     assert not [p for p in cache.parent.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_training_reads_its_batches_from_the_memory_mapped_windows(tmp_path: Path) -> None:
+    """The cached windows are mapped, not copied: the training tensors share the map's memory,
+    and a corpus built without a cache is an ordinary in-memory array."""
+    import torch
+
+    folder = random_tunes(tmp_path / "tunes", num=12, steps=60)
+    built = build_music_corpus([folder], "tunes", MusicOptions(), seq_len=16)
+    again = build_music_corpus([folder], "tunes", MusicOptions(), seq_len=16)
+    for data in (built, again):
+        assert isinstance(data.train, np.memmap) and data.train.dtype == np.int64
+        tensor = torch.from_numpy(data.train)
+        assert tensor.data_ptr() == data.train.ctypes.data  # no copy
+        assert tensor[torch.tensor([1, 0])].tolist() == data.train[[1, 0]].tolist()
+    damaged = Path(built.manifest["cache"]) / "train.npy"
+    damaged.unlink()  # a new file (the maps above keep the old one, as after a rebuild)
+    damaged.write_bytes(b"damaged")
+    rebuilt = build_music_corpus([folder], "tunes", MusicOptions(), seq_len=16)
+    assert np.array_equal(rebuilt.train, again.train)  # a damaged cache is rebuilt in place
+    assert isinstance(rebuilt.train, np.memmap) and np.load(damaged).shape == again.train.shape
+    plain = build_music_corpus([folder], "tunes", MusicOptions(), seq_len=16, use_cache=False)
+    assert not isinstance(plain.train, np.memmap) and np.array_equal(plain.train, built.train)

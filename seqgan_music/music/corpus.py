@@ -50,7 +50,7 @@ MAX_WINDOWS_PER_TUNE = 500
 FILES_PER_WORKER = 16  # fewer files than this per worker are read in this process
 FILES_PER_TASK = 32  # files a worker reads per task it is handed (amortises the hand-over)
 TASKS_AHEAD = 4  # tasks handed out per worker ahead of the results being collected
-STORE_VERSION = 2  # 2: windows in memory-mappable .npy files beside a flat token store
+STORE_VERSION = 3  # 2: windows in memory-mappable .npy files beside a flat token store; 3: int64
 
 
 @dataclass
@@ -272,7 +272,9 @@ def build_music_corpus(
         try:
             return _load_corpus(corpus_dir)
         except (OSError, ValueError, KeyError):
-            pass  # rebuilt below
+            # damaged: rebuilt below and put in its place (a process that has the old files
+            # mapped keeps them until it ends)
+            (corpus_dir / "manifest.json").unlink(missing_ok=True)
     with ExitStack() as stack:
         # Tunes stream into an on-disk store (memory for one file at a time), built in a
         # staging folder of this process and renamed into place when complete.
@@ -286,9 +288,14 @@ def build_music_corpus(
         store = writer.close()
         data = _assemble(store, skipped, coverage, files, layouts, roots, label, options,
                          seq_len, key, staging if corpus_dir is not None else None)
-        if corpus_dir is not None:
-            _save_corpus(corpus_dir, data, staging)
-        return data
+        if corpus_dir is not None and _save_corpus(corpus_dir, data, staging):
+            try:
+                return _load_corpus(corpus_dir, warn=False)  # memory-mapped from the cache
+            except (OSError, ValueError, KeyError):
+                pass  # another process's folder that we cannot read: ours, in memory
+        # no cache: the windows in memory (the staging folder goes on the way out)
+        return MusicData(np.array(data.train), np.array(data.valid), np.array(data.test),
+                         data.manifest)
 
 
 def _staging(corpus_dir: Path | None, stack: ExitStack) -> Path:
@@ -432,7 +439,7 @@ def _assemble(store: TokenStore, skipped: list[dict[str, str]], coverage: list[i
                            counts, seq_len, options.overlap, folder, cut)
     if folder is not None:
         finish_arrays(folder, stored)
-    arrays = {split: np.asarray(a, dtype=np.int64) for split, a in stored.items()}
+    arrays = {split: np.asarray(a) for split, a in stored.items()}  # int64 (WINDOW_DTYPE)
     manifest: dict[str, Any] = {
         "label": label,
         "source": [str(r) for r in roots],
@@ -464,9 +471,10 @@ def _coverage(coverage: list[int] | None) -> dict[str, Any]:
     return {"notes": notes, "notes_kept": kept, "onsets_on_grid": on_grid}
 
 
-def _save_corpus(folder: Path, data: MusicData, staging: Path) -> None:
+def _save_corpus(folder: Path, data: MusicData, staging: Path) -> bool:
     """Move a built corpus (store, windows) from `staging` to `folder` and write its manifest
-    last (it marks the folder complete). A failure only costs the cache."""
+    last (it marks the folder complete); True when `folder` now holds a complete corpus (ours,
+    or another process's that finished first). A failure only costs the cache."""
     import shutil
 
     from seqgan_music.runs import atomic_write
@@ -480,15 +488,21 @@ def _save_corpus(folder: Path, data: MusicData, staging: Path) -> None:
         os.replace(staging, folder)  # fails when another process finished first: theirs stays
     except OSError:
         data.manifest.pop("cache", None)
+    return (folder / "manifest.json").is_file()
 
 
 SPLITS = ("train", "valid", "test")
 
 
-def _load_corpus(folder: Path) -> MusicData:
+def _load_corpus(folder: Path, warn: bool = True) -> MusicData:
+    """A cached corpus: its manifest and its windows, memory-mapped (training reads its batches
+    from the map; nothing is copied into memory up front)."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    arrays = {k: np.asarray(v, dtype=np.int64) for k, v in load_arrays(folder, SPLITS)}
-    if manifest.get("skipped"):
+    arrays = dict(load_arrays(folder, SPLITS))
+    for split, array_ in arrays.items():
+        if array_.dtype != np.int64 or array_.ndim != 2:
+            raise ValueError(f"{folder / split}.npy holds {array_.dtype} {array_.shape}")
+    if warn and manifest.get("skipped"):
         warnings.warn(f"{len(manifest['skipped'])} files/tunes of {', '.join(manifest['source'])}"
                       f" were skipped; the manifest {folder / 'manifest.json'} lists them",
                       DataWarning, stacklevel=3)

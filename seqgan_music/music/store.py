@@ -4,7 +4,9 @@ through a NumPy memory map, so reading 100,000 files needs memory for one file a
 `TokenWriter.add(name, tokens)` appends a tune's tokens (as `STORE_DTYPE`) to `tokens.bin` and
 notes its offset and length; `close()` writes `tunes.json` (names, offsets, lengths) and returns
 a `TokenStore`, whose `tune(i)` is a view into the memory-mapped file. Windows cut from the
-store are written into `.npy` files opened with `np.lib.format.open_memmap` (`window_arrays`).
+store are written into `.npy` files opened with `np.lib.format.open_memmap` (`window_arrays`),
+as int64 (`WINDOW_DTYPE`): training indexes its batches straight out of the memory map
+(`torch.from_numpy` of the mapped array, no copy), and processes on one machine share its pages.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 STORE_DTYPE = np.uint16  # every token of every music codec is below 65,536
+WINDOW_DTYPE = np.int64  # windows: the dtype training indexes (torch embeddings), mapped as is
 TOKENS_FILE = "tokens.bin"
 INDEX_FILE = "tunes.json"
 CHUNK = 1 << 22  # tokens scanned at a time by whole-store statistics
@@ -103,10 +106,10 @@ def window_arrays(store: TokenStore, splits: dict[str, Sequence[int]], counts: n
     for split, tunes in splits.items():
         total = int(sum(int(counts[i]) for i in tunes))
         if folder is None:
-            array_ = np.empty((total, seq_len), dtype=STORE_DTYPE)
+            array_ = np.empty((total, seq_len), dtype=WINDOW_DTYPE)
         else:
             array_ = np.lib.format.open_memmap(folder / f"{split}.npy.part", mode="w+",
-                                               dtype=STORE_DTYPE, shape=(total, seq_len))
+                                               dtype=WINDOW_DTYPE, shape=(total, seq_len))
         position = 0
         for i in tunes:
             n = int(counts[i])
@@ -130,6 +133,7 @@ def finish_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load_arrays(folder: Path, splits: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
-    """The windows of each split, memory-mapped read-only."""
+    """The windows of each split, memory-mapped copy-on-write (the file is never written; the
+    array is writable, as `torch.from_numpy` wants, and its pages are shared until written)."""
     for split in splits:
-        yield split, np.load(folder / f"{split}.npy", mmap_mode="r", allow_pickle=False)
+        yield split, np.load(folder / f"{split}.npy", mmap_mode="c", allow_pickle=False)
