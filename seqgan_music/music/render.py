@@ -144,9 +144,12 @@ def _fluidsynth_audio(midi: Any, soundfont: Path, rate: int) -> np.ndarray | Non
         return None
 
 
-def write_wav(midi: Any, path: Path, rate: int = 44100, soundfont: Path | None = None) -> str:
+def write_wav(midi: Any, path: Path, rate: int = 44100, soundfont: Path | None = None,
+              until: float | None = None) -> str:
     """Render `midi` to 16-bit mono WAV: FluidSynth with a General MIDI soundfont when both are
-    here (`find_soundfont`), else pretty_midi's sine-wave synthesis. Returns which, in a line."""
+    here (`find_soundfont`), else pretty_midi's sine-wave synthesis. Returns which, in a line.
+    `until`: cut the audio there (seconds) with a short fade (FluidSynth renders the notes'
+    release and reverb past the last note)."""
     audio = None
     synth = SINE_NOTE
     font = find_soundfont(soundfont)
@@ -160,6 +163,11 @@ def write_wav(midi: Any, path: Path, rate: int = 44100, soundfont: Path | None =
             "program nor pyfluidsynth could render it (apt install fluidsynth / "
             "brew install fluid-synth)")
         audio = midi.synthesize(fs=rate)
+    if until is not None and len(audio) > int(until * rate):
+        audio = np.array(audio[: int(until * rate)], dtype=float)
+        fade = min(len(audio), int(0.05 * rate))
+        if fade:
+            audio[-fade:] *= np.linspace(1.0, 0.0, fade)
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
     scaled = (audio / peak * 0.9 if peak > 0 else audio) * 32767
     pcm = scaled.astype("<i2").tobytes()

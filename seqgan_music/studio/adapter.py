@@ -169,7 +169,7 @@ def preview_wav(midi: Path, out: Path, seconds: float = PREVIEW_SECONDS) -> str:
         for note in inst.notes:
             note.end = min(note.end, seconds)
         inst.control_changes = [c for c in inst.control_changes if c.time < seconds]
-    return write_wav(score, out)
+    return write_wav(score, out, until=seconds)
 
 
 def synth_label(synth: str) -> dict[str, Any]:
