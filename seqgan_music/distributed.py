@@ -25,11 +25,13 @@ one-process run by those draws and by floating-point summation order, never by h
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -298,6 +300,29 @@ def without_nproc(argv: list[str]) -> list[str]:
 
 
 MAX_LOCAL_PROCESSES = 256
+RUN_NOTE = "SEQGAN_MUSIC_RUN_NOTE"  # file where rank 0 of a `--nproc` run notes its run directory
+
+
+def note_run_dir(run_dir: Path) -> None:
+    """Rank 0 of a `--nproc` run tells the launcher where its run directory is (so that the
+    launcher's message names it when a process fails before rank 0 can say so itself)."""
+    note = os.environ.get(RUN_NOTE)
+    if note and is_main():
+        with contextlib.suppress(OSError):  # only the message would lose the path
+            Path(note).write_text(str(run_dir), encoding="utf-8")
+
+
+def _resume_hint(note: Path) -> str:
+    """What the launcher says about continuing, from rank 0's note of its run directory."""
+    try:
+        run_dir = Path(note.read_text(encoding="utf-8").strip())
+    except OSError:
+        return ("once training had begun, the run directory keeps the last checkpoint: "
+                "continue with --resume RUN_DIR (any number of processes)")
+    if (run_dir / "checkpoints" / "latest.pt").is_file():
+        return (f"the last checkpoint is kept: continue with --resume {run_dir} "
+                "(any number of processes)")
+    return f"no checkpoint had been saved yet in {run_dir}"
 
 
 def launch(nproc: int, argv: list[str]) -> None:
@@ -325,21 +350,27 @@ def launch(nproc: int, argv: list[str]) -> None:
     args = get_args_parser().parse_args(
         ["--standalone", "--nproc-per-node", str(nproc), "--max-restarts", "0",
          "--module", "seqgan_music", *argv])
-    try:
-        run(args)
-    except ChildFailedError as error:
-        # the process that failed first, not those the agent stopped after it (SIGTERM)
-        rank, failure = min(error.failures.items(), key=lambda item: (
-            item[1].exitcode == -signal.SIGTERM, item[1].timestamp, item[0]))
-        how = (f"was killed by signal {failure.signal_name()}" if failure.exitcode < 0
-               else f"exited with code {failure.exitcode}")
-        stopped = TrainingError(
-            f"distributed training stopped: rank {rank} of {nproc} {how} and the other "
-            "processes were stopped; once training had begun, the run directory keeps the last "
-            "checkpoint: continue with --resume RUN_DIR (any number of processes)")
-        if failure.exitcode == 1:  # a handled error, its one line already printed above
-            stopped.replicated = True  # type: ignore[attr-defined]
-        raise stopped from None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="seqgan-music-") as folder:
+        note = Path(folder) / "run-dir"  # rank 0 writes its run directory here
+        os.environ[RUN_NOTE] = str(note)
+        try:
+            run(args)
+        except ChildFailedError as error:
+            # the process that failed first, not those the agent stopped after it (SIGTERM)
+            rank, failure = min(error.failures.items(), key=lambda item: (
+                item[1].exitcode == -signal.SIGTERM, item[1].timestamp, item[0]))
+            how = (f"was killed by signal {failure.signal_name()}" if failure.exitcode < 0
+                   else f"exited with code {failure.exitcode}")
+            stopped = TrainingError(
+                f"distributed training stopped: rank {rank} of {nproc} {how} and the other "
+                f"processes were stopped; {_resume_hint(note)}")
+            if failure.exitcode == 1:  # a handled error, its one line already printed above
+                stopped.replicated = True  # type: ignore[attr-defined]
+            raise stopped from None
+        finally:
+            os.environ.pop(RUN_NOTE, None)
 
 
 def is_collective_error(error: BaseException) -> bool:

@@ -177,6 +177,7 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
         if run_dir is None:
             run_dir = new_run_dir(out_root, task.name)
         stack.enter_context(run_lock(run_dir))
+        distributed.note_run_dir(run_dir)  # for `--nproc`'s message should a process fail
         metrics_lines = int(state.get("metrics_lines", 0)) if state is not None else None
         trainer.attach_run_dir(run_dir, metrics_lines)
         if _remaining(trainer):  # its model.safetensors (if any) is no longer the final one
