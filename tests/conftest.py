@@ -102,3 +102,18 @@ def random_tunes(folder: Path, num: int = 8, steps: int = 80, seed: int = 0) -> 
             pitches.append(scale[position] if rng.random() > 0.05 else None)
         write_tune(folder / f"tune{i}.mid", pitches)
     return folder
+
+
+def help_in_fresh_process(args: list[str], forbidden: tuple[str, ...]) -> str:
+    """`seqgan-music ARGS` (a --help) in a fresh interpreter; asserts it exits 0 without
+    importing any of the `forbidden` modules and returns what it printed."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from seqgan_music.cli import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit as e:\n    assert e.code == 0\n"
+            f"heavy = [m for m in {forbidden!r} if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

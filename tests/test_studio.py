@@ -21,7 +21,7 @@ with warnings.catch_warnings():  # newer starlette prefers httpx2; httpx still w
 
 from seqgan_music.studio import jobs as studio_jobs  # noqa: E402
 from seqgan_music.studio.app import PRIMER_BYTES, Studio, create_app  # noqa: E402
-from tests.conftest import TINY_ORACLE_FLAGS  # noqa: E402
+from tests.conftest import TINY_ORACLE_FLAGS, help_in_fresh_process  # noqa: E402
 
 TINY_SETS = [TINY_ORACLE_FLAGS[i + 1] for i, flag in enumerate(TINY_ORACLE_FLAGS)
              if flag == "--set"] + ["threads=1", "device=cpu", "train.checkpoint_every=1"]
@@ -324,17 +324,8 @@ def test_progress_lines_are_parsed() -> None:
 # The command ----------------------------------------------------------------------------------
 
 def test_help_lists_studio_without_web_imports() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys; from seqgan_music.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
-            "heavy = [m for m in ('torch', 'music21', 'uvicorn', 'starlette')\n"
-            "         if m in sys.modules]\n"
-            "assert not heavy, heavy")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "studio" in result.stdout
+    out = help_in_fresh_process(["--help"], ("torch", "music21", "uvicorn", "starlette"))
+    assert "studio" in out
 
 
 def test_studio_command_starts_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -202,6 +202,10 @@ class Codec:
     def windows(self, tokens: np.ndarray, length: int, overlap: int = 0) -> np.ndarray:
         return paper_tokens.windows(tokens, length, overlap)
 
+    def window_count(self, tokens: np.ndarray, length: int, overlap: int = 0) -> int:
+        """How many windows `windows` cuts from a tune (override when it is cheaper to say)."""
+        return len(self.windows(tokens, length, overlap))
+
     def prefix(self, meter: tuple[int, int] | None = None) -> list[int]:
         """Tokens every composed tune starts with (before any primer)."""
         return []
@@ -403,13 +407,16 @@ class OnsetCodec(Codec):
             return f"<start {'/'.join(map(str, self.METERS[token - self.FIRST_START]))}>"
         return pitch_name(token - self.FIRST_ONSET + paper_tokens.LOWEST_PITCH)
 
+    def window_count(self, tokens: np.ndarray, length: int, overlap: int = 0) -> int:
+        return max(1, math.ceil((len(tokens) - overlap) / (length - overlap)))
+
     def windows(self, tokens: np.ndarray, length: int, overlap: int = 0) -> np.ndarray:
         """Windows of a whole tune (start .. end); the last one is filled up with end tokens,
         so a model learns that a tune, once ended, stays ended."""
         if not 0 <= overlap < length:
             raise ValueError(f"overlap {overlap} must be in 0..{length - 1}")
         stride = length - overlap
-        count = max(1, math.ceil((len(tokens) - overlap) / stride))
+        count = self.window_count(tokens, length, overlap)
         padded = np.full(overlap + count * stride, self.END, dtype=np.int64)
         padded[: len(tokens)] = tokens
         return np.stack([padded[s : s + length] for s in range(0, count * stride, stride)])

@@ -111,10 +111,12 @@ def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
 
 
 def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
-    from seqgan_music.music.codecs import parse_key, parse_meter
+    from seqgan_music.music.codecs import BUILTIN_CODECS, parse_key, parse_meter
 
     limits.check_count(options.num, "--num", MAX_NUM, unit="tunes")
-    length = options.length if options.length is not None else 1024
+    # the model is not read yet: budget for the longest default of the built-in codecs
+    length = (options.length if options.length is not None
+              else max(c.default_length for c in BUILTIN_CODECS.values()))
     limits.check_count(length, "--length", MAX_LENGTH, unit="steps")
     if options.key is not None:
         parse_key(options.key)

@@ -408,7 +408,8 @@ def _assemble(store: TokenStore, skipped: list[dict[str, str]], coverage: list[i
 
         codec = make_codec(options.representation)
         cut = partial(codec.windows, length=seq_len, overlap=options.overlap)
-        full = np.array([len(cut(store.tune(i))) for i in range(len(store))], dtype=np.int64)
+        full = np.array([codec.window_count(store.tune(i), seq_len, options.overlap)
+                         for i in range(len(store))], dtype=np.int64)
     flooding = np.flatnonzero(full > MAX_WINDOWS_PER_TUNE)
     if len(flooding):
         worst = int(flooding[np.argmax(full[flooding])])
