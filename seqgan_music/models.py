@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqgan_music.config import DiscriminatorConfig, GeneratorConfig
-from seqgan_music.conv_pool import conv_max_pool
+from seqgan_music.conv_pool import conv_max_pool, dropout, highway
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 
@@ -394,7 +394,7 @@ class Discriminator(nn.Module):
                 # (conv_pool.py), 1.5x faster than oneDNN's here; same arithmetic. In float32
                 # oneDNN's convolutions are the faster.
                 return self.classify([conv_max_pool(self.embedding(tokens), self.conv_layers(),
-                                                    dtype)])
+                                                    dtype)], dtype)
         x = self._embed(tokens)
         pooled = [conv(x).amax(dim=(2, 3)) for conv in self.convs]  # each (B, F_k)
         return self.classify(pooled)
@@ -406,13 +406,21 @@ class Discriminator(nn.Module):
         # and the max over time reduces a strided axis with the F filters contiguous.
         return self.embedding(tokens).unsqueeze(1).permute(0, 3, 1, 2)
 
-    def classify(self, pooled: list[torch.Tensor]) -> torch.Tensor:
+    def classify(self, pooled: list[torch.Tensor], dtype: torch.dtype | None = None
+                 ) -> torch.Tensor:
         """Logits (B,) from the max-over-time conv outputs, one (B, F_k) per width.
 
-        ReLU comes after the max: they commute, and (B, F_k) is the smaller tensor.
+        ReLU comes after the max: they commute, and (B, F_k) is the smaller tensor. With
+        `dtype` (bf16 training) the highway's two products run as one GEMM in it
+        (`conv_pool.highway`).
         """
-        features = self.highway(F.relu(torch.cat(pooled, dim=1)))  # (B, F)
-        return self.out(self.dropout(features)).squeeze(1)  # (B,)
+        features = F.relu(torch.cat(pooled, dim=1))
+        if dtype is None:
+            features = self.highway(features)  # (B, F)
+        else:
+            features = highway(features, self.highway.transform, self.highway.gate, dtype)
+        features = dropout(features, self.dropout.p, self.training)
+        return self.out(features).squeeze(1)  # (B,)
 
     def score_completions(self, completions: torch.Tensor, sequences: torch.Tensor
                           ) -> torch.Tensor:
