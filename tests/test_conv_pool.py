@@ -139,3 +139,56 @@ def test_bitwise_mask_helpers_equal_float_ops(dtype: torch.dtype) -> None:
     assert torch.equal(_same_bits(a, b), a == b)
     values = torch.randn(4, 1, 6, generator=gen).to(dtype)
     assert torch.equal(_masked(a == b, values), torch.where(a == b, values, 0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fused_highway_equals_the_module_under_autocast(dtype: torch.dtype) -> None:
+    """conv_pool.highway (one GEMM for both matrices, backward written out) against
+    models.Highway run by autograd (under bf16 autocast for bf16): outputs and all gradients."""
+    from seqgan_music.conv_pool import highway
+    from seqgan_music.models import Highway
+    torch.manual_seed(0)
+    module = Highway(24, gate_bias=-1.0)
+    fused = copy.deepcopy(module)
+    x = torch.randn(9, 24).relu().requires_grad_()
+    x2 = x.detach().clone().requires_grad_()
+    grad = torch.randn(9, 24)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+        expected = module(x)
+    out = highway(x2, fused.transform, fused.gate, dtype)
+    assert out.dtype == torch.float32
+    (expected * grad).sum().backward()
+    (out * grad).sum().backward()
+    # bf16: the same rounded products; the gate's derivative is taken in float32 here (autograd
+    # takes it in bf16), so gradients agree to a few bf16 units of the largest value
+    tol = 1e-6 if dtype == torch.float32 else 0.0
+    assert float((out - expected).detach().abs().max()) <= tol
+    pairs = [(x.grad, x2.grad)] + [(p.grad, q.grad) for p, q in
+                                    zip(module.parameters(), fused.parameters(), strict=True)]
+    for theirs, mine in pairs:
+        assert theirs is not None and mine is not None
+        assert mine.dtype == torch.float32 and mine.shape == theirs.shape
+        scale = float(theirs.abs().max())
+        limit = 1e-5 * scale if dtype == torch.float32 else 2 ** -6 * scale
+        assert float((mine - theirs).abs().max()) <= limit
+
+
+def test_dropout_keeps_one_minus_p_scaled_and_is_identity_in_eval() -> None:
+    from seqgan_music.conv_pool import dropout
+    torch.manual_seed(0)
+    x = torch.ones(400, 500)
+    out = dropout(x, 0.25, training=True)
+    kept = out != 0
+    assert abs(float(kept.float().mean()) - 0.75) < 0.005  # 200,000 draws: sd 0.001
+    assert torch.equal(out[kept], torch.full_like(out[kept], 1 / 0.75))
+    assert dropout(x, 0.25, training=False) is x
+    assert dropout(x, 0.0, training=True) is x
+    leaf = torch.randn(30, 40, requires_grad=True)
+    y = dropout(leaf, 0.5, training=True)
+    y.sum().backward()
+    assert leaf.grad is not None
+    assert torch.equal(leaf.grad, (y.detach() != 0).float() * 2.0)  # gradient through kept only
+    torch.manual_seed(3)
+    first = dropout(x, 0.25, training=True)
+    torch.manual_seed(3)
+    assert torch.equal(dropout(x, 0.25, training=True), first)  # seeded by torch's generator
