@@ -71,7 +71,9 @@ class _ConvMaxPool(torch.autograd.Function):
             matrix = weight.permute(0, 2, 3, 1).reshape(filters, -1).to(dtype)
             y = (cols[:rows, : width * dim] @ matrix.t()).view(-1, batch, filters)
             best.append(y.amax(dim=0))  # (B, F): max over the T-w+1 windows
-            saved += [matrix, y, best[-1]]
+            # the windows that reach the maximum, found while y is in cache (for the backward)
+            ties = _same_bits(y, best[-1])  # (T-w+1, B, F)
+            saved += [matrix, ties, ties.view(torch.uint8).sum(dim=0, dtype=torch.int16)]
         ctx.save_for_backward(*saved)
         ctx.shape = x.shape
         ctx.widest = widest
@@ -87,14 +89,12 @@ class _ConvMaxPool(torch.autograd.Function):
         dcols = torch.zeros_like(cols)  # the windows' gradients, in the compute dtype
         dweights: list[torch.Tensor | None] = []
         for k, g in enumerate(grad.split(ctx.splits, dim=1)):
-            matrix, y, best = saved[3 * k : 3 * k + 3]
+            matrix, ties, count = saved[3 * k : 3 * k + 3]
             shape, stride, wdtype = ctx.weight_shapes[k]
             width = shape[3]
             rows = (length - width + 1) * batch
             # amax's backward: g split evenly among the windows that reach the maximum
-            ties = _same_bits(y, best)  # (T-w+1, B, F)
-            count = ties.view(torch.uint8).sum(dim=0, dtype=torch.int16)
-            dy = _masked(ties, (g / count).to(y.dtype)).view(rows, -1)  # (rows, F)
+            dy = _masked(ties, (g / count).to(matrix.dtype)).view(rows, -1)  # (rows, F)
             dweight = (dy.t() @ cols[:rows, : width * dim]).to(wdtype)  # (F, w * E)
             dcols[:rows, : width * dim].addmm_(dy, matrix)  # accumulated by the GEMM itself
             # (F, 1, w, E) -> (F, E, 1, w): the channels-last layout of the weight, no copy
