@@ -145,7 +145,7 @@ def adam(parameters: Iterator[torch.nn.Parameter], lr: float) -> torch.optim.Ada
     """Adam with its fused kernel (one pass over each tensor) where the device has one.
 
     The default on CPU is a loop of about ten elementwise ops per tensor, each a full pass over
-    memory: for the official discriminator's 6.5 M parameters that was half of a D epoch. The
+    memory: for the official discriminator's 7.0 M parameters that was half of a D epoch. The
     fused kernel computes the same update (equal to float32 rounding). Checkpoints saved by
     either kind load into either; a loaded state keeps this optimizer's kind.
     """
