@@ -22,7 +22,6 @@ quiet session (the machine's speed varies by 10% between hours).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.bench_core import load  # noqa: E402
 from seqgan_music.allocator import keep_freed_memory  # noqa: E402
 from seqgan_music.config import DiscriminatorConfig, ExperimentConfig  # noqa: E402
 from seqgan_music.models import Discriminator  # noqa: E402
@@ -122,8 +122,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     keep_freed_memory()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); load {load:.2f} at "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); load {load():.2f} at "
           "start (figures on a busy machine are slow)")
 
     official = ExperimentConfig.from_dict({}).discriminator

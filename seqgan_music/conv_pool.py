@@ -76,7 +76,6 @@ class _ConvMaxPool(torch.autograd.Function):
             saved += [matrix, ties, ties.view(torch.uint8).sum(dim=0, dtype=torch.int16)]
         ctx.save_for_backward(*saved)
         ctx.shape = x.shape
-        ctx.widest = widest
         ctx.weight_shapes = [(w.shape, w.stride(), w.dtype) for w in weights]
         ctx.splits = [w.shape[0] for w in weights]
         return torch.cat(best, dim=1).to(x.dtype) + torch.cat(biases)
@@ -84,8 +83,8 @@ class _ConvMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         batch, length, dim = ctx.shape
-        widest = ctx.widest
         cols, *saved = ctx.saved_tensors
+        widest = cols.shape[1] // dim
         dcols = torch.zeros_like(cols)  # the windows' gradients, in the compute dtype
         dweights: list[torch.Tensor | None] = []
         for k, g in enumerate(grad.split(ctx.splits, dim=1)):
@@ -146,10 +145,11 @@ class _Highway(torch.autograd.Function):
         size = x.shape[1]
         dh = torch.empty((x.shape[0], 2 * size), dtype=grad.dtype, device=grad.device)
         torch.mul(grad * gate, transformed > 0, out=dh[:, :size])  # relu'
-        torch.mul(grad * (transformed - x), gate * (1 - gate), out=dh[:, size:])  # sigmoid'
+        keep = 1 - gate
+        torch.mul(grad * (transformed - x), gate * keep, out=dh[:, size:])  # sigmoid'
         dhs = dh.to(weights.dtype)
         # dx = dh W, computed as (W^T dh^T)^T: the faster orientation of this GEMM on CPU
-        dx = grad * (1 - gate) + (weights.t() @ dhs.t()).t()
+        dx = grad * keep + (weights.t() @ dhs.t()).t()
         dweights = (dhs.t() @ xs).to(ctx.weight_dtype)  # (2F, F)
         dbias = dh.sum(dim=0)
         return (dx, None, dweights[:size], dbias[:size], dweights[size:], dbias[size:])

@@ -390,8 +390,8 @@ class Discriminator(nn.Module):
             dtype = (torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu")
                      else self.embedding.weight.dtype)
             if dtype == torch.bfloat16:
-                # bf16 training: the convolutions and pooling as explicit GEMMs
-                # (conv_pool.py), 1.5x faster than oneDNN's here; same arithmetic. In float32
+                # bf16 training: the convolutions and pooling (and the highway) as explicit
+                # GEMMs (conv_pool.py), faster than oneDNN's here; same arithmetic. In float32
                 # oneDNN's convolutions are the faster.
                 return self.classify([conv_max_pool(self.embedding(tokens), self.conv_layers(),
                                                     dtype)], dtype)
