@@ -49,6 +49,12 @@ class Melody:
     key: tuple[int, str] | None = None  # (tonic pitch class, "major"/"minor"), None: unknown
     end: float | None = None  # where the tune ends (quarters); default: its last note's end
     ended: bool = False  # the model wrote an end-of-tune token
+    # The written form, at bar-line positions of the written (unexpanded) tune, in quarters:
+    # (position, mark) with mark one of "|:" (repeat start), ":|" (repeat end), "[1" / "[2"
+    # (first / second ending starts), "||" (part boundary). Empty: the notes are as played.
+    form: list[tuple[float, str]] = field(default_factory=list)
+    # Chord symbols (position in quarters of the written tune, symbol such as "G", "Em", "D7").
+    chords: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def length(self) -> float:
