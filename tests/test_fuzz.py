@@ -187,3 +187,88 @@ def test_readers_read_or_refuse_every_broken_file(seeds: dict[str, Any], tmp_pat
                 unexpected.append(f"{description}: {type(error).__name__}: {error}"[:300])
     assert count >= 400
     assert not unexpected, f"{len(unexpected)} of {count}:\n" + "\n".join(unexpected[:15])
+
+
+HOSTILE_VALUES: list[Any] = [None, True, False, -1, 0, 1.5, 2**64, 10**30, -(10**30), 1e300, "",
+                             "x" * 5000, "../../etc/passwd", "/etc/passwd", "a\x00b", "..",
+                             "oracle/../../x", "shipped:", "run:", "upload:", "tune:t1",
+                             "M:1000000/1", "1000000/1", "7/9", "H", [], {}, [1, "x"],
+                             {"a": {"b": [1]}}, "\udcff"]
+FIELDS = ["model", "num", "length", "temperature", "seed", "tempo", "program", "primer", "key",
+          "meter", "task", "preset", "method", "data", "resume", "id", "path", "name", "kind"]
+
+
+def studio_requests(routes: list[tuple[str, str]], rng: random.Random
+                    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(method, path, request arguments) for every route, seeded: hostile query strings,
+    JSON bodies and raw bodies."""
+    for method, path in routes:
+        for _ in range(8):
+            params = {rng.choice(FIELDS): str(rng.choice(HOSTILE_VALUES))[:6000]
+                      .encode("utf-8", "replace").decode() for _ in range(rng.randint(0, 3))}
+            if method == "GET":
+                yield method, path, {"params": params}
+                continue
+            roll = rng.random()
+            if roll < 0.5:
+                body = {rng.choice(FIELDS): rng.choice(HOSTILE_VALUES)
+                        for _ in range(rng.randint(1, 4))}
+                raw = json.dumps(body, default=str, allow_nan=True).encode("utf-8",
+                                                                          "surrogatepass")
+            elif roll < 0.75:
+                raw = rng.choice([b"[" * 50000, b'{"num": 1e999}', b"\xff\xfe", b"null",
+                                  b'{"seed": ' + b"7" * 3000 + b"}", b"", b"{", b'"a"'])
+            else:
+                raw = mutate(b'{"num": 1, "seed": 3, "length": 16, "model": '
+                             b'"shipped:nottingham-paper"}', rng)
+            yield method, path, {"params": params, "content": raw,
+                                 "headers": {"Content-Type": "application/json"}}
+
+
+def test_every_studio_route_answers_hostile_requests_without_a_500(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """Issue 23, class 14: seeded hostile requests to every route of the studio's app (the
+    routes are read from the app, so a new one is fuzzed by default): each is answered, below
+    500, with a one-line JSON error when refused; the studio keeps serving."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from seqgan_music.errors import ConfigError
+    from seqgan_music.studio.app import Studio, create_app
+    from tests.test_hostile_input import _routes_of
+
+    studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path / "work")
+    studio.work.mkdir()
+
+    def no_training(**_: Any) -> None:  # the fuzz must not start real training processes
+        raise ConfigError("training is off in this test")
+
+    monkeypatch.setattr(studio.jobs, "start", no_training)
+    client = TestClient(create_app(studio))
+    client.headers["X-Studio-Token"] = studio.token
+    routes = _routes_of(client)
+    assert len(routes) >= 14
+    failures = []
+    count = 0
+    for method, path, arguments in studio_requests(routes, random.Random(SEED)):
+        if path.endswith("/events"):
+            continue  # a stream: answered below once
+        count += 1
+        response = client.request(method, path, **arguments)
+        if response.status_code >= 500:
+            failures.append(f"{method} {path} {str(arguments)[:120]}: {response.text[:200]}")
+        elif response.status_code >= 400:
+            error = response.json().get("error", "")
+            if not error or "\n" in error or "Traceback" in error:
+                failures.append(f"{method} {path}: not one line: {error[:200]}")
+    assert count >= 100
+    assert not failures, f"{len(failures)} of {count}:\n" + "\n".join(failures[:10])
+    assert client.get("/api/models").status_code == 200
+    assert "event: done" in client.get("/api/train/events").text
+    studio.close()
