@@ -189,7 +189,7 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
                             f"continuing it in a new run directory {run_dir}")
             trainer.save()  # the new run's first checkpoint: resumable from the start
         if state is not None:
-            _restore_mle_checkpoint(trainer, run_dir, reporter)
+            _restore_mle_checkpoint(trainer, run_dir, None if seeded else reporter)
         return _train_in(trainer, task, run_dir, method, corpus, config)
 
 
@@ -214,13 +214,15 @@ def _restore_mle_checkpoint(trainer: Any, run_dir: Path, reporter: Any) -> None:
     else the loss is said now and in the final table (never silently)."""
     mle = run_dir / "checkpoints" / "mle.pt"
     done = trainer.progress.get("mle", 0) >= trainer.config.train.pretrain_epochs
-    if trainer.method == "mle" or not done or mle.is_file():
+    if not done or mle.is_file():
         return
     if not any(trainer.progress.get(phase, 0) for phase in G_PHASES):
         trainer.save(mle)  # the generator is still exactly the MLE model
         _note(reporter, f"rebuilt {mle.relative_to(run_dir)} (the MLE model, kept to evaluate "
                         "beside the final one) from the checkpoint")
         return
+    if trainer.method == "mle":
+        return  # its final model is the MLE model: no second row to lose
     import warnings
 
     from seqgan_music.errors import DataWarning

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,6 +127,19 @@ def cases(seeds: dict[str, Any], folder: Path) -> Iterator[tuple[str, Callable[[
         path = file(f"a{i}.abc", ("".join(text) if i % 5 else ABC_TUNE[: rng.randrange(40)])
                     .encode("utf-8", "replace"))
         yield f"ABC {path.name}", lambda p=path: read_file(p, 0.4, "auto")
+    for i in range(30):  # ABC: meters and unit lengths of every size (issue 23, class 12)
+        big = rng.choice([rng.randrange(1, 40), rng.randrange(1, 10**7)])
+        unit = rng.choice([1, 2, 3, 4, 8, 16, 64, 128, 10**6])
+        field = rng.choice([f"M:{big}/{unit}", f"M:{big}+{rng.randrange(1, 9)}/{unit}",
+                            f"L:1/{unit}", f"M:6/8\nK:G\nGA|[M:{big}/{unit}]B"])
+        path = file(f"meter{i}.abc", ABC_TUNE.replace("M:6/8", field, 1).encode())
+        yield f"ABC {path.name} {field!r}", lambda p=path: read_file(p, 0.4, "auto")
+    for _ in range(10):  # names that are not UTF-8 (downloaded archives; class 10)
+        raw = os.fsencode(folder) + b"/n" + bytes(rng.randrange(128, 256) for _ in range(4))
+        with open(raw + b".mid", "wb") as handle:
+            handle.write(seeds["midi"])
+        path = Path(os.fsdecode(raw + b".mid"))
+        yield f"MIDI named {path.name!r}", lambda p=path: read_file(p, 0.4, "auto")
     for i in range(20):  # text: invalid UTF-8, NULs, empty
         path = file(f"t{i}.txt", rng.randbytes(rng.randrange(200)) if i % 2 else b"")
         yield f"text {path.name}", lambda p=path: read_lines(p)

@@ -970,3 +970,106 @@ def test_two_composes_into_one_folder_never_mix_their_tunes(tmp_path: Path) -> N
     written = sorted((tmp_path / "o").iterdir())
     assert [p.name for p in written] == [f"t-{i}.mid" for i in range(1, 7)]
     assert all(p.read_bytes() == (expected / p.name).read_bytes() for p in written)
+
+
+# Issue 23, classes 10, 12 and 15: hostile corpora ------------------------------------------
+
+
+def test_names_that_are_not_utf8_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    """Class 10: file and folder names in another encoding (downloaded archives)."""
+    from seqgan_music.music.corpus import MusicOptions, _corpus_key, build_music_corpus
+
+    folder = random_tunes(tmp_path / "tunes", num=6, steps=60)
+    raw = os.fsencode(folder)
+    os.mkdir(raw + b"/caf\xe9")
+    for i, path in enumerate(sorted(folder.glob("*.mid"))[:3]):
+        os.rename(os.fsencode(path), raw + b"/caf\xe9/tune\xff%d.mid" % i)
+    (folder / "caf\udce9" / "broken\udcff.mid").write_bytes(b"MThd junk")
+    monkeypatch.setenv("SEQGAN_MUSIC_CACHE", str(tmp_path / "cache"))
+    with pytest.warns(Warning):  # the broken file is skipped and counted, its name shown
+        data = build_music_corpus([folder], "t", MusicOptions(), 16, use_cache=True)
+    assert len(data.train) + len(data.valid) + len(data.test) > 0
+    files = sorted(folder.rglob("*.mid"))
+    assert _corpus_key(files, MusicOptions(), 16)  # the cache key of such names
+
+
+def test_an_unreadable_subfolder_of_a_corpus_is_warned_about(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Class 15: never skipped silently (a permission error is simulated: tests may run as
+    root, who reads everything)."""
+    from seqgan_music.errors import DataWarning
+    from seqgan_music.music import corpus
+
+    folder = random_tunes(tmp_path / "tunes", num=2, steps=40)
+    (folder / "locked").mkdir()
+    (folder / "locked" / "x.mid").write_bytes((folder / "tune0.mid").read_bytes())
+    real = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path).name == "locked":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(corpus.os, "scandir", scandir)
+    with pytest.warns(DataWarning, match=r"skipped 1 folder\(s\) .* cannot be read, e.g. "
+                                         r".*locked \(Permission denied\)"):
+        files, _ = corpus.find_music_files(folder)
+    assert [p.name for p in files] == ["tune0.mid", "tune1.mid"]
+
+
+def test_a_huge_midi_file_is_refused_before_it_is_parsed(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Class 15: a size check first (a 50 MB file of millions of notes took minutes)."""
+    import pretty_midi
+
+    from seqgan_music.music import readers
+    from seqgan_music.music.corpus import read_file
+
+    path = random_tunes(tmp_path / "tunes", num=1, steps=400) / "tune0.mid"
+    monkeypatch.setattr(readers, "MAX_MIDI_BYTES", path.stat().st_size - 1)
+    parsed = []
+    monkeypatch.setattr(pretty_midi, "PrettyMIDI", lambda *a, **k: parsed.append(a))
+    with pytest.raises(readers.UnusableFile, match="larger than any melody file"):
+        read_file(path, 0.4, "auto")
+    assert parsed == []  # refused before any parsing
+
+
+@pytest.mark.parametrize("meter", ["M:1000000/1", "M:1024/4", "M:4/3", "M:99+99/8",
+                                   "M:2+2+2+2+2/8", "L:1/1000000", "M:6/8\nK:G\n[M:512/4]"])
+def test_abc_meters_are_checked_before_music21_sees_them(meter: str,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Class 12: a meter music21 would expand without end never reaches it."""
+    import music21
+
+    from seqgan_music.music import readers
+
+    parsed = []
+    monkeypatch.setattr(music21.converter, "parseData", lambda *a, **k: parsed.append(a))
+    text = f"X:1\nT:t\n{meter}\nL:1/8\nK:G\nGABc dedB|\n"
+    with pytest.raises(readers.UnusableFile, match="meter|unit note length"):
+        readers.abc_melody_notes(text)
+    assert parsed == []
+
+
+def test_folk_meters_pass_and_additive_ones_are_summed() -> None:
+    from seqgan_music.music.readers import abc_melody_notes, check_abc_tune
+
+    for meter in ("M:6/8", "M:9/8", "M:12/8", "M:C", "M:C|", "M:none", "M:2/2", "M:3/2"):
+        assert check_abc_tune(f"X:1\n{meter}\nK:G\nGAB|\n")
+    assert check_abc_tune("X:1\nM:3+3+2/8\nK:G\nAB [M:(2+3)/8] c|") == \
+        "X:1\nM:8/8\nK:G\nAB [M:5/8] c|"
+    notes = abc_melody_notes("X:1\nT:t\nM:3+3+2/8\nL:1/8\nK:G\nGAB cde fg|\n")
+    assert [p for _, _, p in notes] == [67, 69, 71, 72, 74, 76, 78, 79]
+
+
+def test_an_abc_tune_of_too_many_notes_is_refused_early(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    from seqgan_music.music import readers
+
+    monkeypatch.setattr(readers, "MAX_ABC_NOTES", 100)
+    with pytest.raises(readers.UnusableFile, match="notes: more than any tune"):
+        readers.check_abc_tune("X:1\nM:4/4\nK:G\n" + "GABc dedB|" * 20)

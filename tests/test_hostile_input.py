@@ -122,6 +122,11 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "notes.txt").write_text("not a model\n", encoding="utf-8")
     # issue 23, class 11: `h` is a pickle opcode torch's safe unpickler meets with a KeyError
     (folder / "hello.txt").write_text("hello, I am a text file\n", encoding="utf-8")
+    # issue 23, class 12: meters music21 would expand without end, in the header or inline
+    for name, meter in (("meter.abc", "M:1000000/1"), ("meter1024.abc", "M:1024/4"),
+                        ("inline.abc", "M:6/8\nL:1/8\nK:G\nGAB|[M:999/4]cde|\n")):
+        (folder / name).write_text(f"X:1\nT:Meter\n{meter}\nL:1/8\nK:G\nGABc dedB|\n",
+                                   encoding="utf-8")
     write_model(folder / "v99.safetensors", "nottingham", VOCAB_SIZE, MUSIC, version=99)
     write_model(folder / "otherformat.safetensors", "nottingham", VOCAB_SIZE, MUSIC,
                 format="someone-elses-model")
@@ -198,6 +203,14 @@ CASES = [
      "not a plain PyTorch file"),
     ("h-text-continue", ["text", "continue", "a", "--model", "{m}/hello.txt"],
      "not a plain PyTorch file"),
+    ("abc-meter-million", ["compose", "--primer", "{m}/meter.abc", "--out", "t.mid"],
+     "meter M:1000000/1 is outside what a tune uses"),
+    ("abc-meter-1024", ["compose", "--primer", "{m}/meter1024.abc", "--out", "t.mid"],
+     "meter M:1024/4"),
+    ("abc-meter-inline", ["compose", "--primer", "{m}/inline.abc", "--out", "t.mid"],
+     "meter M:999/4"),
+    ("abc-meter-paper-model", ["compose", "--model", "nottingham-paper", "--primer",
+                               "{m}/meter.abc", "--out", "t.mid"], "meter M:1000000/1"),
     # 4. Task options unvalidated.
     ("oracle-num-train-abc", ["train", "oracle", "--dry-run", "--set",
                               "task_options.num_train=abc"], "task_options.num_train = 'abc'"),
@@ -614,3 +627,52 @@ def test_hostile_studio_request_is_one_clear_refusal(studio_client: Any, method:
     assert words in error and "\n" not in error and "Traceback" not in error
     assert studio.jobs.job is None
     assert studio_client.get("/api/models", headers=headers).status_code == 200
+
+
+def test_listing_routes_answer_while_composes_are_queued(studio_client: Any,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Issue 23, class 12: a stuck compose (held here on an event, no clock involved) fills
+    the studio's own pool; the listings still answer and a compose past the queue gets 503."""
+    import threading
+
+    from seqgan_music.studio import adapter
+    from seqgan_music.studio.app import MAX_QUEUED
+
+    studio = studio_client.studio
+    release = threading.Event()
+    entered = threading.Event()
+
+    def stuck(**_: Any) -> list[Any]:
+        entered.set()
+        release.wait()
+        return []
+
+    monkeypatch.setattr(adapter, "compose_tunes", stuck)
+    headers = {"X-Studio-Token": studio.token}
+    answers: list[int] = []
+
+    def compose() -> None:
+        response = studio_client.post("/api/compose", json={"seed": 1}, headers=headers)
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=compose) for _ in range(MAX_QUEUED)]
+    for thread in threads:
+        thread.start()
+    entered.wait()
+    while True:  # until every compose has its place in the queue
+        with studio.queue_lock:
+            if studio.queued == MAX_QUEUED:
+                break
+        threading.Event().wait(0.01)
+    try:
+        for path in ("/api/models", "/api/runs", "/api/train/status", "/api/tasks"):
+            assert studio_client.get(path, headers=headers).status_code == 200, path
+        busy = studio_client.post("/api/compose", json={"seed": 2}, headers=headers)
+        assert busy.status_code == 503 and "busy" in busy.json()["error"]
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    assert answers == [200] * MAX_QUEUED
+    assert studio.queued == 0
