@@ -182,6 +182,15 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
         distributed.note_run_dir(run_dir)  # for `--nproc`'s message should a process fail
         metrics_lines = int(state.get("metrics_lines", 0)) if state is not None else None
         trainer.attach_run_dir(run_dir, metrics_lines)
+        from seqgan_music import provenance
+
+        provenance.record(run_dir, provenance.collect(
+            preset=preset, method=method, overrides=overrides, config_file=config_file,
+            seed=config.seed, resume=resume, processes=world.size, device=trainer.device,
+            threads=config.threads))
+        if corpus.spec.get("label"):  # said now, not only at the end of a long piped run
+            _note(reporter, f"data: {corpus.spec['label']}")
+        _note(reporter, f"run directory: {run_dir}")
         if _remaining(trainer):  # its model.safetensors (if any) is no longer the final one
             write_run_marker(run_dir, task.name, finished=False)
         if seeded:

@@ -39,6 +39,7 @@ METHOD_PHASES: dict[str, tuple[str, ...]] = {
     "pg-bleu": ("mle", "pg_bleu"),
     "ss": ("mle", "scheduled_sampling"),
 }
+EVAL_LOGITS = 1 << 22  # logits elements one evaluation batch may hold (16 MB)
 METHODS = tuple(METHOD_PHASES)
 EVAL_SEED_OFFSET = 7919  # evaluation samples are drawn with seed + this, apart from training's
 METHOD_LABELS = {"mle": "MLE", "seqgan": "SeqGAN", "ss": "SS", "pg-bleu": "PG-BLEU"}
@@ -524,10 +525,17 @@ class Trainer:
         return figures
 
     @torch.inference_mode()
-    def heldout_nll(self, data: torch.Tensor, batch: int = 1024) -> float:
-        """G's mean per-token NLL on real sequences (N, T): how well G covers the data."""
+    def heldout_nll(self, data: torch.Tensor, batch: int | None = None) -> float:
+        """G's mean per-token NLL on real sequences (N, T): how well G covers the data.
+
+        In batches whose (rows * T, V) logits stay under `EVAL_LOGITS` elements (about 16 MB),
+        so evaluating never holds the logits of the whole split (V = 5000: 400 MB a batch of
+        1024 windows of 20, and twice that with the log-softmax)."""
         self.generator.eval()
         data = data.to(self.device)
+        if batch is None:
+            per_row = max(data.shape[1] if data.dim() > 1 else 1, 1) * self.corpus.vocab_size
+            batch = max(1, min(1024, EVAL_LOGITS // per_row))
         total = sum(float(self.generator.nll(data[lo : lo + batch])) * len(data[lo : lo + batch])
                     for lo in range(0, len(data), batch))
         return total / max(len(data), 1)

@@ -306,7 +306,8 @@ def compose_command(
     steps = len(result.tunes[0])
     seconds = steps * 60.0 / tempo
     console.print(f"model: {result.model}", markup=False)
-    primer_note = f", primer {result.primer_steps} steps kept" if result.primer_steps else ""
+    primer_note = (f", primer {result.primer_steps} steps kept"
+                   if result.primer_steps and result.primer is not None else "")
     if result.primer is not None and result.primer.num_tunes > 1:
         console.print(f"primer: tune {result.primer.tune} of the {result.primer.num_tunes} in "
                       f"{primer} (--tune N for another)", markup=False)
@@ -314,15 +315,25 @@ def compose_command(
         console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
                       f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
     else:
-        ended = sum(result.ended)
         console.print(f"{num} tune(s) in {result.representation} representation, "
                       f"{', '.join(sorted(set(result.meters)))}, "
-                      f"{', '.join(sorted(set(result.keys)))}; {ended} of {num} ended by the "
-                      f"model (the others stop at --length){primer_note}", markup=False)
+                      f"{', '.join(sorted(set(result.keys)))}; {_ended(result.ended)}"
+                      f"{primer_note}", markup=False)
     if result.synth:
         console.print(f"audio: {result.synth}", markup=False)
     for path in result.files:
         console.print(f"wrote {path}", markup=False)
+
+
+def _ended(ended: list[bool]) -> str:
+    """How the tunes ended, in words that fit the count."""
+    done, num = sum(ended), len(ended)
+    if done == num:
+        return "ended by the model" if num == 1 else f"all {num} ended by the model"
+    if done == 0:
+        return ("stopped at --length (the model did not end it)" if num == 1
+                else f"none ended by the model (all {num} stop at --length)")
+    return f"{done} of {num} ended by the model (the other {num - done} stop at --length)"
 
 
 def _primer_arguments(primer: str | None) -> tuple[Path | None, str | None]:

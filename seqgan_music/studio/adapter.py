@@ -85,6 +85,19 @@ def task_choices() -> list[dict[str, Any]]:
             for name, (task, _entry) in loaded.items()]
 
 
+def train_defaults() -> dict[str, str]:
+    """What the train page starts with: the task and preset of the model Compose plays by
+    default (its model card says how it was trained), so training there makes that kind."""
+    from seqgan_music.music.zoo import default_model
+
+    try:
+        card = default_model().card
+    except SeqganMusicError:
+        return {"task": "nottingham", "preset": "quick"}
+    return {"task": str(card.get("task") or "nottingham"),
+            "preset": str(card.get("preset") or "default")}
+
+
 def methods() -> list[str]:
     from seqgan_music.training import METHODS
 
@@ -251,12 +264,14 @@ def _first_method(run_dir: Path) -> str:
 
 def run_summary(root: Path, run_dir: Path, presets: dict[str, str]) -> dict[str, Any]:
     """One line of the runs table."""
+    from seqgan_music.provenance import recorded_preset
     from seqgan_music.runs import FINAL_MODEL, read_run_marker
 
     marker = read_run_marker(run_dir) or {}
     rel = run_dir.relative_to(root).as_posix()
     return {"id": rel, "task": marker.get("task") or run_dir.parent.name,
-            "method": _first_method(run_dir) or "?", "preset": presets.get(rel, ""),
+            "method": _first_method(run_dir) or "?",
+            "preset": presets.get(rel) or recorded_preset(marker) or "",
             "created": _created(run_dir), "state": run_state(run_dir),
             "model": (run_dir / FINAL_MODEL).is_file()
             or (run_dir / "checkpoints" / "latest.pt").is_file()}

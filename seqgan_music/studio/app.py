@@ -517,7 +517,8 @@ def create_app(studio: Studio) -> Starlette:
 
     async def tasks(request: Request) -> Response:
         choices = await asyncio.to_thread(adapter.task_choices)
-        return JSONResponse({"tasks": choices, "methods": adapter.methods()})
+        return JSONResponse({"tasks": choices, "methods": adapter.methods(),
+                             "defaults": adapter.train_defaults()})
 
     async def train_start(request: Request) -> Response:
         body = await _json_body(request)

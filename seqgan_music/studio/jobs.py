@@ -34,6 +34,8 @@ from seqgan_music.studio import adapter
 # "MLE pre-training 2/4  G loss 7.866  NLL valid 8.043  elapsed 0:07  ETA 0:07"
 STEP_LINE = re.compile(r"^(?P<phase>.+?) (?P<done>\d+)/(?P<total>\d+)(?P<rest>.*)$")
 START_LINE = re.compile(r"^(?P<phase>[^:]+): (?P<total>\d+) steps?$")
+# Lines of the CLI that may hold "n/m" but are no progress (e.g. "data: 1034 tunes, 3886/501").
+NOT_PROGRESS = ("note:", "warning:", "error:", "data:", "run directory:", "figures on", "model:")
 CANCEL_GRACE = 20.0  # seconds between the interrupt and a hard stop
 
 
@@ -213,7 +215,7 @@ def parse_progress(lines: list[str]) -> dict[str, Any]:
             phase, done, total, figures = started["phase"], 0, int(started["total"]), ""
             continue
         step = STEP_LINE.match(line)
-        if step and not line.startswith(("note:", "warning:", "error:")):
+        if step and not line.startswith(NOT_PROGRESS):
             phase, done, total = step["phase"], int(step["done"]), int(step["total"])
             figures = step["rest"].strip() or figures
     return {"phase": phase, "done": done, "total": total, "figures": figures}
