@@ -190,7 +190,7 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
             threads=config.threads))
         if corpus.spec.get("label"):  # said now, not only at the end of a long piped run
             _note(reporter, f"data: {corpus.spec['label']}")
-        _note(reporter, f"run directory: {run_dir}")
+        _note(reporter, f"training in {run_dir}")
         if _remaining(trainer):  # its model.safetensors (if any) is no longer the final one
             write_run_marker(run_dir, task.name, finished=False)
         if seeded:
