@@ -420,11 +420,14 @@ class Trainer:
                 self.progress[phase] = step + 1
                 self.reporter.advance(phase, record)
                 last = step + 1 == total
+                if last and phase == "mle" and self.run_dir is not None:
+                    # the MLE model every method starts from, kept for side-by-side
+                    # evaluation; written before latest.pt says MLE is done, so a kill while
+                    # it is written leaves a checkpoint that redoes the last epoch and
+                    # writes it again (issue 23)
+                    self.save(self.run_dir / "checkpoints" / "mle.pt")
                 if last or (step + 1) % self.config.train.checkpoint_every == 0:
                     self.save()
-                if last and phase == "mle" and self.run_dir is not None:
-                    # the MLE model every method starts from, kept for side-by-side evaluation
-                    self.save(self.run_dir / "checkpoints" / "mle.pt")
             if phase == stop_after:
                 break
         return self.metrics.records() if self.metrics else []

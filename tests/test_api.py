@@ -258,8 +258,9 @@ def test_piped_training_says_data_and_run_directory_first(tmp_path: Path) -> Non
     done = run("train", "oracle", "--out", str(tmp_path / "runs"), *TINY_ORACLE_FLAGS)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "run directory:" in out and "figures on" in out
-    assert out.index("run directory:") < out.index("figures on")
+    assert "note: training in" in out and "figures on" in out
+    assert out.index("note: training in") < out.index("figures on")
+    assert out.count("run directory:") == 1  # the summary line at the end, once
 
 
 # ----- evaluation in bounded chunks ----------------------------------------------------------
