@@ -18,13 +18,14 @@ import math
 import re
 import warnings
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seqgan_music.errors import DataError
+from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.music.tokens import STEP_SECONDS, pitch_to_token
 
 MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
@@ -232,7 +233,7 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
     bar lines (from its time signatures) and key (its first key signature, else estimated)."""
     import pretty_midi
 
-    from seqgan_music.music.codecs import Melody, estimate_key
+    from seqgan_music.music.codecs import Melody, estimate_mode, parse_key
 
     notes, end = midi_melody_notes(path, melody)
     with warnings.catch_warnings():
@@ -260,18 +261,23 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
             bars.append(position)
             position += bar
     meter = (signatures[0][1], signatures[0][2])
-    key = None
-    if midi.key_signature_changes:
+    key = written = None
+    for event in midi.text_events:  # our writers name a mode in a text event ("K:Edor")
+        if event.text.startswith("K:"):
+            with suppress(ConfigError):
+                written = key = parse_key(event.text[2:], "the MIDI key text")
+            break
+    if key is None and midi.key_signature_changes:
         number = midi.key_signature_changes[0].key_number
         key = (number % 12, "minor" if number >= 12 else "major")
-    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), length)
+    return Melody(qnotes, meter, bars, written or estimate_mode(qnotes, key), length)
 
 
 def abc_melody(text: str, melody: str = "auto") -> Any:
     """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:."""
     import music21
 
-    from seqgan_music.music.codecs import Melody, estimate_key
+    from seqgan_music.music.codecs import MODE_ALIASES, Melody, estimate_mode
 
     seconds = abc_melody_notes(text, melody)
     try:
@@ -288,9 +294,11 @@ def abc_melody(text: str, melody: str = "auto") -> Any:
     signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
     meter = ((signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4))
     key = None
+    modal = False  # the K: field names a mode other than major or minor
     for found in score.recurse().getElementsByClass(music21.key.KeySignature):
         if isinstance(found, music21.key.Key):
-            key = (found.tonic.pitchClass, "minor" if found.mode == "minor" else "major")
+            mode = MODE_ALIASES.get(str(found.mode).lower(), "major")
+            key, modal = (found.tonic.pitchClass, mode), mode not in ("major", "minor")
         else:
             key = ((found.sharps * 7) % 12, "major")
         break
@@ -304,11 +312,32 @@ def abc_melody(text: str, melody: str = "auto") -> Any:
         part = parts[0]
     for measure in part.getElementsByClass(music21.stream.Measure):
         bars.append(float(measure.offset))
+    chords = [(float(symbol.offset), chord_symbol_name(symbol))
+              for symbol in part.flatten().getElementsByClass(music21.harmony.ChordSymbol)]
     if not bars:
         bar = meter[0] * 4.0 / meter[1]
         end = max(n[1] for n in qnotes)
         bars = [i * bar for i in range(int(end / bar) + 1)]
-    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), None)
+    # A K: of major or minor is often a modal tune written with its signature (K:G for A
+    # dorian); the notes say which degree is the tonic. A K: that names a mode is kept.
+    key = key if modal else estimate_mode(qnotes, key)
+    return Melody(qnotes, meter, bars, key, None, chords=[c for c in chords if c[1]])
+
+
+def chord_symbol_name(symbol: Any) -> str:
+    """A music21 ChordSymbol as a plain folk chord name: 'G', 'Em', 'D7' ('' if unreadable);
+    sevenths other than the dominant's, sixths and the like are named by their triad."""
+    try:
+        root = symbol.root()
+        kind = str(symbol.chordKind or "major")
+    except Exception:  # a symbol music21 could not make sense of
+        return ""
+    name = root.name.replace("-", "b")
+    if kind == "dominant-seventh":
+        return name + "7"
+    if kind.startswith(("minor", "diminished", "half-diminished")):
+        return name + "m"
+    return name
 
 
 def read_melodies(path: Path, melody: str = "auto") -> tuple[list[tuple[str, Any]], list[str]]:

@@ -322,6 +322,8 @@ def create_app(studio: Studio) -> Starlette:
             "primer": body.get("primer") or None,
             "key": str(body.get("key") or "").strip() or None,  # e.g. "D", "Em"; None: model's
             "meter": str(body.get("meter") or "").strip() or None,  # e.g. "6/8"
+            "chords": bool(body.get("chords", True)),  # chord symbols and an accompaniment
+            "accompaniment": _number(body, "accompaniment", int, 25),
         }
         if not 1 <= options["num"] <= MAX_TUNES:
             raise ConfigError(f"number of tunes = {options['num']} is invalid; the studio "
@@ -339,7 +341,8 @@ def create_app(studio: Studio) -> Starlette:
                     model=model, folder=folder, num=options["num"], length=options["length"],
                     temperature=options["temperature"], seed=options["seed"],
                     tempo=options["tempo"], program=options["program"], primer=primer,
-                    key=options["key"], meter=options["meter"])
+                    key=options["key"], meter=options["meter"], chords=options["chords"],
+                    accompaniment_program=options["accompaniment"])
 
         tunes = await asyncio.to_thread(work)
         answer = []
@@ -367,7 +370,14 @@ def create_app(studio: Studio) -> Starlette:
             return FileResponse(found.musicxml,
                                 media_type="application/vnd.recordare.musicxml+xml",
                                 filename=f"{name}.musicxml")
-        raise Refused(404, f"download {kind!r} is unknown; accepted: mid, wav, musicxml")
+        if kind == "abc" and found.tune.abc is not None:
+            return FileResponse(found.tune.abc, media_type="text/vnd.abc",
+                                filename=f"{name}.abc")
+        if kind == "svg" and found.tune.svg is not None:
+            return FileResponse(found.tune.svg, media_type="image/svg+xml",
+                                filename=f"{name}.svg", content_disposition_type="inline")
+        raise Refused(404, f"download {kind!r} is unknown; accepted: mid, wav, musicxml, abc, "
+                      "svg (when Verovio is installed)")
 
     async def runs(request: Request) -> Response:
         def listing() -> list[dict[str, Any]]:
@@ -532,7 +542,8 @@ def tune_json(key: str, tune: adapter.Tune, options: dict[str, Any]) -> dict[str
             "synth": adapter.synth_label(tune.synth), "model": tune.model, "options": options,
             "warnings": tune.warnings, "model_label": _model_label(options["model"]),
             "midi": f"/api/tune/{key}.mid", "wav": f"/api/tune/{key}.wav",
-            "musicxml": f"/api/tune/{key}.musicxml"}
+            "musicxml": f"/api/tune/{key}.musicxml", "abc": f"/api/tune/{key}.abc",
+            "svg": f"/api/tune/{key}.svg" if tune.svg is not None else None}
 
 
 def _model_label(model_id: str) -> str:
@@ -549,4 +560,5 @@ def _musicxml(studio: Studio, found: ComposedTune) -> Path:
             model=model_path(studio, options["model"]), out=out, length=options["length"],
             temperature=options["temperature"], seed=options["seed"], tempo=options["tempo"],
             program=options["program"], primer=primer_path(studio, options["primer"]),
-            key=options["key"], meter=options["meter"], index=found.index, num=found.num)
+            key=options["key"], meter=options["meter"], index=found.index, num=found.num,
+            chords=options.get("chords", True))
