@@ -1,5 +1,9 @@
 """Chords of the Nottingham tunes: learn the harmoniser's tables and measure harmonisations.
 
+The chords come from the chord tracks of jukedeck's Nottingham MIDI files (the ABC sources'
+chord symbols, rendered; reading the MIDI takes a minute where music21's ABC parser takes most of
+an hour on two busy cores).
+
     python benchmarks/folk_chords.py --learn           # writes seqgan_music/music/harmony.json
     python benchmarks/folk_chords.py --composed 100    # also harmonises 100 composed tunes
 
@@ -19,21 +23,34 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from seqgan_music.music.harmony import chord_statistics, harmonise, learn_table, summarise
-from seqgan_music.music.readers import read_melodies
+from seqgan_music.music.harmony import (
+    chord_statistics,
+    harmonise,
+    learn_table,
+    midi_chords,
+    summarise,
+)
+from seqgan_music.music.readers import midi_melody
 
 TABLE = Path(__file__).resolve().parents[1] / "seqgan_music" / "music" / "harmony.json"
 
 
 def corpus(folder: Path, cache: Path) -> list:
-    """The corpus's melodies (with their chord symbols), read once: {file name: [(tune, melody)]}
-    pickled in `cache` (music21 takes minutes over the corpus; folk_modes.py shares it)."""
+    """The corpus's melodies with their chords, read once from the Nottingham MIDI files (the
+    melody track, its key signature and mode; the chord track named chord by chord): pickled in
+    `cache` (folk_modes.py shares it)."""
     if not cache.is_file():
+        found = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found = {p.name: read_melodies(p)[0] for p in sorted(folder.glob("*.abc"))}
+            for path in sorted(folder.glob("*.mid")):
+                try:
+                    melody = midi_melody(path)
+                except Exception:  # an unusable file: skipped, as the corpus builder does
+                    continue
+                found.append((path.name, replace(melody, chords=midi_chords(path))))
         cache.write_bytes(pickle.dumps(found))
-    return [m for tunes in pickle.loads(cache.read_bytes()).values() for _, m in tunes]
+    return [m for _, m in pickle.loads(cache.read_bytes())]
 
 
 def row(name: str, stats: list[dict]) -> None:
@@ -45,7 +62,7 @@ def row(name: str, stats: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path,
-                        default=Path("/work/shared/data/nottingham/ABC_cleaned"))
+                        default=Path("/work/shared/data/nottingham/MIDI"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/folk-corpus.pkl"))
     parser.add_argument("--learn", action="store_true", help="write harmony.json")
     parser.add_argument("--composed", type=int, default=0)
@@ -59,8 +76,8 @@ def main() -> None:
           f"{ {f: len(t['chords']) for f, t in table['families'].items()} }")
     if args.learn:
         full = learn_table(melodies)
-        full["source"] = ("chord symbols of the Nottingham Music Database ABC (jukedeck "
-                          "ABC_cleaned), benchmarks/folk_chords.py --learn")
+        full["source"] = ("the chord tracks of the Nottingham MIDI files (jukedeck), "
+                          "benchmarks/folk_chords.py --learn")
         TABLE.write_text(json.dumps(full, separators=(",", ":")) + "\n", encoding="utf-8")
         print(f"wrote {TABLE}")
     print("| harmony | tunes | strong-beat notes in chord | chord changes per bar | "
@@ -77,8 +94,8 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "t.mid"
-            compose(ComposeOptions(out=out, num=args.composed, seed=1, chords=False))
-            composed = [midi_melody(p) for p in sorted(Path(folder).glob("*.mid"))]
+            result = compose(ComposeOptions(out=out, num=args.composed, seed=1, chords=False))
+            composed = result.melodies
         row("ours, composed melodies",
             [chord_statistics(m, harmonise(m, table)) for m in composed])
 

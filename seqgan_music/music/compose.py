@@ -354,9 +354,13 @@ def written_key(melody: Any, codec: Any, key: str | None,
         shift, target = -shift_to_c(anchor), anchor
         notes = [(s, e, p + shift) for s, e, p in melody.notes]
     else:
-        if transposed:  # C's signature; the mode from the tune's last note, else its profile
-            base = (0, "major") if _prefers_major(melody.notes) else (9, "minor")
-            source = estimate_mode(melody.notes, base)
+        if transposed:  # C's signature; major or minor by its profile, a mode by its end
+            major = _prefers_major(melody.notes)
+            base = (0, "major") if major else (9, "minor")
+            # an ended tune's last note names its mode when the mode agrees with the profile
+            # (dorian is a minor mode, mixolydian a major one); a tune cut at --length has none
+            modes = ("major", "mixolydian") if major else ("minor", "dorian")
+            source = estimate_mode(melody.notes, base, modes) if melody.ended else base
         else:
             source = estimate_mode(melody.notes, estimate_key(melody.notes))
         if key is None:

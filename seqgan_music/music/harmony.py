@@ -227,6 +227,52 @@ def harmonise(melody: Melody, table: dict[str, Any] | None = None
     return out
 
 
+def name_pitch_classes(pitch_classes: set[int]) -> str | None:
+    """The chord name (absolute: 'G', 'Em', 'D7') whose tones best cover a set of sounding
+    pitch classes; None for fewer than two."""
+    if len(pitch_classes) < 2:
+        return None
+    best: tuple[float, str] | None = None
+    for root in range(12):
+        for quality, steps in QUALITIES.items():
+            tones = {(root + s) % 12 for s in steps}
+            score = len(tones & pitch_classes) - 0.6 * len(pitch_classes - tones) \
+                - 0.3 * len(tones - pitch_classes) + (0.1 if root in pitch_classes else 0.0)
+            if best is None or score > best[0]:
+                best = (score, NOTE_NAMES[root] + quality)
+    return best[1] if best else None
+
+
+def midi_chords(path: Any, tempo_free: bool = True) -> list[tuple[float, str]]:
+    """The chord symbols of a MIDI file's accompaniment (every pitched track but the melody,
+    which is the highest): the chord struck at each onset, named by `name_pitch_classes`, in
+    quarters; a chord repeated is written once. The Nottingham MIDI files ship such a track."""
+    import warnings
+
+    import pretty_midi
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        midi = pretty_midi.PrettyMIDI(str(path))
+    tracks = [t for t in midi.instruments if not t.is_drum and t.notes]
+    if len(tracks) < 2:
+        return []
+    melody = max(tracks, key=lambda t: float(np.mean([n.pitch for n in t.notes])))
+    onsets: dict[float, set[int]] = {}
+    for track in tracks:
+        if track is melody:
+            continue
+        for note in track.notes:
+            at = round(float(midi.time_to_tick(note.start)) / midi.resolution, 3)
+            onsets.setdefault(at, set()).add(note.pitch % 12)
+    out: list[tuple[float, str]] = []
+    for at in sorted(onsets):
+        name = name_pitch_classes(onsets[at])
+        if name is not None and (not out or out[-1][1] != name):
+            out.append((at, name))
+    return out
+
+
 def chord_tones(name: str) -> set[int]:
     parsed = parse_chord(name)
     if parsed is None:

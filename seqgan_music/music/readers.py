@@ -348,7 +348,10 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
     if key is None and midi.key_signature_changes:
         number = midi.key_signature_changes[0].key_number
         key = (number % 12, "minor" if number >= 12 else "major")
-    return Melody(qnotes, meter, bars, written or estimate_mode(qnotes, key), length)
+    # The final note names the mode only when the tune ends in the signature it starts in.
+    changes = len({k.key_number for k in midi.key_signature_changes}) > 1
+    return Melody(qnotes, meter, bars, written or (key if changes and key else
+                                                   estimate_mode(qnotes, key)), length)
 
 
 def abc_melody(text: str, melody: str = "auto") -> Any:
@@ -374,13 +377,15 @@ def abc_melody(text: str, melody: str = "auto") -> Any:
     meter = ((signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4))
     key = None
     modal = False  # the K: field names a mode other than major or minor
-    for found in score.recurse().getElementsByClass(music21.key.KeySignature):
+    signatures = list(score.recurse().getElementsByClass(music21.key.KeySignature))
+    for found in signatures[:1]:
         if isinstance(found, music21.key.Key):
             mode = MODE_ALIASES.get(str(found.mode).lower(), "major")
             key, modal = (found.tonic.pitchClass, mode), mode not in ("major", "minor")
         else:
             key = ((found.sharps * 7) % 12, "major")
-        break
+    # the final note names the mode only when the tune ends in the signature it starts in
+    modal = modal or len({s.sharps for s in signatures}) > 1
     parts = list(score.parts) if score.hasPartLikeStreams() else [score]
     bars: list[float] = []
     try:
@@ -399,7 +404,7 @@ def abc_melody(text: str, melody: str = "auto") -> Any:
         bars = [i * bar for i in range(int(end / bar) + 1)]
     # A K: of major or minor is often a modal tune written with its signature (K:G for A
     # dorian); the notes say which degree is the tonic. A K: that names a mode is kept.
-    key = key if modal else estimate_mode(qnotes, key)
+    key = key if modal or key is None and not qnotes else estimate_mode(qnotes, key)
     return Melody(qnotes, meter, bars, key, None, chords=[c for c in chords if c[1]])
 
 

@@ -404,6 +404,14 @@ def accompany(melody: Any) -> list[tuple[float, float, int, int]]:
     return notes
 
 
+def write_melody_abc(melody: Any, path: Path, title: str = "", tempo: float | None = None
+                     ) -> Path:
+    """ABC of a decoded melody (`abc.write_abc`: key with its mode, repeats, chord symbols)."""
+    from seqgan_music.music.abc import write_abc
+
+    return write_abc(melody, path, [title or path.stem], tempo)
+
+
 def midi_key(key: tuple[int, str]) -> int:
     """pretty_midi's key number (0-11 major, 12-23 minor) of `key`'s signature: a mode on a
     minor-like tonic (dorian, phrygian, locrian) as its signature's minor key, else as its

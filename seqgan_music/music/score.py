@@ -23,8 +23,14 @@ def _toolkit() -> Any:
         import verovio
     except ImportError:
         raise ConfigError("--svg needs the verovio package (pip install verovio)") from None
+    from importlib.resources import files
+
     verovio.enableLog(verovio.LOG_OFF)
-    return verovio.toolkit()
+    toolkit = verovio.toolkit()
+    # the package sets its fonts' folder as a default of the importing thread only: a score
+    # engraved in another thread (the studio's pool) needs it said again
+    toolkit.setResourcePath(str(files("verovio") / "data"))
+    return toolkit
 
 
 def musicxml_text(melody: Any, title: str = "", tempo: float | None = None) -> str:
