@@ -268,6 +268,7 @@ def test_training_runs_the_cli_to_the_end(client: TestClient, studio: Studio) ->
     assert not detail["resumable"]
 
 
+@pytest.mark.slow
 def test_training_cancel_and_resume(tmp_path: Path) -> None:
     studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path,
                     train_overrides=tiny_train_overrides(epochs=100000))
