@@ -3,6 +3,8 @@
 "use strict";
 
 const TOKEN = document.querySelector('meta[name="studio-token"]').content;
+// Sent on every call: a page of another site or port cannot send it (docs/security.md).
+const CSRF = document.querySelector('meta[name="studio-csrf"]').content;
 const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 const MIN_BEAT_PX = 12;
 const COLOURS = { primer: "#6f9bd1", generated: "#f0913a" };
@@ -13,7 +15,7 @@ const state = { tunes: [], current: null, models: null, tasks: [], methods: [], 
 // --- talking to the studio ----------------------------------------------------------------
 
 async function api(path, options = {}) {
-  const headers = { "X-Studio-Token": TOKEN, ...(options.headers || {}) };
+  const headers = { "X-Studio-Token": TOKEN, "X-Studio-CSRF": CSRF, ...(options.headers || {}) };
   let response;
   try {
     response = await fetch(path, { ...options, headers, credentials: "same-origin" });
