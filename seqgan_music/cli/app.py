@@ -541,7 +541,9 @@ def export_command(
                          f"{size / 1024:.0f} KiB); compose --model {path} plays it",
                          markup=False)
         return
-    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
+    card = path.with_suffix(".md") if path.suffix == ".safetensors" else None
+    also = f" and its model card {card}" if card is not None and card.is_file() else ""
+    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB){also}", markup=False)
 
 
 @app.command("studio")
