@@ -6,7 +6,7 @@ Everything here is importable and testable without the CLI, which only parses fl
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,14 +347,34 @@ class LoadedModel:
     path: Path
 
 
+def resolve_model_path(model: Path) -> Path:
+    """The file or run directory a `--model` value names: an existing path (a model folder
+    becomes its model.safetensors), else a shipped model's name (`seqgan-music models`)."""
+    if model.exists():
+        if model.is_dir() and (model / "model.safetensors").is_file() \
+                and not (model / "checkpoints" / "latest.pt").exists():
+            return model / "model.safetensors"
+        return model
+    name = str(model)
+    if "/" not in name and "\\" not in name and not model.suffix:
+        from seqgan_music.music.zoo import find_shipped, shipped_models
+
+        if shipped_models():
+            return find_shipped(name).path
+    raise CheckpointError(f"--model {model} does not exist; pass a run directory, a checkpoint, "
+                          "a model folder or a shipped model's name (seqgan-music models)")
+
+
 def load_model(model: Path, device: str = "cpu") -> LoadedModel:
-    """Load the generator of a run directory, checkpoint or exported model file."""
+    """Load the generator of a run directory, checkpoint, model folder, exported model file or
+    shipped model (by name)."""
     import torch
 
     from seqgan_music.models import Generator
     from seqgan_music.runs import load_checkpoint
     from seqgan_music.schema import GENERATOR_KEYS
 
+    model = resolve_model_path(model)
     if model.suffix == ".safetensors":
         from seqgan_music.inference import read_model
 
@@ -390,13 +410,20 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     `compose` and `--model` accept, without the discriminator and optimizer states.
 
     `.safetensors` needs no torch to read (compose starts fastest from it); `.pt` is a slim
-    checkpoint. Neither carries paths of this machine.
+    checkpoint. A name without a suffix is a model folder in the shape of the Hugging Face
+    Hub's `save_pretrained`: `config.json`, `model.safetensors` and `README.md`, the model card
+    (its YAML metadata carries the Hub's fields). None carries paths of this machine.
     """
     from seqgan_music.runs import check_output, load_checkpoint, save_checkpoint
 
-    check_output(out, force)
-    if out.suffix not in (".pt", ".safetensors"):
-        raise ConfigError(f"--out {out} must end in .safetensors or .pt")
+    folder = out.suffix == ""
+    if folder:
+        _check_model_folder(out, force)
+    else:
+        check_output(out, force)
+    if not folder and out.suffix not in (".pt", ".safetensors"):
+        raise ConfigError(f"--out {out} must end in .safetensors or .pt, or name a folder "
+                          "(no suffix: config.json, model.safetensors and a model card)")
     state = load_checkpoint(model)
     missing = [k for k in SLIM_KEYS if k not in state]
     if missing:
@@ -411,12 +438,52 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
         slim["task"]["label"] = spec["label"].replace(spec["data_path"],
                                                       Path(spec["data_path"]).name)
     slim["exported_from"] = _run_dir(model).name
+    if folder:
+        return _export_folder(model, out, slim)
     if out.suffix == ".safetensors":
         from seqgan_music.inference import write_safetensors_model
 
         meta = {k: v for k, v in slim.items() if k != "generator"}
         return write_safetensors_model(out, slim["generator"], meta)
     save_checkpoint(out, slim)
+    return out
+
+
+FOLDER_FILES = ("config.json", "model.safetensors", "README.md")
+
+
+def _check_model_folder(out: Path, force: bool) -> None:
+    from seqgan_music.runs import check_folder
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; a name without a suffix is a model folder")
+    taken = [out / name for name in FOLDER_FILES if (out / name).exists()]
+    if taken and not force:
+        raise ConfigError(f"output {taken[0]} exists; pass --force to overwrite the model folder")
+    check_folder(out if out.is_dir() else out.parent)
+
+
+def _export_folder(model: Path, out: Path, slim: dict[str, Any]) -> Path:
+    """config.json, model.safetensors and README.md (the card) in `out`."""
+    import json
+
+    from seqgan_music.inference import write_safetensors_model
+    from seqgan_music.music.zoo import card_text
+    from seqgan_music.runs import atomic_write
+
+    meta = {k: v for k, v in slim.items() if k != "generator"}
+    figures: dict[str, Any] = {}
+    with suppress(OSError, ValueError, AttributeError):
+        figures = json.loads((_run_dir(model) / FIGURES_FILE).read_text())["figures"]
+    out.mkdir(parents=True, exist_ok=True)
+    write_safetensors_model(out / "model.safetensors", slim["generator"], meta)
+    with atomic_write(out / "config.json") as handle:
+        json.dump({"library_name": "seqgan-music", "model_type": "seqgan-generator",
+                   "vocab_size": meta["vocab_size"], "method": meta["method"],
+                   **meta["config"]}, handle, indent=2)
+        handle.write("\n")
+    with atomic_write(out / "README.md") as handle:
+        handle.write(card_text(out.name, meta, figures if isinstance(figures, dict) else None))
     return out
 
 
@@ -438,7 +505,7 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
     limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="samples")
     temperature = limits.check_temperature(temperature)
     limits.check_seed(seed)
-    length = limits.check_count(length or loaded.config.data.seq_len, "--length",
+    length = limits.check_count(length or default_length(loaded), "--length",
                                 limits.MAX_LENGTH, unit="tokens")
     config = loaded.config
     limits.check_memory(
@@ -458,6 +525,19 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
             if reporter is not None:
                 reporter.advance("sample", {})
     return torch.cat(parts)
+
+
+def default_length(loaded: LoadedModel) -> int:
+    """Tokens to sample: a whole tune for a music representation with an end token (its
+    codec's default length; the tune stops at the end token), else the training window."""
+    spec = loaded.state.get("task", {})
+    if spec.get("music"):
+        from seqgan_music.music.codecs import codec_from_spec
+
+        codec = codec_from_spec(spec.get("codec"), spec)
+        if codec.end_token() is not None:
+            return int(codec.default_length)
+    return int(loaded.config.data.seq_len)
 
 
 TEXT_SUFFIXES = (".txt", ".text")
@@ -514,8 +594,12 @@ def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) 
     config = loaded.config
     corpus = loaded.task.prepare(config, data or _data_path(loaded.state))
     trainer = Trainer(config, corpus, method=str(loaded.state["method"]))
-    trainer.load_state_dict(loaded.state, resume_metrics=False)
-    figures = _beside_mle(trainer, _run_dir(model), trainer.evaluate(num), num)
+    if "discriminator" in loaded.state:
+        trainer.load_state_dict(loaded.state, resume_metrics=False)
+    else:  # an exported or shipped model: the generator alone is what is evaluated
+        trainer.generator.load_state_dict(loaded.generator.state_dict())
+    figures = _beside_mle(trainer, _run_dir(resolve_model_path(model)), trainer.evaluate(num),
+                          num)
     figures.update(corpus.spec.get("reference_figures", {}))
     return TrainOutcome(_run_dir(model), config, str(corpus.spec.get("label", "")), figures,
                         _evaluation_note(trainer, num))

@@ -201,7 +201,7 @@ def test_metrics_log_skips_and_drops_damaged_lines(tmp_path: Path) -> None:
     assert log.records() == [{"a": 1}, {"a": 2}, {"a": 5}]
 
 
-# ----- compose picks the latest finished run ------------------------------------------------
+# ----- compose plays the shipped model; --model latest picks the latest finished run ---------
 
 def _fake_nottingham_run(root: Path, name: str, finished: bool, age: float) -> Path:
     """A nottingham run: finished ones hold the shipped model as their model.safetensors; an
@@ -220,21 +220,34 @@ def _fake_nottingham_run(root: Path, name: str, finished: bool, age: float) -> P
     return run
 
 
+def test_plain_compose_never_picks_a_run(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    _fake_nottingham_run(runs, "20260101-000000", True, 100)
+    code, out, err = cli(capsys, "compose", "--runs", runs, "--out", tmp_path / "t.mid")
+    assert code == 0, err
+    model_line = next(line for line in out.splitlines() if line.startswith("model:"))
+    assert "pretrained" in model_line and "--model latest" in " ".join(out.split())
+    assert str(runs) not in model_line
+
+
 @pytest.mark.parametrize("finished_exists", [True, False])
-def test_compose_uses_the_latest_finished_run_and_says_which(
+def test_compose_model_latest_uses_the_latest_finished_run_and_says_which(
         finished_exists: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"
     done = _fake_nottingham_run(runs, "20260101-000000", True, 100) if finished_exists else None
     cut = _fake_nottingham_run(runs, "20260102-000000", False, 10)
     assert latest_run(runs, "nottingham") == cut
-    code, out, err = cli(capsys, "compose", "--runs", runs, "--out", tmp_path / "t.mid")
-    assert code == 0, err
-    model_line = next(line for line in out.splitlines() if line.startswith("model:"))
+    code, out, err = cli(capsys, "compose", "--model", "latest", "--runs", runs, "--out",
+                         tmp_path / "t.mid")
     if done is not None:
+        assert code == 0, err
+        model_line = next(line for line in out.splitlines() if line.startswith("model:"))
         assert str(done) in model_line and "finished" in model_line
+        assert (tmp_path / "t.mid").is_file()
     else:
-        assert "pretrained" in model_line and f"{cut}isunfinished" in "".join(out.split())
-    assert (tmp_path / "t.mid").is_file()
+        assert code == 1 and f"{cut}isunfinished" in "".join(err.split())
+        assert not (tmp_path / "t.mid").exists()
 
 
 # ----- the file system says no --------------------------------------------------------------

@@ -247,9 +247,9 @@ def compose_command(
                                       "tune-1.mid, tune-2.mid... when -n > 1).")] = Path(
         "tune.mid"),
     model: Annotated[Path | None, typer.Option(
-        "--model", help="Run directory, checkpoint, or a shipped model's name (seqgan-music "
-        "models); default: the latest finished nottingham run in runs/, else the best shipped "
-        "model.")] = None,
+        "--model", help="Run directory, checkpoint, model folder, a shipped model's name "
+        "(seqgan-music models) or 'latest' (the latest finished nottingham run in --runs); "
+        "default: the shipped default model.")] = None,
     num: Annotated[int, typer.Option("-n", "--num", help="Number of tunes.")] = 1,
     length: Annotated[int | None, typer.Option(
         "--length", help="Steps to generate at most (paper models: 0.4 s steps, default 32; "
@@ -276,7 +276,7 @@ def compose_command(
     musicxml: Annotated[bool, typer.Option(
         "--musicxml", help="Also write notation as .musicxml.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
-    runs: Annotated[Path, typer.Option("--runs", help="Where to look for the latest run.")] =
+    runs: Annotated[Path, typer.Option("--runs", help="Where --model latest looks.")] =
         Path("runs"),
     key: Annotated[str | None, typer.Option(
         "--key", help="Key to write the tune in, e.g. G, D, Em, \"A minor\" (default: onset "
@@ -430,9 +430,13 @@ def _oracle_table(result: Any) -> Any:
     return table
 
 
+MODEL_HELP = ("Run directory, checkpoint, model folder or a shipped model's name (seqgan-music "
+              "models).")
+
+
 @app.command("generate")
 def generate_command(
-    model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
+    model: Annotated[Path, typer.Option("--model", help=MODEL_HELP)],
     num: Annotated[int, typer.Option("-n", "--num", help="Number of samples.")] = 10,
     temperature: Annotated[float, typer.Option(
         "--temperature", help="Sampling temperature, e.g. 0.8 (< 1 safer, > 1 wilder).")]
@@ -450,10 +454,16 @@ def generate_command(
 
     Example: seqgan-music generate --model runs/nottingham/20260101-120000 --seed 7 --out a.mid
     """
-    from seqgan_music.pipeline import generate, load_model, output_format, write_samples
+    from seqgan_music.pipeline import (
+        generate,
+        load_model,
+        output_format,
+        resolve_model_path,
+        write_samples,
+    )
     from seqgan_music.runs import check_output
 
-    _check_file(model, "model")
+    model = resolve_model_path(model)
     if out is not None:
         check_output(out, force)
     loaded = load_model(model)
@@ -471,7 +481,7 @@ def generate_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
+    model: Annotated[Path, typer.Option("--model", help=MODEL_HELP)],
     num: Annotated[int | None, typer.Option(
         "-n", "--num", help="Samples to evaluate (default: the run's num_eval_samples).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
@@ -485,10 +495,10 @@ def evaluate_command(
     """
     import json
 
-    from seqgan_music.pipeline import evaluate_run
+    from seqgan_music.pipeline import evaluate_run, resolve_model_path
     from seqgan_music.runs import atomic_write, check_output
 
-    _check_file(model, "model")
+    model = resolve_model_path(model)
     if json_out is not None:
         check_output(json_out, force)
     outcome = evaluate_run(model, num, data)
@@ -506,18 +516,25 @@ def evaluate_command(
 def export_command(
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
     out: Annotated[Path, typer.Option(
-        "--out", help="The file to write: .safetensors (read without torch; compose starts "
-        "fastest from it) or .pt (a slim torch checkpoint).")],
+        "--out", help="A folder (no suffix: config.json, model.safetensors and README.md, the "
+        "model card, as the Hugging Face Hub keeps models), a .safetensors file (read without "
+        "torch) or .pt (a slim torch checkpoint).")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
 ) -> None:
     """Save a run's generator alone (small; for sharing, generate and compose --model).
 
-    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out tunes.safetensors
+    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out my-tunes
     """
     from seqgan_music.pipeline import export_model
 
     _check_file(model, "model")
     path = export_model(model, out, force)
+    if path.is_dir():
+        size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        _console().print(f"wrote {path}/ (config.json, model.safetensors, README.md; "
+                         f"{size / 1024:.0f} KiB); compose --model {path} plays it",
+                         markup=False)
+        return
     _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
 
 

@@ -133,7 +133,8 @@ class MusicTask(Task):
         from seqgan_music.music.codecs import codec_from_spec
 
         codec = codec_from_spec(spec.get("codec"), spec)
-        return [" ".join(codec.token_name(int(t)) for t in row) for row in tokens]
+        return [" ".join(codec.token_name(t) for t in _until_end(row.tolist(), codec))
+                for row in tokens]
 
     def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
         """One MIDI file with the samples one after another, a rest step apart."""
@@ -143,7 +144,7 @@ class MusicTask(Task):
         codec = codec_from_spec(spec.get("codec"), spec)
         if codec.name == "paper":
             return [write_midi(tokens_to_midi([row.tolist() for row in tokens], gap=1), path)]
-        melodies = [codec.decode(row.tolist()) for row in tokens]
+        melodies = [codec.decode(_until_end(row.tolist(), codec)) for row in tokens]
         return [write_midi(melodies_to_midi(melodies), path)]
 
     def _explicit(self, data: Path) -> tuple[list[Path], str]:
@@ -253,3 +254,11 @@ class MidiTask(MusicTask):
             raise DataError("the midi task trains on your own files: pass --data FOLDER (a "
                             "folder of .mid/.midi/.abc files, searched recursively)")
         return self._explicit(data)
+
+
+def _until_end(row: list[int], codec: Any) -> list[int]:
+    """A sampled row up to and including its first end-of-tune token (the rest is padding)."""
+    end = codec.end_token()
+    if end is not None and end in row:
+        return [int(t) for t in row[: row.index(end) + 1]]
+    return [int(t) for t in row]

@@ -9,6 +9,7 @@ against SeqGAN), the learning curves as CSV and a PNG plot.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,18 +165,66 @@ class BenchmarkResult:
     out_dir: Path = Path(".")
 
 
+def welch_p_value(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided p-value of Welch's t-test (unequal variances) of the means of `a` and `b`,
+    as `scipy.stats.ttest_ind(a, b, equal_var=False)` gives it (nan for fewer than 2 values)."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return float("nan")
+    t = (a.mean() - b.mean()) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return student_t_p_value(float(t), float(df))
+
+
+def student_t_p_value(t: float, df: float) -> float:
+    """P(|T| >= |t|) for Student's t with `df` degrees of freedom: I_x(df/2, 1/2) at
+    x = df / (df + t^2), the regularised incomplete beta function (Numerical Recipes 6.4)."""
+    return _incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                     + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The incomplete beta's continued fraction by the modified Lentz method."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 400):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
 def summarise(per_sequence: dict[str, np.ndarray], reference: str = "seqgan"
               ) -> dict[str, dict[str, float]]:
     """Mean, standard deviation and Welch's t-test p-value against `reference` per method."""
-    from scipy import stats
-
     rows: dict[str, dict[str, float]] = {}
     for method, values in per_sequence.items():
         row = {"nll_oracle": float(values.mean()), "std": float(values.std(ddof=1)),
                "p_value": float("nan")}
         if reference in per_sequence and method != reference:
-            row["p_value"] = float(stats.ttest_ind(values, per_sequence[reference],
-                                                   equal_var=False).pvalue)
+            row["p_value"] = welch_p_value(values, per_sequence[reference])
         rows[method] = row
     return rows
 
