@@ -370,6 +370,8 @@ class Trainer:
         torch.manual_seed(config.seed)
         length, vocab = config.data.seq_len, corpus.vocab_size
         self.metrical = metrical_for(corpus.spec)
+        if self.metrical is not None:  # sampled tunes close within the sequence length
+            self.metrical.limit = config.data.seq_len
         self.pad_token = self.metrical.codec.END if self.metrical is not None else None
         self.generator = Generator(config.generator, vocab, self.metrical).to(self.device)
         self.discriminator = Discriminator(config.discriminator, vocab, length).to(self.device)

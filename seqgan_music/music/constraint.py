@@ -212,7 +212,8 @@ class FormConstraint:
         fbb = fb + in_first
         p2 = played + 2 * kk - fbb  # after a repeat end now
         full = pos >= length
-        regular = live & (pos > 0) & (full | (seen == 0))
+        # a bar line: a full bar, or the end of a pick-up of at most half a bar
+        regular = live & (pos > 0) & (full | ((seen == 0) & (2 * pos <= length)))
         short = live & (pos > 0) & (seen > 0) & (s["pickup"] > 0) & (pos == length - s["pickup"])
         opening = live & (seen == 0) & (pos == 0) & ~after_line
         out[:, c.FIRST_START : c.START_OTHER] = ~started[:, None]
