@@ -275,6 +275,18 @@ class Generator(nn.Module):
         return linear_cross_entropy(hidden.reshape(-1, hidden.shape[-1]), self.head.weight,
                                     self.head.bias, targets.reshape(-1), weights.reshape(-1))
 
+    def constrained_weighted_nll(self, targets: torch.Tensor, weights: torch.Tensor
+                                 ) -> torch.Tensor:
+        """`weighted_nll` under the generator's constraint: -log of the probability the
+        constrained sampler gave each token (the masked softmax), so REINFORCE updates the
+        policy that samples; a token the constraint forced contributes nothing."""
+        allowed = self.metrical.allowed_path(targets.detach().cpu().numpy())
+        hidden = self.hidden_states(targets)  # (B, T, H)
+        logits = self.head(hidden).masked_fill(~torch.from_numpy(allowed).to(targets.device),
+                                               float("-inf"))
+        picked = torch.log_softmax(logits, dim=-1).gather(2, targets.unsqueeze(2)).squeeze(2)
+        return -(picked * weights.detach()).sum()
+
     def cell_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Input-gate table (V, 4H) = embedding @ W_ih^T + b_ih + b_hh, and W_hh^T (H, 4H).
 

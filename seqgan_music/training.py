@@ -329,7 +329,10 @@ def policy_gradient_step(
     advantages = rewards - distributed.batch_mean(rewards) if reward_baseline else rewards
     generator.train()
     # -(log G(y_t | Y_1:t-1) * advantages).sum(), fused with the output layer
-    loss = generator.weighted_nll(samples, advantages)
+    if generator.metrical is not None:  # the constrained policy's own probabilities
+        loss = generator.constrained_weighted_nll(samples, advantages)
+    else:
+        loss = generator.weighted_nll(samples, advantages)
     value = optimise(generator, optimizer, loss, grad_clip, "adversarial", 0)
     rollout.update()
     if distributed.active():

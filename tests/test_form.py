@@ -238,3 +238,34 @@ def test_compose_honours_bars_and_form_and_writes_repeats(form_run: Path, tmp_pa
     bad = run("compose", "--model", str(form_run), "--out", str(tmp_path / "b.mid"),
               "--form", "ABA")
     assert bad.returncode == 1 and "--form 'ABA'" in bad.stderr
+
+
+def test_bar_rewards_roll_out_from_bar_lines_under_the_constraint() -> None:
+    import torch
+
+    from seqgan_music.config import GeneratorConfig, RolloutConfig
+    from seqgan_music.models import Generator
+    from seqgan_music.rollout import Rollout
+
+    codec = FormCodec()
+    torch.manual_seed(0)
+    generator = Generator(GeneratorConfig(embedding_dim=8, hidden_dim=16), codec.vocab_size,
+                          codec.constraint(limit=200))
+    rollout = Rollout(generator, RolloutConfig(num_rollouts=3, reward_at="bar"))
+    sequences = generator.sample(2, 200, generator=torch.Generator().manual_seed(0))
+    completions, points = rollout.complete_at_bars(sequences, torch.Generator().manual_seed(1))
+    assert len(points) == completions.shape[0] > 0
+    for (b, t), group in zip(points, completions, strict=True):
+        assert codec.token_name(int(sequences[b, t - 1])) in ("|", "|:", ":|", ":|:", "||")
+        for row in group:
+            assert (row[:t] == sequences[b, :t]).all()  # the prefix is kept
+            lengths, bar, _ = bar_lengths(codec, row.numpy())
+            assert max(lengths) <= bar + 1e-9
+    scorer = lambda x: (x == codec.HOLD).float().mean(dim=1)  # noqa: E731
+    q = rollout.rewards(sequences, scorer, torch.Generator().manual_seed(1))
+    assert q.shape == sequences.shape and bool(((q >= 0) & (q <= 1)).all())
+    first_b, first_t = next(p for p in points if p[0] == 0)
+    assert bool((q[0, :first_t] == q[0, 0]).all())
+    loss = generator.constrained_weighted_nll(sequences, q)
+    loss.backward()
+    assert generator.position.weight.grad is not None and torch.isfinite(loss)

@@ -194,6 +194,18 @@ class FormConstraint:
             self.advance(s, tokens[:, t])
         return out
 
+    def allowed_path(self, tokens: np.ndarray) -> np.ndarray:
+        """(B, T, V) bool: what `allowed` said before each token of `tokens` (B, T)."""
+        tokens = np.asarray(tokens, dtype=np.int64)
+        batch, length = tokens.shape
+        out = np.empty((batch, length, self.vocab), dtype=bool)
+        s = self.start(batch)
+        for t in range(length):
+            out[:, t] = self.allowed(s)
+            out[np.arange(batch), t, tokens[:, t]] = True  # a token from outside the rules
+            self.advance(s, tokens[:, t])
+        return out
+
     # ----- masks ----------------------------------------------------------------------------
     def allowed(self, s: dict[str, np.ndarray]) -> np.ndarray:
         """(num, V) bool: the tokens each row may take next."""
