@@ -177,19 +177,68 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
         if run_dir is None:
             run_dir = new_run_dir(out_root, task.name)
         stack.enter_context(run_lock(run_dir))
+        if state is not None and not seeded:
+            _clean_interrupted_writes(run_dir, reporter)
         distributed.note_run_dir(run_dir)  # for `--nproc`'s message should a process fail
         metrics_lines = int(state.get("metrics_lines", 0)) if state is not None else None
         trainer.attach_run_dir(run_dir, metrics_lines)
+        from seqgan_music import provenance
+
+        provenance.record(run_dir, provenance.collect(
+            preset=preset, method=method, overrides=overrides, config_file=config_file,
+            seed=config.seed, resume=resume, processes=world.size, device=trainer.device,
+            threads=config.threads))
+        if corpus.spec.get("label"):  # said now, not only at the end of a long piped run
+            _note(reporter, f"data: {corpus.spec['label']}")
+        _note(reporter, f"training in {run_dir}")
         if _remaining(trainer):  # its model.safetensors (if any) is no longer the final one
             write_run_marker(run_dir, task.name, finished=False)
         if seeded:
             _note(reporter, f"{resume} is not in a run directory's checkpoints/ folder; "
                             f"continuing it in a new run directory {run_dir}")
             trainer.save()  # the new run's first checkpoint: resumable from the start
-            mle_done = trainer.progress.get("mle", 0) >= config.train.pretrain_epochs
-            if mle_done and set(trainer.progress) == {"mle"}:  # kept to evaluate beside it
-                trainer.save(run_dir / "checkpoints" / "mle.pt")
+        if state is not None:
+            _restore_mle_checkpoint(trainer, run_dir, None if seeded else reporter)
         return _train_in(trainer, task, run_dir, method, corpus, config)
+
+
+G_PHASES = ("adversarial", "pg_bleu", "scheduled_sampling")  # phases after MLE that change G
+
+
+def _clean_interrupted_writes(run_dir: Path, reporter: Any) -> None:
+    """Remove the temporary files writes killed mid-way left in a run (the resume holds the
+    run's lock: no other process can be writing there)."""
+    from seqgan_music.safe_io import clean_temporaries
+
+    removed = [path for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples")
+               for path in clean_temporaries(folder, every=True)]
+    if removed:
+        _note(reporter, f"removed {len(removed)} temporary file(s) of an interrupted write "
+                        f"(e.g. {removed[0].relative_to(run_dir)})")
+
+
+def _restore_mle_checkpoint(trainer: Any, run_dir: Path, reporter: Any) -> None:
+    """A resumed run whose MLE phase is done needs checkpoints/mle.pt for the final table's
+    MLE row: rebuilt from the checkpoint while nothing after MLE has changed the generator,
+    else the loss is said now and in the final table (never silently)."""
+    mle = run_dir / "checkpoints" / "mle.pt"
+    done = trainer.progress.get("mle", 0) >= trainer.config.train.pretrain_epochs
+    if not done or mle.is_file():
+        return
+    if not any(trainer.progress.get(phase, 0) for phase in G_PHASES):
+        trainer.save(mle)  # the generator is still exactly the MLE model
+        _note(reporter, f"rebuilt {mle.relative_to(run_dir)} (the MLE model, kept to evaluate "
+                        "beside the final one) from the checkpoint")
+        return
+    if trainer.method == "mle":
+        return  # its final model is the MLE model: no second row to lose
+    import warnings
+
+    from seqgan_music.errors import DataWarning
+
+    warnings.warn(f"{mle} is missing (a write interrupted before this version kept it safe) "
+                  "and cannot be rebuilt: the generator has trained past MLE; the final table "
+                  "will have no MLE row", DataWarning, stacklevel=2)
 
 
 def _resumable(state: dict[str, Any], checkpoint: Path, task: Task) -> tuple[ExperimentConfig,
@@ -244,6 +293,8 @@ def _train_in(trainer: Any, task: Task, run_dir: Path, method: str, corpus: Any,
     write_run_marker(run_dir, task.name, finished=True)
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.evaluation = _evaluation_note(trainer)
+    if method != "mle" and "MLE" not in outcome.figures:  # figures.json says so too
+        outcome.evaluation += "; no MLE row: checkpoints/mle.pt is missing"
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     write_figures(run_dir, outcome)
     return outcome
@@ -322,6 +373,13 @@ def _beside_mle(trainer: Any, run_dir: Path, final: dict[str, float], num: int |
     if trainer.method != "mle" and mle.exists():
         trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
         figures["MLE"] = trainer.evaluate(num)
+    elif trainer.method != "mle":  # said, never a row silently lost
+        import warnings
+
+        from seqgan_music.errors import DataWarning
+
+        warnings.warn(f"no MLE row in the final table: {mle} is missing", DataWarning,
+                      stacklevel=2)
     figures[METHOD_LABELS.get(trainer.method, trainer.method)] = final
     return figures
 

@@ -77,6 +77,13 @@ def test_tune_write_routes_by_suffix_and_never_overwrites_silently(tmp_path: Pat
     assert pitches == [n.pitch for n in tune.notes]
 
 
+def test_tune_writes_abc_when_the_abc_writer_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("seqgan_music.music.abc")
+    (tune,) = seqgan_music.compose(seed=1, meter="6/8")
+    text = tune.write(tmp_path / "t.abc").read_text()
+    assert "X:1" in text and "M:6/8" in text
+
+
 def test_to_pretty_midi_is_a_copy() -> None:
     (tune,) = seqgan_music.compose(seed=2)
     copy = tune.to_pretty_midi()
@@ -208,3 +215,74 @@ def test_welch_p_value_matches_scipy() -> None:
         assert student_t_p_value(t, df) == pytest.approx(expected, rel=1e-10)
     assert math.isnan(welch_p_value(np.ones(1), np.ones(5)))
     assert math.isnan(welch_p_value(np.ones(4), np.ones(5)))
+
+
+# ----- provenance in run.json ----------------------------------------------------------------
+
+def test_run_json_records_provenance(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import TINY_ORACLE_FLAGS
+
+    done = run("train", "oracle", "--out", str(tmp_path / "runs"), "--seed", "3",
+               *TINY_ORACLE_FLAGS)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = (tmp_path / "runs" / "oracle").iterdir()
+    info = json.loads((run_dir / "run.json").read_text())
+    (entry,) = info["provenance"]
+    assert entry["command"].startswith("seqgan-music train oracle --out")
+    assert "--seed 3" in entry["command"] and entry["seed"] == 3
+    assert entry["preset"] == "quick" and entry["method"] == "seqgan"
+    assert "data.vocab_size=12" in entry["overrides"] and entry["processes"] == 1
+    assert entry["device"].startswith("cpu")
+    assert entry["versions"]["seqgan-music"] == seqgan_music.__version__
+    assert entry["versions"]["torch"] and entry["versions"]["python"]
+    assert entry["git"] is None or len(entry["git"]["commit"]) == 40
+    resumed = run("train", "oracle", "--resume", str(run_dir),
+                  "--set", "train.adversarial_iterations=3")
+    info = json.loads((run_dir / "run.json").read_text())
+    if resumed.returncode == 0:  # a second entry says how it was continued
+        assert len(info["provenance"]) == 2 and info["provenance"][1]["resume"] == str(run_dir)
+
+
+# ----- CLI messages that once misled ---------------------------------------------------------
+
+def test_compose_messages_fit_what_happened(tmp_path: Path) -> None:
+    meter = run("compose", "--meter", "6/8", "--out", str(tmp_path / "a.mid"))
+    assert meter.returncode == 0, meter.stderr
+    assert "primer" not in meter.stdout  # --meter is no primer
+    cut = run("compose", "-n", "2", "--length", "3", "--out", str(tmp_path / "b.mid"))
+    assert cut.returncode == 0, cut.stderr
+    said = " ".join(cut.stdout.split())
+    assert "none ended by the model (all 2 stop at --length)" in said
+    primed = run("compose", "--primer", "D4 - E4 F#4 | G4", "--out", str(tmp_path / "c.mid"))
+    assert "primer" in primed.stdout and "steps kept" in primed.stdout
+
+
+@pytest.mark.slow
+def test_piped_training_says_data_and_run_directory_first(tmp_path: Path) -> None:
+    from tests.conftest import TINY_ORACLE_FLAGS
+
+    done = run("train", "oracle", "--out", str(tmp_path / "runs"), *TINY_ORACLE_FLAGS)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "note: training in" in out and "figures on" in out
+    assert out.index("note: training in") < out.index("figures on")
+    assert out.count("run directory:") == 1  # the summary line at the end, once
+
+
+# ----- evaluation in bounded chunks ----------------------------------------------------------
+
+def test_heldout_nll_in_bounded_batches_gives_the_whole_batch_figure(
+        tiny_config: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from seqgan_music import training
+    from seqgan_music.training import Corpus, Trainer
+
+    data = torch.randint(0, 8, (50, 6))
+    trainer = Trainer(tiny_config, Corpus(train=data, valid=data[:20], test=data[:20],  # type: ignore[arg-type]
+                                          vocab_size=8))
+    whole = trainer.heldout_nll(data, batch=1024)
+    monkeypatch.setattr(training, "EVAL_LOGITS", 6 * 8 * 7)  # 7 rows a batch
+    assert trainer.heldout_nll(data) == pytest.approx(whole, rel=1e-6)

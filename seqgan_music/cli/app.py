@@ -312,7 +312,8 @@ def compose_command(
     steps = len(result.tunes[0])
     seconds = steps * 60.0 / tempo
     console.print(f"model: {result.model}", markup=False)
-    primer_note = f", primer {result.primer_steps} steps kept" if result.primer_steps else ""
+    primer_note = (f", primer {result.primer_steps} steps kept"
+                   if result.primer_steps and result.primer is not None else "")
     if result.primer is not None and result.primer.num_tunes > 1:
         console.print(f"primer: tune {result.primer.tune} of the {result.primer.num_tunes} in "
                       f"{primer} (--tune N for another)", markup=False)
@@ -320,15 +321,25 @@ def compose_command(
         console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
                       f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
     else:
-        ended = sum(result.ended)
         console.print(f"{num} tune(s) in {result.representation} representation, "
                       f"{', '.join(sorted(set(result.meters)))}, "
-                      f"{', '.join(sorted(set(result.keys)))}; {ended} of {num} ended by the "
-                      f"model (the others stop at --length){primer_note}", markup=False)
+                      f"{', '.join(sorted(set(result.keys)))}; {_ended(result.ended)}"
+                      f"{primer_note}", markup=False)
     if result.synth:
         console.print(f"audio: {result.synth}", markup=False)
     for path in result.files:
         console.print(f"wrote {path}", markup=False)
+
+
+def _ended(ended: list[bool]) -> str:
+    """How the tunes ended, in words that fit the count."""
+    done, num = sum(ended), len(ended)
+    if done == num:
+        return "ended by the model" if num == 1 else f"all {num} ended by the model"
+    if done == 0:
+        return ("stopped at --length (the model did not end it)" if num == 1
+                else f"none ended by the model (all {num} stop at --length)")
+    return f"{done} of {num} ended by the model (the other {num - done} stop at --length)"
 
 
 def _primer_arguments(primer: str | None) -> tuple[Path | None, str | None]:
@@ -403,8 +414,8 @@ def oracle_command(
         console.print(format_table(result), markup=False, soft_wrap=True)
     else:
         console.print(_oracle_table(result))
-        # format_table ends with the paragraph that explains the columns
-        console.print(format_table(result).rsplit("\n", 1)[-1], markup=False)
+        # format_table ends with the protocols and the paragraph that explains the columns
+        console.print(format_table(result).split("\n\n", 1)[-1], markup=False)
     console.print(f"{result.seconds:.0f} s; table, curves.csv and curves.png in {result.out_dir}",
                   markup=False)
 
@@ -414,19 +425,20 @@ def _oracle_table(result: Any) -> Any:
     `format_table`."""
     from rich.table import Table
 
-    from seqgan_music.tasks.oracle import METHOD_LABELS, PAPER_TABLE1
+    from seqgan_music.tasks.oracle import ROW_LABELS, TABLE_COLUMNS, table_cells
 
     table = Table(title="NLL-oracle (lower is better), paper values beside ours")
     table.add_column("method")
-    for column in ("NLL-oracle", "std over sequences", "p-value vs SeqGAN", "paper NLL-oracle",
-                   "NLL-test"):
-        table.add_column(column, justify="right", overflow="fold")
-    for method, row in result.rows.items():
-        p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
-        test = f"{row['nll_test']:.3f}" if "nll_test" in row else ""
-        table.add_row(METHOD_LABELS[method], f"{row['nll_oracle']:.3f}", f"{row['std']:.3f}", p,
-                      f"{PAPER_TABLE1[method]:.3f}", test)
-    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}", "", "", "", "")
+    # the Markdown table's column names, shortened to fit 80 columns (the notes explain them)
+    for column in ("NLL-oracle", "std", "p vs SeqGAN", "paper", "NLL-test", "distinct",
+                   "best (paper's pick)"):
+        table.add_column(column, justify="right", overflow="fold",
+                         no_wrap=column.startswith("NLL"))
+    assert len(table.columns) == len(TABLE_COLUMNS) + 1
+    for method in result.rows:
+        table.add_row(ROW_LABELS[method], *table_cells(result, method))
+    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}",
+                  *[""] * (len(TABLE_COLUMNS) - 1))
     return table
 
 

@@ -262,9 +262,17 @@ def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
     full, Ctrl-C) removes the files this call had newly written, so a failed compose leaves no
     partial set of tunes behind.
     """
+    from contextlib import nullcontext
+
+    from seqgan_music.safe_io import output_lock
+
     result = Composed("")
     try:
-        return _compose(options, result, reporter)
+        # the output set is checked and written under a lock on its folder: two composes
+        # into one folder never overwrite each other's tunes (issue 23)
+        with (output_lock(options.out.parent, "--out folder") if options.out is not None
+              else nullcontext()):
+            return _compose(options, result, reporter)
     except BaseException:
         for path in result.files:
             if path not in result.replaced:

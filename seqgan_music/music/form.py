@@ -193,8 +193,9 @@ def parse_abc_written(text: str, melody: str = "auto") -> Melody:
     """One ABC tune's text (header included) as a written `Melody` with its form marks."""
     import music21
 
-    from seqgan_music.music.readers import UnusableFile
+    from seqgan_music.music.readers import UnusableFile, check_abc_tune
 
+    text = check_abc_tune(text)  # refuses what would make music21 work without end
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -92,6 +92,31 @@ def shipped_models() -> list[ShippedModel]:
     return sorted(found, key=lambda m: m.name)
 
 
+def check_shipped_bytes(path: Path, data: bytes) -> None:
+    """Refuse the bytes of a shipped model (a file in the package's `pretrained/` folder named
+    by a card) whose sha256 is not its card's: a damaged or altered installation."""
+    import hashlib
+
+    try:
+        folder = _pretrained_dir().resolve()
+        if path.resolve().parent != folder:
+            return
+    except OSError:
+        return
+    for model in shipped_models():
+        if model.path.name != path.name:
+            continue
+        expected = str(model.card.get("sha256") or "").lower()
+        found = hashlib.sha256(data).hexdigest()
+        if not expected:
+            raise CheckpointError(f"shipped model {model.name} ({path}) has no sha256 in its "
+                                  "card; the installation is incomplete (reinstall seqgan-music)")
+        if found != expected:
+            raise CheckpointError(f"shipped model {model.name} ({path}) is damaged or altered: "
+                                  f"sha256 {found[:16]}..., its card says {expected[:16]}...; "
+                                  "reinstall seqgan-music")
+
+
 def find_shipped(name: str) -> ShippedModel:
     models = shipped_models()
     for model in models:
