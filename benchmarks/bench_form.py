@@ -15,6 +15,9 @@ Kneser-Ney 5-gram on the same tokens, on the figures of `seqgan_music.music.form
 - 5-gram: interpolated Kneser-Ney (`music.ngram`) trained on the training split's tokens of the
   first model's codec, `n` tunes per seed sampled until the end token or the codec's default
   length.
+- with a first model of another codec than `onset` (e.g. `form`, which reads the ABC sources
+  with their written repeats), that codec's own held-out split as played is a second real row;
+  copies are counted against each codec's own training split.
 - `--oneill`: music21's O'Neill's 1850 tunes (the folk task's test + valid split) as a second
   real set, through the `onset` codec.
 
@@ -74,8 +77,10 @@ def task_tunes(task_name: str, data: Path | None, representation: str,
     tunes: list[tuple[str, list[int]]] = []
     cache = cache_dir() / "parsed"
     cache.mkdir(parents=True, exist_ok=True)
+    codec = make_codec(representation)
+    written = bool(getattr(type(codec), "written_form", False))  # e.g. `form`: ABC sources
     for root in roots:
-        found, _ = find_music_files(root)
+        found, _ = find_music_files(root, written) if written else find_music_files(root)
         base = root if root.is_dir() else root.parent
         prefix = f"{root.name}/" if len(roots) > 1 else ""
         for path in found:
@@ -89,7 +94,6 @@ def task_tunes(task_name: str, data: Path | None, representation: str,
                 if "#" in tune.name:
                     name = rel + tune.name[tune.name.index("#"):]
                 tunes.append((name, [int(t) for t in tune.tokens]))
-    codec = make_codec(representation)
     usable = [t for t in tunes if codec.window_count(np.asarray(t[1]), 64) > 0]
     splits = split_tunes([name for name, _ in usable], music)
     return {s: [usable[i] for i in index] for s, index in splits.items()}
@@ -188,7 +192,13 @@ def main() -> None:
         if codec.name not in indices:
             tunes = task_tunes("nottingham", args.data, codec.name)
             indices[codec.name] = copy_index(decoded(codec, [t for _, t in tunes["train"]]))
+            # that codec's own held-out tunes (another split when it reads other sources)
+            mine = decoded(codec, [t for _, t in tunes["test"] + tunes["valid"]])
+            table[f"real held-out, {codec.name} split ({len(mine)})"] = form_statistics(
+                mine, indices[codec.name])
         return indices[codec.name]
+
+    index_for(first_codec)
 
     if args.order:
         from seqgan_music.music.ngram import KneserNey
