@@ -25,6 +25,8 @@ from seqgan_music.errors import CheckpointError
 from seqgan_music.schema import GENERATOR_KEYS, check_checkpoint_model, check_model, unusable
 
 METADATA_KEY = "seqgan_music"
+MODEL_FORMAT = "seqgan-music-model"
+MODEL_VERSION = 1  # of the metadata; files without one (older exports) are version 1
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -167,34 +169,64 @@ def read_model(path: Path) -> ModelFile:
 
 
 def _read_safetensors(path: Path) -> ModelFile:
-    """A `.safetensors` model, its metadata and shapes checked against the schema."""
-    from safetensors import SafetensorError, safe_open
+    """A `.safetensors` model, its metadata and shapes checked against the schema.
+
+    The bytes are read once: a shipped model's are checked against its card's sha256 first,
+    then the same bytes are parsed (nothing can change between the check and the use).
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    from seqgan_music.music.zoo import check_shipped_bytes
+    from seqgan_music.runs import file_error
 
     try:
-        with safe_open(str(path), framework="numpy") as handle:
-            metadata = handle.metadata() or {}
-            weights = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-    except (SafetensorError, OSError, ValueError, TypeError) as error:
+        with path.open("rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise file_error(path, error, "read") from None
+    check_shipped_bytes(path, data)
+    try:
+        weights = load(data)
+        size = int.from_bytes(data[:8], "little")
+        metadata = json.loads(data[8 : 8 + size]).get("__metadata__") or {}
+    except (SafetensorError, OSError, ValueError, TypeError, AttributeError) as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise unusable(path, f"not a readable safetensors file ({first})") from None
-    if METADATA_KEY not in metadata:
+    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
         raise unusable(path, f"its safetensors metadata lacks the {METADATA_KEY!r} entry")
     try:
         meta = json.loads(metadata[METADATA_KEY])
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         raise unusable(path, f"its {METADATA_KEY!r} metadata is not JSON") from None
+    if isinstance(meta, dict):
+        _check_format(path, meta)
     meta = check_model(path, meta, weights)
     return ModelFile(weights, meta["config"], meta["task"], meta["method"], meta["vocab_size"])
 
 
+def _check_format(path: Path, meta: dict[str, Any]) -> None:
+    """Refuse a model whose metadata names another format or a version this one cannot
+    read (as a `.pt` checkpoint of another version is refused)."""
+    found = meta.get("format", MODEL_FORMAT)
+    if found != MODEL_FORMAT:
+        raise CheckpointError(f"{path} is a {str(found)[:60]!r} file, not a seqgan-music model")
+    version = meta.get("version", MODEL_VERSION)
+    if version != MODEL_VERSION or isinstance(version, bool):
+        raise CheckpointError(f"{path} has model format version {str(version)[:20]}; this "
+                              f"seqgan-music reads version {MODEL_VERSION}")
+
+
 def write_safetensors_model(path: Path, weights: dict[str, Any], meta: dict[str, Any]) -> Path:
-    """Write generator weights (tensors or arrays) with `meta` as JSON metadata, atomically."""
+    """Write generator weights (tensors or arrays) with `meta` as JSON metadata (marked with
+    the format and its version), atomically."""
     from safetensors.numpy import save
 
     from seqgan_music.runs import atomic_write
 
     arrays = {k: np.ascontiguousarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v,
                                       dtype=np.float32) for k, v in weights.items()}
+    meta = {"format": MODEL_FORMAT, "version": MODEL_VERSION, **meta}
     blob = save(arrays, metadata={METADATA_KEY: json.dumps(meta)})
     with atomic_write(path, "wb") as handle:
         handle.write(blob)

@@ -6,7 +6,7 @@ Everything here is importable and testable without the CLI, which only parses fl
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,19 +177,68 @@ def _train(task_name: str, data: Path | None, preset: str, config_file: Path | N
         if run_dir is None:
             run_dir = new_run_dir(out_root, task.name)
         stack.enter_context(run_lock(run_dir))
+        if state is not None and not seeded:
+            _clean_interrupted_writes(run_dir, reporter)
         distributed.note_run_dir(run_dir)  # for `--nproc`'s message should a process fail
         metrics_lines = int(state.get("metrics_lines", 0)) if state is not None else None
         trainer.attach_run_dir(run_dir, metrics_lines)
+        from seqgan_music import provenance
+
+        provenance.record(run_dir, provenance.collect(
+            preset=preset, method=method, overrides=overrides, config_file=config_file,
+            seed=config.seed, resume=resume, processes=world.size, device=trainer.device,
+            threads=config.threads))
+        if corpus.spec.get("label"):  # said now, not only at the end of a long piped run
+            _note(reporter, f"data: {corpus.spec['label']}")
+        _note(reporter, f"training in {run_dir}")
         if _remaining(trainer):  # its model.safetensors (if any) is no longer the final one
             write_run_marker(run_dir, task.name, finished=False)
         if seeded:
             _note(reporter, f"{resume} is not in a run directory's checkpoints/ folder; "
                             f"continuing it in a new run directory {run_dir}")
             trainer.save()  # the new run's first checkpoint: resumable from the start
-            mle_done = trainer.progress.get("mle", 0) >= config.train.pretrain_epochs
-            if mle_done and set(trainer.progress) == {"mle"}:  # kept to evaluate beside it
-                trainer.save(run_dir / "checkpoints" / "mle.pt")
+        if state is not None:
+            _restore_mle_checkpoint(trainer, run_dir, None if seeded else reporter)
         return _train_in(trainer, task, run_dir, method, corpus, config)
+
+
+G_PHASES = ("adversarial", "pg_bleu", "scheduled_sampling")  # phases after MLE that change G
+
+
+def _clean_interrupted_writes(run_dir: Path, reporter: Any) -> None:
+    """Remove the temporary files writes killed mid-way left in a run (the resume holds the
+    run's lock: no other process can be writing there)."""
+    from seqgan_music.safe_io import clean_temporaries
+
+    removed = [path for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples")
+               for path in clean_temporaries(folder, every=True)]
+    if removed:
+        _note(reporter, f"removed {len(removed)} temporary file(s) of an interrupted write "
+                        f"(e.g. {removed[0].relative_to(run_dir)})")
+
+
+def _restore_mle_checkpoint(trainer: Any, run_dir: Path, reporter: Any) -> None:
+    """A resumed run whose MLE phase is done needs checkpoints/mle.pt for the final table's
+    MLE row: rebuilt from the checkpoint while nothing after MLE has changed the generator,
+    else the loss is said now and in the final table (never silently)."""
+    mle = run_dir / "checkpoints" / "mle.pt"
+    done = trainer.progress.get("mle", 0) >= trainer.config.train.pretrain_epochs
+    if not done or mle.is_file():
+        return
+    if not any(trainer.progress.get(phase, 0) for phase in G_PHASES):
+        trainer.save(mle)  # the generator is still exactly the MLE model
+        _note(reporter, f"rebuilt {mle.relative_to(run_dir)} (the MLE model, kept to evaluate "
+                        "beside the final one) from the checkpoint")
+        return
+    if trainer.method == "mle":
+        return  # its final model is the MLE model: no second row to lose
+    import warnings
+
+    from seqgan_music.errors import DataWarning
+
+    warnings.warn(f"{mle} is missing (a write interrupted before this version kept it safe) "
+                  "and cannot be rebuilt: the generator has trained past MLE; the final table "
+                  "will have no MLE row", DataWarning, stacklevel=2)
 
 
 def _resumable(state: dict[str, Any], checkpoint: Path, task: Task) -> tuple[ExperimentConfig,
@@ -244,6 +293,8 @@ def _train_in(trainer: Any, task: Task, run_dir: Path, method: str, corpus: Any,
     write_run_marker(run_dir, task.name, finished=True)
     outcome.figures = _beside_mle(trainer, run_dir, trainer.evaluate())
     outcome.evaluation = _evaluation_note(trainer)
+    if method != "mle" and "MLE" not in outcome.figures:  # figures.json says so too
+        outcome.evaluation += "; no MLE row: checkpoints/mle.pt is missing"
     outcome.figures.update(corpus.spec.get("reference_figures", {}))
     write_figures(run_dir, outcome)
     return outcome
@@ -322,6 +373,13 @@ def _beside_mle(trainer: Any, run_dir: Path, final: dict[str, float], num: int |
     if trainer.method != "mle" and mle.exists():
         trainer.load_state_dict(load_checkpoint(mle), resume_metrics=False)
         figures["MLE"] = trainer.evaluate(num)
+    elif trainer.method != "mle":  # said, never a row silently lost
+        import warnings
+
+        from seqgan_music.errors import DataWarning
+
+        warnings.warn(f"no MLE row in the final table: {mle} is missing", DataWarning,
+                      stacklevel=2)
     figures[METHOD_LABELS.get(trainer.method, trainer.method)] = final
     return figures
 
@@ -347,14 +405,34 @@ class LoadedModel:
     path: Path
 
 
+def resolve_model_path(model: Path) -> Path:
+    """The file or run directory a `--model` value names: an existing path (a model folder
+    becomes its model.safetensors), else a shipped model's name (`seqgan-music models`)."""
+    if model.exists():
+        if model.is_dir() and (model / "model.safetensors").is_file() \
+                and not (model / "checkpoints" / "latest.pt").exists():
+            return model / "model.safetensors"
+        return model
+    name = str(model)
+    if "/" not in name and "\\" not in name and not model.suffix:
+        from seqgan_music.music.zoo import find_shipped, shipped_models
+
+        if shipped_models():
+            return find_shipped(name).path
+    raise CheckpointError(f"--model {model} does not exist; pass a run directory, a checkpoint, "
+                          "a model folder or a shipped model's name (seqgan-music models)")
+
+
 def load_model(model: Path, device: str = "cpu") -> LoadedModel:
-    """Load the generator of a run directory, checkpoint or exported model file."""
+    """Load the generator of a run directory, checkpoint, model folder, exported model file or
+    shipped model (by name)."""
     import torch
 
     from seqgan_music.models import Generator
     from seqgan_music.runs import load_checkpoint
     from seqgan_music.schema import GENERATOR_KEYS
 
+    model = resolve_model_path(model)
     if model.suffix == ".safetensors":
         from seqgan_music.inference import read_model
 
@@ -386,13 +464,20 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
     `compose` and `--model` accept, without the discriminator and optimizer states.
 
     `.safetensors` needs no torch to read (compose starts fastest from it); `.pt` is a slim
-    checkpoint. Neither carries paths of this machine.
+    checkpoint. A name without a suffix is a model folder in the shape of the Hugging Face
+    Hub's `save_pretrained`: `config.json`, `model.safetensors` and `README.md`, the model card
+    (its YAML metadata carries the Hub's fields). None carries paths of this machine.
     """
     from seqgan_music.runs import check_output, load_checkpoint, save_checkpoint
 
-    check_output(out, force)
-    if out.suffix not in (".pt", ".safetensors"):
-        raise ConfigError(f"--out {out} must end in .safetensors or .pt")
+    folder = out.suffix == ""
+    if folder:
+        _check_model_folder(out, force)
+    else:
+        check_output(out, force)
+    if not folder and out.suffix not in (".pt", ".safetensors"):
+        raise ConfigError(f"--out {out} must end in .safetensors or .pt, or name a folder "
+                          "(no suffix: config.json, model.safetensors and a model card)")
     state = load_checkpoint(model)
     missing = [k for k in SLIM_KEYS if k not in state]
     if missing:
@@ -407,12 +492,52 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
         slim["task"]["label"] = spec["label"].replace(spec["data_path"],
                                                       Path(spec["data_path"]).name)
     slim["exported_from"] = _run_dir(model).name
+    if folder:
+        return _export_folder(model, out, slim)
     if out.suffix == ".safetensors":
         from seqgan_music.inference import write_safetensors_model
 
         meta = {k: v for k, v in slim.items() if k != "generator"}
         return write_safetensors_model(out, slim["generator"], meta)
     save_checkpoint(out, slim)
+    return out
+
+
+FOLDER_FILES = ("config.json", "model.safetensors", "README.md")
+
+
+def _check_model_folder(out: Path, force: bool) -> None:
+    from seqgan_music.runs import check_folder
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; a name without a suffix is a model folder")
+    taken = [out / name for name in FOLDER_FILES if (out / name).exists()]
+    if taken and not force:
+        raise ConfigError(f"output {taken[0]} exists; pass --force to overwrite the model folder")
+    check_folder(out if out.is_dir() else out.parent)
+
+
+def _export_folder(model: Path, out: Path, slim: dict[str, Any]) -> Path:
+    """config.json, model.safetensors and README.md (the card) in `out`."""
+    import json
+
+    from seqgan_music.inference import write_safetensors_model
+    from seqgan_music.music.zoo import card_text
+    from seqgan_music.runs import atomic_write
+
+    meta = {k: v for k, v in slim.items() if k != "generator"}
+    figures: dict[str, Any] = {}
+    with suppress(OSError, ValueError, AttributeError):
+        figures = json.loads((_run_dir(model) / FIGURES_FILE).read_text())["figures"]
+    out.mkdir(parents=True, exist_ok=True)
+    write_safetensors_model(out / "model.safetensors", slim["generator"], meta)
+    with atomic_write(out / "config.json") as handle:
+        json.dump({"library_name": "seqgan-music", "model_type": "seqgan-generator",
+                   "vocab_size": meta["vocab_size"], "method": meta["method"],
+                   **meta["config"]}, handle, indent=2)
+        handle.write("\n")
+    with atomic_write(out / "README.md") as handle:
+        handle.write(card_text(out.name, meta, figures if isinstance(figures, dict) else None))
     return out
 
 
@@ -434,7 +559,7 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
     limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="samples")
     temperature = limits.check_temperature(temperature)
     limits.check_seed(seed)
-    length = limits.check_count(length or loaded.config.data.seq_len, "--length",
+    length = limits.check_count(length or default_length(loaded), "--length",
                                 limits.MAX_LENGTH, unit="tokens")
     config = loaded.config
     limits.check_memory(
@@ -454,6 +579,19 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
             if reporter is not None:
                 reporter.advance("sample", {})
     return torch.cat(parts)
+
+
+def default_length(loaded: LoadedModel) -> int:
+    """Tokens to sample: a whole tune for a music representation with an end token (its
+    codec's default length; the tune stops at the end token), else the training window."""
+    spec = loaded.state.get("task", {})
+    if spec.get("music"):
+        from seqgan_music.music.codecs import codec_from_spec
+
+        codec = codec_from_spec(spec.get("codec"), spec)
+        if codec.end_token() is not None:
+            return int(codec.default_length)
+    return int(loaded.config.data.seq_len)
 
 
 TEXT_SUFFIXES = (".txt", ".text")
@@ -510,8 +648,12 @@ def evaluate_run(model: Path, num: int | None = None, data: Path | None = None) 
     config = loaded.config
     corpus = loaded.task.prepare(config, data or _data_path(loaded.state))
     trainer = Trainer(config, corpus, method=str(loaded.state["method"]))
-    trainer.load_state_dict(loaded.state, resume_metrics=False)
-    figures = _beside_mle(trainer, _run_dir(model), trainer.evaluate(num), num)
+    if "discriminator" in loaded.state:
+        trainer.load_state_dict(loaded.state, resume_metrics=False)
+    else:  # an exported or shipped model: the generator alone is what is evaluated
+        trainer.generator.load_state_dict(loaded.generator.state_dict())
+    figures = _beside_mle(trainer, _run_dir(resolve_model_path(model)), trainer.evaluate(num),
+                          num)
     figures.update(corpus.spec.get("reference_figures", {}))
     return TrainOutcome(_run_dir(model), config, str(corpus.spec.get("label", "")), figures,
                         _evaluation_note(trainer, num))

@@ -19,6 +19,7 @@ import datetime as _dt
 import errno as _errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -65,11 +66,16 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     (Ctrl-C) stays a KeyboardInterrupt even when the writing library wrapped it; an OSError
     (also one a library wrapped) becomes a `FileError` naming `path`.
     """
+    from seqgan_music.safe_io import clean_temporaries
+
     if path.is_dir():
         raise FileError(f"cannot write {path}: it is a directory", _errno.EISDIR)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        clean_temporaries(path.parent)  # those of writes killed before their rename
+        # the pid in the name tells a later write whether this one's process is still alive
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=suffix,
+                                   dir=path.parent)
         os.close(fd)
     except OSError as error:
         raise file_error(path, error) from None
@@ -156,10 +162,13 @@ def new_run_dir(root: Path, task: str) -> Path:
 
 
 def read_run_marker(run_dir: Path) -> dict[str, Any] | None:
-    """The run's `run.json`, or None when there is none or it is not ours."""
+    """The run's `run.json`, or None when there is none or it is not ours (a link, a FIFO or
+    anything but a regular file of at most 1 MiB is not ours)."""
+    from seqgan_music.safe_io import read_bytes
+
     try:
-        info = json.loads((run_dir / RUN_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        info = json.loads(read_bytes(run_dir / RUN_MARKER, limit=1 << 20).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     return info if isinstance(info, dict) and info.get("format") == RUN_FORMAT else None
 
@@ -241,8 +250,10 @@ def latest_run(root: Path, task: str | None = None, finished: bool = False) -> P
 
 def check_not_in_use(run_dir: Path) -> None:
     """Refuse at once (without writing anything) a run another process is training in."""
+    from seqgan_music.safe_io import open_regular
+
     try:
-        handle = open(run_dir / LOCK_NAME, encoding="utf-8")  # noqa: SIM115
+        handle = open_regular(run_dir / LOCK_NAME)  # never blocks on a FIFO
     except OSError:
         return  # never locked, or unreadable: `run_lock` decides
     with handle:
@@ -253,7 +264,8 @@ def check_not_in_use(run_dir: Path) -> None:
 def _in_use(run_dir: Path, handle: IO[Any]) -> CheckpointError:
     with suppress(OSError, ValueError):
         handle.seek(0)
-        owner = handle.read().strip()
+        owner = handle.read()
+        owner = (owner.decode("ascii", "replace") if isinstance(owner, bytes) else owner).strip()
         if owner.isdigit():
             return CheckpointError(f"run {run_dir} is in use by another seqgan-music process "
                                    f"(process {owner}); wait for it to finish or stop it first")
@@ -267,8 +279,14 @@ def run_lock(run_dir: Path) -> Iterator[None]:
     gets a `CheckpointError` at once. The OS releases the lock when the process ends, however
     it ends, so a crashed run never stays locked."""
     path = run_dir / LOCK_NAME
-    try:
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (closed below)
+    try:  # a regular file of ours: no link followed, no FIFO waited on
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0), 0o644)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise FileError(f"cannot create the lock file {path}: it is not a regular file",
+                            _errno.EINVAL)
+        handle = open(fd, "a+", encoding="utf-8")  # noqa: SIM115  (closed below)
     except OSError as error:
         raise file_error(path, error, "create the lock file") from None
     try:
@@ -348,7 +366,6 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by `save_checkpoint`, without unpickling code."""
-    import pickle
     import warnings
 
     import torch
@@ -369,7 +386,9 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
         with warnings.catch_warnings():  # e.g. "pickle protocol 4": the error below says it
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001  (torch's safe unpickler raises many kinds:
+        # UnpicklingError, RuntimeError, EOFError, and a KeyError for a text file whose first
+        # byte is `h`, read as a pickle opcode): each one means "not a checkpoint"
         first = load_error_reason(error)
         raise CheckpointError(
             f"{path} is not a seqgan-music checkpoint (cannot be read safely: {first})"

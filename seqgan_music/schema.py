@@ -128,6 +128,9 @@ def load_error_reason(error: BaseException) -> str:
     """A one-line reason for a failed safe load, without the library's advice to load unsafely
     (PyTorch's `weights_only=False`, numpy's `allow_pickle`): that would run the file's code."""
     text = " ".join(str(error).split())
+    if isinstance(error, (KeyError, IndexError, TypeError, AttributeError)):
+        # the unpickler met a byte that is no pickle opcode (a text file starting with `h`)
+        return "not a plain PyTorch file of tensors (its bytes are no pickle or zip archive)"
     if "allow_pickle" in text:
         return ("it holds pickled Python objects besides plain arrays, which seqgan-music never "
                 "loads (they could run code)")

@@ -17,6 +17,7 @@ same MLE start (a trainer can start from another's checkpoint).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ METHOD_PHASES: dict[str, tuple[str, ...]] = {
     "pg-bleu": ("mle", "pg_bleu"),
     "ss": ("mle", "scheduled_sampling"),
 }
+EVAL_LOGITS = 1 << 22  # logits elements one evaluation batch may hold (16 MB)
 METHODS = tuple(METHOD_PHASES)
 EVAL_SEED_OFFSET = 7919  # evaluation samples are drawn with seed + this, apart from training's
 METHOD_LABELS = {"mle": "MLE", "seqgan": "SeqGAN", "ss": "SS", "pg-bleu": "PG-BLEU"}
@@ -333,10 +335,19 @@ class Trainer:
         self.generator = Generator(config.generator, vocab).to(self.device)
         self.discriminator = Discriminator(config.discriminator, vocab, length).to(self.device)
         distributed.broadcast_parameters(self.generator, self.discriminator)  # rank 0's start
-        self.rollout = Rollout(self.generator, config.rollout)
         t = config.train
+        rollout_config = config.rollout
+        generator_lr = t.generator_lr
+        if method == "pg-bleu":  # PG-BLEU's own reward protocol (TrainConfig.pg_bleu_*)
+            rollout_config = dataclasses.replace(
+                config.rollout,
+                num_rollouts=t.pg_bleu_rollouts or config.rollout.num_rollouts,
+                rollout_update_rate=(0.0 if t.pg_bleu_rollout_policy == "generator"
+                                     else config.rollout.rollout_update_rate))
+            generator_lr = t.pg_bleu_lr or t.generator_lr
+        self.rollout = Rollout(self.generator, rollout_config)
         self.pretrain_optimizer = adam(self.generator.parameters(), lr=t.pretrain_lr)
-        self.generator_optimizer = adam(self.generator.parameters(), lr=t.generator_lr)
+        self.generator_optimizer = adam(self.generator.parameters(), lr=generator_lr)
         self.discriminator_optimizer = adam(self.discriminator.parameters(),
                                             lr=t.discriminator_lr)
         seed = distributed.rank_seed(config.seed)  # config.seed with one process
@@ -380,7 +391,7 @@ class Trainer:
             "mle": t.pretrain_epochs,
             "d_pretrain": t.d_pretrain_steps,
             "adversarial": t.adversarial_iterations,
-            "pg_bleu": t.adversarial_iterations,
+            "pg_bleu": t.pg_bleu_iterations or t.adversarial_iterations,
             "scheduled_sampling": t.adversarial_iterations,
         }
 
@@ -409,11 +420,14 @@ class Trainer:
                 self.progress[phase] = step + 1
                 self.reporter.advance(phase, record)
                 last = step + 1 == total
+                if last and phase == "mle" and self.run_dir is not None:
+                    # the MLE model every method starts from, kept for side-by-side
+                    # evaluation; written before latest.pt says MLE is done, so a kill while
+                    # it is written leaves a checkpoint that redoes the last epoch and
+                    # writes it again (issue 23)
+                    self.save(self.run_dir / "checkpoints" / "mle.pt")
                 if last or (step + 1) % self.config.train.checkpoint_every == 0:
                     self.save()
-                if last and phase == "mle" and self.run_dir is not None:
-                    # the MLE model every method starts from, kept for side-by-side evaluation
-                    self.save(self.run_dir / "checkpoints" / "mle.pt")
             if phase == stop_after:
                 break
         return self.metrics.records() if self.metrics else []
@@ -443,7 +457,7 @@ class Trainer:
                 record.update(policy_gradient_step(
                     self.generator, self.generator_optimizer, self.rollout, scorer,
                     t.batch_size, self.config.data.seq_len, t.grad_clip, self.sample_rng,
-                    t.reward_baseline))
+                    t.pg_bleu_reward_baseline if phase == "pg_bleu" else t.reward_baseline))
             if phase == "adversarial":
                 for _ in range(t.d_steps):
                     record.update(self._train_discriminator(t.d_epochs))
@@ -481,13 +495,16 @@ class Trainer:
 
             t = self.config.train
             refs = self.corpus.train
-            if t.pg_bleu_references and t.pg_bleu_references < len(refs):
+            count = (max(1, round(t.pg_bleu_reference_fraction * len(refs)))
+                     if t.pg_bleu_reference_fraction else t.pg_bleu_references)
+            if count and count < len(refs):  # a fixed random subset (the official: 40%)
                 pick = torch.randperm(len(refs), generator=torch.Generator().manual_seed(0))
-                refs = refs[pick[: t.pg_bleu_references]]
+                refs = refs[pick[:count]]
             reference = BleuReference(refs.cpu().numpy(), max_n=t.pg_bleu_n)
 
             def score(sequences: torch.Tensor) -> torch.Tensor:
-                values = reference.sentence_scores(sequences.cpu().numpy(), n=t.pg_bleu_n)
+                values = reference.sentence_scores(sequences.cpu().numpy(), n=t.pg_bleu_n,
+                                                   smoothing=t.pg_bleu_smoothing)
                 return torch.as_tensor(values, dtype=torch.float32, device=sequences.device)
 
             self._bleu_scorer = score
@@ -521,10 +538,17 @@ class Trainer:
         return figures
 
     @torch.inference_mode()
-    def heldout_nll(self, data: torch.Tensor, batch: int = 1024) -> float:
-        """G's mean per-token NLL on real sequences (N, T): how well G covers the data."""
+    def heldout_nll(self, data: torch.Tensor, batch: int | None = None) -> float:
+        """G's mean per-token NLL on real sequences (N, T): how well G covers the data.
+
+        In batches whose (rows * T, V) logits stay under `EVAL_LOGITS` elements (about 16 MB),
+        so evaluating never holds the logits of the whole split (V = 5000: 400 MB a batch of
+        1024 windows of 20, and twice that with the log-softmax)."""
         self.generator.eval()
         data = data.to(self.device)
+        if batch is None:
+            per_row = max(data.shape[1] if data.dim() > 1 else 1, 1) * self.corpus.vocab_size
+            batch = max(1, min(1024, EVAL_LOGITS // per_row))
         total = sum(float(self.generator.nll(data[lo : lo + batch])) * len(data[lo : lo + batch])
                     for lo in range(0, len(data), batch))
         return total / max(len(data), 1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,6 +127,19 @@ def cases(seeds: dict[str, Any], folder: Path) -> Iterator[tuple[str, Callable[[
         path = file(f"a{i}.abc", ("".join(text) if i % 5 else ABC_TUNE[: rng.randrange(40)])
                     .encode("utf-8", "replace"))
         yield f"ABC {path.name}", lambda p=path: read_file(p, 0.4, "auto")
+    for i in range(30):  # ABC: meters and unit lengths of every size (issue 23, class 12)
+        big = rng.choice([rng.randrange(1, 40), rng.randrange(1, 10**7)])
+        unit = rng.choice([1, 2, 3, 4, 8, 16, 64, 128, 10**6])
+        field = rng.choice([f"M:{big}/{unit}", f"M:{big}+{rng.randrange(1, 9)}/{unit}",
+                            f"L:1/{unit}", f"M:6/8\nK:G\nGA|[M:{big}/{unit}]B"])
+        path = file(f"meter{i}.abc", ABC_TUNE.replace("M:6/8", field, 1).encode())
+        yield f"ABC {path.name} {field!r}", lambda p=path: read_file(p, 0.4, "auto")
+    for _ in range(10):  # names that are not UTF-8 (downloaded archives; class 10)
+        raw = os.fsencode(folder) + b"/n" + bytes(rng.randrange(128, 256) for _ in range(4))
+        with open(raw + b".mid", "wb") as handle:
+            handle.write(seeds["midi"])
+        path = Path(os.fsdecode(raw + b".mid"))
+        yield f"MIDI named {path.name!r}", lambda p=path: read_file(p, 0.4, "auto")
     for i in range(20):  # text: invalid UTF-8, NULs, empty
         path = file(f"t{i}.txt", rng.randbytes(rng.randrange(200)) if i % 2 else b"")
         yield f"text {path.name}", lambda p=path: read_lines(p)
@@ -187,3 +201,88 @@ def test_readers_read_or_refuse_every_broken_file(seeds: dict[str, Any], tmp_pat
                 unexpected.append(f"{description}: {type(error).__name__}: {error}"[:300])
     assert count >= 400
     assert not unexpected, f"{len(unexpected)} of {count}:\n" + "\n".join(unexpected[:15])
+
+
+HOSTILE_VALUES: list[Any] = [None, True, False, -1, 0, 1.5, 2**64, 10**30, -(10**30), 1e300, "",
+                             "x" * 5000, "../../etc/passwd", "/etc/passwd", "a\x00b", "..",
+                             "oracle/../../x", "shipped:", "run:", "upload:", "tune:t1",
+                             "M:1000000/1", "1000000/1", "7/9", "H", [], {}, [1, "x"],
+                             {"a": {"b": [1]}}, "\udcff"]
+FIELDS = ["model", "num", "length", "temperature", "seed", "tempo", "program", "primer", "key",
+          "meter", "task", "preset", "method", "data", "resume", "id", "path", "name", "kind"]
+
+
+def studio_requests(routes: list[tuple[str, str]], rng: random.Random
+                    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(method, path, request arguments) for every route, seeded: hostile query strings,
+    JSON bodies and raw bodies."""
+    for method, path in routes:
+        for _ in range(8):
+            params = {rng.choice(FIELDS): str(rng.choice(HOSTILE_VALUES))[:6000]
+                      .encode("utf-8", "replace").decode() for _ in range(rng.randint(0, 3))}
+            if method == "GET":
+                yield method, path, {"params": params}
+                continue
+            roll = rng.random()
+            if roll < 0.5:
+                body = {rng.choice(FIELDS): rng.choice(HOSTILE_VALUES)
+                        for _ in range(rng.randint(1, 4))}
+                raw = json.dumps(body, default=str, allow_nan=True).encode("utf-8",
+                                                                          "surrogatepass")
+            elif roll < 0.75:
+                raw = rng.choice([b"[" * 50000, b'{"num": 1e999}', b"\xff\xfe", b"null",
+                                  b'{"seed": ' + b"7" * 3000 + b"}", b"", b"{", b'"a"'])
+            else:
+                raw = mutate(b'{"num": 1, "seed": 3, "length": 16, "model": '
+                             b'"shipped:nottingham-paper"}', rng)
+            yield method, path, {"params": params, "content": raw,
+                                 "headers": {"Content-Type": "application/json"}}
+
+
+def test_every_studio_route_answers_hostile_requests_without_a_500(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """Issue 23, class 14: seeded hostile requests to every route of the studio's app (the
+    routes are read from the app, so a new one is fuzzed by default): each is answered, below
+    500, with a one-line JSON error when refused; the studio keeps serving."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from seqgan_music.errors import ConfigError
+    from seqgan_music.studio.app import Studio, create_app
+    from tests.test_hostile_input import _routes_of
+
+    studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path / "work")
+    studio.work.mkdir()
+
+    def no_training(**_: Any) -> None:  # the fuzz must not start real training processes
+        raise ConfigError("training is off in this test")
+
+    monkeypatch.setattr(studio.jobs, "start", no_training)
+    client = TestClient(create_app(studio))
+    client.headers["X-Studio-Token"] = studio.token
+    routes = _routes_of(client)
+    assert len(routes) >= 14
+    failures = []
+    count = 0
+    for method, path, arguments in studio_requests(routes, random.Random(SEED)):
+        if path.endswith("/events"):
+            continue  # a stream: answered below once
+        count += 1
+        response = client.request(method, path, **arguments)
+        if response.status_code >= 500:
+            failures.append(f"{method} {path} {str(arguments)[:120]}: {response.text[:200]}")
+        elif response.status_code >= 400:
+            error = response.json().get("error", "")
+            if not error or "\n" in error or "Traceback" in error:
+                failures.append(f"{method} {path}: not one line: {error[:200]}")
+    assert count >= 100
+    assert not failures, f"{len(failures)} of {count}:\n" + "\n".join(failures[:10])
+    assert client.get("/api/models").status_code == 200
+    assert "event: done" in client.get("/api/train/events").text
+    studio.close()

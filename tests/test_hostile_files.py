@@ -12,6 +12,7 @@ import errno
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -201,7 +202,7 @@ def test_metrics_log_skips_and_drops_damaged_lines(tmp_path: Path) -> None:
     assert log.records() == [{"a": 1}, {"a": 2}, {"a": 5}]
 
 
-# ----- compose picks the latest finished run ------------------------------------------------
+# ----- compose plays the shipped model; --model latest picks the latest finished run ---------
 
 def _fake_nottingham_run(root: Path, name: str, finished: bool, age: float) -> Path:
     """A nottingham run: finished ones hold the shipped model as their model.safetensors; an
@@ -220,21 +221,34 @@ def _fake_nottingham_run(root: Path, name: str, finished: bool, age: float) -> P
     return run
 
 
+def test_plain_compose_never_picks_a_run(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    _fake_nottingham_run(runs, "20260101-000000", True, 100)
+    code, out, err = cli(capsys, "compose", "--runs", runs, "--out", tmp_path / "t.mid")
+    assert code == 0, err
+    model_line = next(line for line in out.splitlines() if line.startswith("model:"))
+    assert "pretrained" in model_line and "--model latest" in " ".join(out.split())
+    assert str(runs) not in model_line
+
+
 @pytest.mark.parametrize("finished_exists", [True, False])
-def test_compose_uses_the_latest_finished_run_and_says_which(
+def test_compose_model_latest_uses_the_latest_finished_run_and_says_which(
         finished_exists: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"
     done = _fake_nottingham_run(runs, "20260101-000000", True, 100) if finished_exists else None
     cut = _fake_nottingham_run(runs, "20260102-000000", False, 10)
     assert latest_run(runs, "nottingham") == cut
-    code, out, err = cli(capsys, "compose", "--runs", runs, "--out", tmp_path / "t.mid")
-    assert code == 0, err
-    model_line = next(line for line in out.splitlines() if line.startswith("model:"))
+    code, out, err = cli(capsys, "compose", "--model", "latest", "--runs", runs, "--out",
+                         tmp_path / "t.mid")
     if done is not None:
+        assert code == 0, err
+        model_line = next(line for line in out.splitlines() if line.startswith("model:"))
         assert str(done) in model_line and "finished" in model_line
+        assert (tmp_path / "t.mid").is_file()
     else:
-        assert "pretrained" in model_line and f"{cut}isunfinished" in "".join(out.split())
-    assert (tmp_path / "t.mid").is_file()
+        assert code == 1 and f"{cut}isunfinished" in "".join(err.split())
+        assert not (tmp_path / "t.mid").exists()
 
 
 # ----- the file system says no --------------------------------------------------------------
@@ -550,3 +564,512 @@ def test_run_markers_decide_what_is_a_run_and_what_is_finished(tmp_path: Path) -
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"x")
     assert resume_target(stray) == (stray, None)  # its grandparent is no run
+
+
+# Issue 23: files the studio reads, shipped model bytes, FIFOs ---------------------------------
+
+
+def _studio(tmp_path: Path) -> Any:
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from seqgan_music.studio.app import Studio, create_app
+
+    studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path / "work")
+    studio.work.mkdir()
+    client = TestClient(create_app(studio))
+    client.headers["X-Studio-Token"] = studio.token
+    client.studio = studio  # type: ignore[attr-defined]
+    return client
+
+
+def _fake_run(runs: Path, task: str = "oracle", stamp: str = "20260101-000000") -> Path:
+    import json
+
+    run = runs / task / stamp
+    (run / "samples").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"format": "seqgan-music-run", "task": task,
+                                              "created": "2026-01-01T00:00:00",
+                                              "finished": False}))
+    (run / "samples" / "seqgan.txt").write_text("1 2 3\n")
+    return run
+
+
+@pytest.mark.parametrize("name", ["train.log", "figures.json", "metrics.jsonl",
+                                  "samples/seqgan.txt", "config.toml"])
+def test_the_studio_never_reads_through_a_link_out_of_the_runs_folder(tmp_path: Path,
+                                                                      name: str) -> None:
+    """Issue 23, class 2: every file of a run is read through the guarded open."""
+    client = _studio(tmp_path)
+    run = _fake_run(client.studio.runs)
+    secret = tmp_path / "secret.txt"
+    secret.write_text('{"figures": "TOPSECRET"}\n')
+    (run / name).unlink(missing_ok=True)
+    (run / name).symlink_to(secret)
+    detail = client.get("/api/run", params={"id": "oracle/20260101-000000"})
+    assert detail.status_code == 200 and "TOPSECRET" not in detail.text
+    served = client.get("/api/run/file", params={"id": "oracle/20260101-000000", "path": name})
+    assert served.status_code in (403, 404) and "TOPSECRET" not in served.text
+    assert "TOPSECRET" not in client.get("/api/runs").text
+    client.studio.close()
+
+
+def test_the_studio_refuses_a_run_model_that_links_out(tmp_path: Path) -> None:
+    from seqgan_music.music import zoo
+
+    client = _studio(tmp_path)
+    run = _fake_run(client.studio.runs, "nottingham")
+    (run / "model.safetensors").symlink_to(zoo.default_model().path)
+    response = client.post("/api/compose", json={"model": "run:nottingham/20260101-000000"})
+    assert response.status_code == 403 and "leads out" in response.json()["error"]
+    client.studio.close()
+
+
+@pytest.mark.parametrize("name", ["run.json", ".lock", "metrics.jsonl", "train.log",
+                                  "figures.json", "samples/seqgan.txt"])
+def test_a_fifo_in_the_runs_folder_never_blocks_the_studio(tmp_path: Path, name: str) -> None:
+    """Issue 23, class 13: only regular files are opened (a FIFO would block the open for
+    ever: this test would hang, not fail, if one were opened)."""
+    client = _studio(tmp_path)
+    run = _fake_run(client.studio.runs)
+    (run / name).unlink(missing_ok=True)
+    os.mkfifo(run / name)
+    for path in ("/api/runs", "/api/train/status", "/api/models"):
+        assert client.get(path).status_code == 200, path
+    detail = client.get("/api/run", params={"id": "oracle/20260101-000000"})
+    assert detail.status_code in (200, 404)
+    served = client.get("/api/run/file", params={"id": "oracle/20260101-000000", "path": name})
+    assert served.status_code in (403, 404)
+    client.studio.close()
+
+
+def test_guarded_open_refuses_links_fifos_folders_and_escapes(tmp_path: Path) -> None:
+    from seqgan_music.safe_io import open_regular, read_bytes
+
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "ok.txt").write_text("fine")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    (root / "link.txt").symlink_to(outside)
+    (root / "inner-link.txt").symlink_to(root / "ok.txt")
+    (root / "up").symlink_to(tmp_path)
+    os.mkfifo(root / "fifo")
+    assert read_bytes(root / "ok.txt", root) == b"fine"
+    for path, words in ((root / "link.txt", "leads out"), (root / "inner-link.txt", "link"),
+                        (root / "up" / "outside.txt", "leads out"), (root / "fifo", "FIFO"),
+                        (root / "sub", "folder"), (root / "absent", "No such file")):
+        with pytest.raises(FileError, match=words):
+            open_regular(path, root)
+    with pytest.raises(FileError, match="more than the 2 read at most"):
+        read_bytes(root / "ok.txt", root, limit=2)
+
+
+def test_a_changed_byte_in_a_shipped_model_is_refused(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """Issue 23, class 3: a shipped model's bytes are checked against its card at load."""
+    from seqgan_music.music import zoo
+
+    package = tmp_path / "pretrained"
+    shutil.copytree(zoo._pretrained_dir(), package)
+    monkeypatch.setattr(zoo, "_pretrained_dir", lambda: package)
+    model = zoo.find_shipped("nottingham-paper")
+    code, _, err = cli(capsys, "compose", "--model", "nottingham-paper", "--out",
+                       tmp_path / "a.mid")
+    assert code == 0, err
+    data = bytearray(model.path.read_bytes())
+    data[-3] ^= 0x01  # one bit of one weight
+    model.path.write_bytes(bytes(data))
+    for args in (["compose", "--model", "nottingham-paper", "--out", tmp_path / "b.mid"],
+                 ["compose", "--model", model.path, "--out", tmp_path / "c.mid"],
+                 ["generate", "--model", model.path]):
+        code, _, err = cli(capsys, *args)
+        assert code == 1 and "is damaged or altered" in one_error(err), err
+    assert not (tmp_path / "b.mid").exists() and not (tmp_path / "c.mid").exists()
+
+
+def test_every_shipped_model_matches_its_card() -> None:
+    import hashlib
+
+    from seqgan_music.inference import read_model
+    from seqgan_music.music import zoo
+
+    models = zoo.shipped_models()
+    assert models
+    for model in models:
+        assert hashlib.sha256(model.path.read_bytes()).hexdigest() == model.card["sha256"]
+        read_model(model.path)  # the check passes
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_the_studio_removes_its_temporary_folder_on_sigterm(tmp_path: Path, signum: int) -> None:
+    """Issue 23, class 9: a service manager's SIGTERM ends the studio through its clean-up."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqgan_music", "studio", "--no-browser", "--port", "0",
+         "--runs", str(tmp_path / "runs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # printed once the temporary folder exists
+        assert line.startswith("seqgan-music studio: "), line + process.stderr.read()
+        assert [p.name[:14] for p in temp.iterdir()] == ["seqgan-studio-"]
+        process.send_signal(signum)
+        out, err = process.communicate()
+        assert process.returncode == 0, err
+        assert "Traceback" not in err and "studio stopped" in out
+        assert list(temp.iterdir()) == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_uploads_are_capped_in_number_and_total_bytes(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23, class 9: a launch keeps a bounded number and size of uploads."""
+    from seqgan_music.studio import app as studio_app
+
+    client = _studio(tmp_path)
+    midi = b"MThd" + bytes(200)
+    monkeypatch.setattr(studio_app, "MAX_UPLOADS", 3)
+    for i in range(3):
+        assert client.post(f"/api/upload?kind=primer&name={i}.mid",
+                           content=midi).status_code == 200
+    refused = client.post("/api/upload?kind=primer&name=4.mid", content=midi)
+    assert refused.status_code == 413 and "at most 3 uploads" in refused.json()["error"]
+    monkeypatch.setattr(studio_app, "MAX_UPLOADS", 100)
+    monkeypatch.setattr(studio_app, "UPLOAD_TOTAL", 3 * len(midi) + 100)
+    refused = client.post("/api/upload?kind=primer&name=5.mid", content=midi)
+    assert refused.status_code == 413 and "bytes of them" in refused.json()["error"]
+    assert len(list((client.studio.work / "uploads").iterdir())) == 3
+    client.studio.close()
+
+
+class _FakeProcess:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        return 0
+
+
+def test_a_studio_job_finds_its_own_run_never_another_studios(tmp_path: Path) -> None:
+    """Issue 23, class 8: the run of a job is the one whose lock names its process."""
+    from seqgan_music.studio.jobs import Job, TrainingJobs
+
+    runs = tmp_path / "runs"
+    mine, theirs = runs / "oracle" / "20260101-000001", runs / "oracle" / "20260101-000002"
+    for run, pid in ((mine, "4242"), (theirs, "777")):
+        run.mkdir(parents=True)
+        (run / ".lock").write_text(pid)
+    os.utime(theirs, (2e9, 2e9))  # the newer one is the other studio's
+    jobs = TrainingJobs(runs, tmp_path)
+    log = tmp_path / "job.log"
+    log.write_text("MLE pre-training: 2 steps\n")
+    job = Job(["python"], "oracle", "quick", "seqgan", log, _FakeProcess(4242),  # type: ignore
+              "now", 0.0)
+    jobs.job = job
+    status = jobs.status()
+    assert status["run"] == "oracle/20260101-000001"
+    assert (mine / "train.log").read_text() == "MLE pre-training: 2 steps\n"
+    assert not (theirs / "train.log").exists()
+
+
+def test_two_studios_on_one_runs_folder_never_train_at_once(tmp_path: Path) -> None:
+    """Issue 23, class 8: the training lock of a runs folder, held by the training itself."""
+    from seqgan_music.errors import ConfigError
+    from seqgan_music.studio.jobs import TrainingJobs
+    from tests.test_studio import tiny_train_overrides
+
+    runs = tmp_path / "runs"
+    first = TrainingJobs(runs, tmp_path, tiny_train_overrides(epochs=100000))
+    second = TrainingJobs(runs, tmp_path, tiny_train_overrides(epochs=100000))
+    job = first.start(task="oracle", preset="quick", method="seqgan", data=None, seed=None)
+    try:
+        with pytest.raises(ConfigError, match="another studio"):
+            second.start(task="oracle", preset="quick", method="seqgan", data=None, seed=None)
+        assert second.job is None
+    finally:
+        job.process.kill()
+        job.process.wait()
+    first.status()  # the first studio sees its training end and lets the lock go
+    from seqgan_music.studio.jobs import _take_lock
+
+    lock = _take_lock(runs / ".studio" / "train.lock")
+    assert lock is not None
+    os.close(lock)
+
+
+# Issue 23, classes 5 and 6: kill -9 mid-write, then --resume -------------------------------
+
+KILL_AT = """
+import os, signal, sys
+import torch
+real, seen = torch.save, [0]
+def save(obj, handle, *args, **kwargs):
+    if sys.argv[1] in os.path.basename(str(getattr(handle, "name", handle))):
+        seen[0] += 1
+        if seen[0] == int(sys.argv[2]):  # the Nth matching write: half of it, then kill -9
+            handle.write(b"PK half a checkpoint")
+            handle.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real(obj, handle, *args, **kwargs)
+torch.save = save
+from seqgan_music.cli import main
+main(sys.argv[3:])
+"""
+SEQGAN_TINY = [*TINY_ORACLE_FLAGS, "--seed", "3", "--set", "train.checkpoint_every=1",
+               "--set", "threads=1"]
+
+
+def killed_training(root: Path, name: str, nth: int) -> Path:
+    """`train oracle` (tiny SeqGAN) killed with SIGKILL in the middle of the `nth` write of a
+    file named like `name`; returns its run directory."""
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_AT, f".{name}.", str(nth), "train", "oracle",
+         *SEQGAN_TINY, "--out", str(root)], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    (run,) = (root / "oracle").iterdir()
+    return run
+
+
+def generator_of(path: Path) -> dict[str, Any]:
+    from seqgan_music.inference import read_model
+
+    return read_model(path).weights
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny SeqGAN run, never interrupted."""
+    root = tmp_path_factory.mktemp("reference") / "runs"
+    try:
+        main(["train", "oracle", *SEQGAN_TINY, "--out", str(root)])
+    except SystemExit as done:
+        assert not done.code
+    (run,) = (root / "oracle").iterdir()
+    return run
+
+
+def _assert_same_model(run: Path, reference: Path) -> None:
+    import numpy as np
+
+    mine, theirs = generator_of(run / "model.safetensors"), generator_of(
+        reference / "model.safetensors")
+    assert sorted(mine) == sorted(theirs)
+    assert all(np.array_equal(mine[k], theirs[k]) for k in mine)
+
+
+def test_kill_while_mle_pt_is_written_then_resume_keeps_the_mle_row(
+        tmp_path: Path, reference_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    run = killed_training(tmp_path / "runs", "mle.pt", 1)
+    assert not (run / "checkpoints" / "mle.pt").exists() and temporary_files(run)
+    code, out, err = cli(capsys, "train", "oracle", "--resume", run)
+    assert code == 0, err
+    assert (run / "checkpoints" / "mle.pt").is_file()
+    assert temporary_files(run) == []  # the half-written file is gone
+    figures = json.loads((run / "figures.json").read_text())
+    assert set(figures["figures"]) == {"MLE", "SeqGAN"}
+    _assert_same_model(run, reference_run)
+
+
+def test_kill_while_latest_pt_is_written_then_resume_cleans_and_finishes(
+        tmp_path: Path, reference_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = killed_training(tmp_path / "runs", "latest.pt", 4)  # in D pre-training
+    assert [p.name.startswith(".latest.pt.") for p in temporary_files(run)] == [True]
+    code, out, err = cli(capsys, "train", "oracle", "--resume", run)
+    assert code == 0, err
+    assert "removed 1 temporary file" in out + err
+    assert temporary_files(run) == []
+    _assert_same_model(run, reference_run)
+
+
+@pytest.mark.parametrize("kill_at, rebuilt", [(3, True), (6, False)])
+def test_a_lost_mle_pt_is_rebuilt_or_said(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          kill_at: int, rebuilt: bool) -> None:
+    """A run of an older version that lost mle.pt: rebuilt while the generator is still the
+    MLE model (D pre-training), else a warning and a note in figures.json."""
+    import json
+
+    run = killed_training(tmp_path / "runs", "latest.pt", kill_at)
+    (run / "checkpoints" / "mle.pt").unlink()
+    code, out, err = cli(capsys, "train", "oracle", "--resume", run)
+    assert code == 0, err
+    figures = json.loads((run / "figures.json").read_text())
+    if rebuilt:
+        assert "rebuilt checkpoints/mle.pt" in out + err and "no MLE row" not in out + err
+        assert set(figures["figures"]) == {"MLE", "SeqGAN"}
+    else:  # said in the table's note (and a warning line), and in figures.json
+        assert "no MLE row: checkpoints/mle.pt is missing" in " ".join(out.split())
+        assert set(figures["figures"]) == {"SeqGAN"}
+        assert "no MLE row: checkpoints/mle.pt is missing" in figures["evaluation"]
+
+
+def test_the_next_write_in_a_folder_removes_temporaries_of_dead_writers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A killed compose's temporary file goes with the next write in that folder; a live
+    process's (this one's) and a foreign-looking file stay."""
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = out / f".t.mid.{dead}-abcdefgh.tmp"
+    live = out / f".u.mid.{os.getpid()}-abcdefgh.tmp"
+    other = out / "notes.tmp"
+    for path in (stale, live, other):
+        path.write_bytes(b"x")
+    code, _, err = cli(capsys, "compose", "--out", out / "t.mid")
+    assert code == 0, err
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_a_compose_into_a_folder_being_written_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23, class 7: the output set is checked and written under the folder's lock."""
+    from seqgan_music.safe_io import output_lock
+
+    out = tmp_path / "o"
+    with output_lock(out):  # another compose, half-way through
+        code, _, err = cli(capsys, "compose", "--out", out / "t.mid", "-n", "2")
+    assert code == 1 and "being written by another seqgan-music process" in one_error(err)
+    assert list(out.iterdir()) == []
+    assert cli(capsys, "compose", "--out", out / "t.mid", "-n", "2", "--seed", "1")[0] == 0
+    code, _, err = cli(capsys, "compose", "--out", out / "t.mid", "-n", "2", "--seed", "2")
+    assert code == 1 and "exists" in one_error(err)
+
+
+def test_two_composes_into_one_folder_never_mix_their_tunes(tmp_path: Path) -> None:
+    """The issue's repro: two processes at once; one writes its whole set, the other is
+    refused in one line (whichever order they ran in)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = [sys.executable, "-m", "seqgan_music", "compose", "--out", "o/t.mid", "-n", "6",
+               "--model", "nottingham-paper"]
+    processes = [subprocess.Popen([*command, "--seed", str(seed)], cwd=tmp_path, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for seed in (1, 2)]
+    results = [(p.wait(), p.communicate()) for p in processes]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1], results
+    (loser,) = [err for code, (_, err) in results if code == 1]
+    assert len([line for line in loser.splitlines() if line.startswith("error:")]) == 1
+    winner = 1 if results[0][0] == 0 else 2
+    expected = tmp_path / "expected"
+    subprocess.run([*command[:5], str(expected / "t.mid"), *command[6:], "--seed", str(winner)],
+                   env=env, check=True, capture_output=True)
+    written = sorted((tmp_path / "o").iterdir())
+    assert [p.name for p in written] == [f"t-{i}.mid" for i in range(1, 7)]
+    assert all(p.read_bytes() == (expected / p.name).read_bytes() for p in written)
+
+
+# Issue 23, classes 10, 12 and 15: hostile corpora ------------------------------------------
+
+
+def test_names_that_are_not_utf8_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    """Class 10: file and folder names in another encoding (downloaded archives)."""
+    from seqgan_music.music.corpus import MusicOptions, _corpus_key, build_music_corpus
+
+    folder = random_tunes(tmp_path / "tunes", num=6, steps=60)
+    raw = os.fsencode(folder)
+    os.mkdir(raw + b"/caf\xe9")
+    for i, path in enumerate(sorted(folder.glob("*.mid"))[:3]):
+        os.rename(os.fsencode(path), raw + b"/caf\xe9/tune\xff%d.mid" % i)
+    (folder / "caf\udce9" / "broken\udcff.mid").write_bytes(b"MThd junk")
+    monkeypatch.setenv("SEQGAN_MUSIC_CACHE", str(tmp_path / "cache"))
+    with pytest.warns(Warning):  # the broken file is skipped and counted, its name shown
+        data = build_music_corpus([folder], "t", MusicOptions(), 16, use_cache=True)
+    assert len(data.train) + len(data.valid) + len(data.test) > 0
+    files = sorted(folder.rglob("*.mid"))
+    assert _corpus_key(files, MusicOptions(), 16)  # the cache key of such names
+
+
+def test_an_unreadable_subfolder_of_a_corpus_is_warned_about(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Class 15: never skipped silently (a permission error is simulated: tests may run as
+    root, who reads everything)."""
+    from seqgan_music.errors import DataWarning
+    from seqgan_music.music import corpus
+
+    folder = random_tunes(tmp_path / "tunes", num=2, steps=40)
+    (folder / "locked").mkdir()
+    (folder / "locked" / "x.mid").write_bytes((folder / "tune0.mid").read_bytes())
+    real = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path).name == "locked":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(corpus.os, "scandir", scandir)
+    with pytest.warns(DataWarning, match=r"skipped 1 folder\(s\) .* cannot be read, e.g. "
+                                         r".*locked \(Permission denied\)"):
+        files, _ = corpus.find_music_files(folder)
+    assert [p.name for p in files] == ["tune0.mid", "tune1.mid"]
+
+
+def test_a_huge_midi_file_is_refused_before_it_is_parsed(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Class 15: a size check first (a 50 MB file of millions of notes took minutes)."""
+    import pretty_midi
+
+    from seqgan_music.music import readers
+    from seqgan_music.music.corpus import read_file
+
+    path = random_tunes(tmp_path / "tunes", num=1, steps=400) / "tune0.mid"
+    monkeypatch.setattr(readers, "MAX_MIDI_BYTES", path.stat().st_size - 1)
+    parsed = []
+    monkeypatch.setattr(pretty_midi, "PrettyMIDI", lambda *a, **k: parsed.append(a))
+    with pytest.raises(readers.UnusableFile, match="larger than any melody file"):
+        read_file(path, 0.4, "auto")
+    assert parsed == []  # refused before any parsing
+
+
+@pytest.mark.parametrize("meter", ["M:1000000/1", "M:1024/4", "M:4/3", "M:99+99/8",
+                                   "M:2+2+2+2+2/8", "L:1/1000000", "M:6/8\nK:G\n[M:512/4]"])
+def test_abc_meters_are_checked_before_music21_sees_them(meter: str,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Class 12: a meter music21 would expand without end never reaches it."""
+    import music21
+
+    from seqgan_music.music import readers
+
+    parsed = []
+    monkeypatch.setattr(music21.converter, "parseData", lambda *a, **k: parsed.append(a))
+    text = f"X:1\nT:t\n{meter}\nL:1/8\nK:G\nGABc dedB|\n"
+    with pytest.raises(readers.UnusableFile, match="meter|unit note length"):
+        readers.abc_melody_notes(text)
+    assert parsed == []
+
+
+def test_folk_meters_pass_and_additive_ones_are_summed() -> None:
+    from seqgan_music.music.readers import abc_melody_notes, check_abc_tune
+
+    for meter in ("M:6/8", "M:9/8", "M:12/8", "M:C", "M:C|", "M:none", "M:2/2", "M:3/2"):
+        assert check_abc_tune(f"X:1\n{meter}\nK:G\nGAB|\n")
+    assert check_abc_tune("X:1\nM:3+3+2/8\nK:G\nAB [M:(2+3)/8] c|") == \
+        "X:1\nM:8/8\nK:G\nAB [M:5/8] c|"
+    notes = abc_melody_notes("X:1\nT:t\nM:3+3+2/8\nL:1/8\nK:G\nGAB cde fg|\n")
+    assert [p for _, _, p in notes] == [67, 69, 71, 72, 74, 76, 78, 79]
+
+
+def test_an_abc_tune_of_too_many_notes_is_refused_early(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    from seqgan_music.music import readers
+
+    monkeypatch.setattr(readers, "MAX_ABC_NOTES", 100)
+    with pytest.raises(readers.UnusableFile, match="notes: more than any tune"):
+        readers.check_abc_tune("X:1\nM:4/4\nK:G\n" + "GABc dedB|" * 20)

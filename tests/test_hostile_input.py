@@ -120,6 +120,16 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_model(folder / "shortvocab.safetensors", "text", len(WORDS),
                 {"text": True, "vocab": {"kind": "word", "tokens": WORDS[:4]}})
     (folder / "notes.txt").write_text("not a model\n", encoding="utf-8")
+    # issue 23, class 11: `h` is a pickle opcode torch's safe unpickler meets with a KeyError
+    (folder / "hello.txt").write_text("hello, I am a text file\n", encoding="utf-8")
+    # issue 23, class 12: meters music21 would expand without end, in the header or inline
+    for name, meter in (("meter.abc", "M:1000000/1"), ("meter1024.abc", "M:1024/4"),
+                        ("inline.abc", "M:6/8\nL:1/8\nK:G\nGAB|[M:999/4]cde|\n")):
+        (folder / name).write_text(f"X:1\nT:Meter\n{meter}\nL:1/8\nK:G\nGABc dedB|\n",
+                                   encoding="utf-8")
+    write_model(folder / "v99.safetensors", "nottingham", VOCAB_SIZE, MUSIC, version=99)
+    write_model(folder / "otherformat.safetensors", "nottingham", VOCAB_SIZE, MUSIC,
+                format="someone-elses-model")
     (folder / "notes.safetensors").write_text("not a model either\n", encoding="utf-8")
     (folder / "lines.txt").write_text("a b c\nd e a\nb c d\n" * 5, encoding="utf-8")
     # A primer holding a 10-hour note: past pretty_midi's tick limit at the usual resolution,
@@ -180,6 +190,27 @@ CASES = [
                                    "t.mid"], "not a readable safetensors file"),
     ("resume-without-config", ["train", "oracle", "--resume", "{m}/noconfig.pt"],
      "lacks config"),
+    # Issue 23, class 3: a format version this seqgan-music cannot read; class 11: a text
+    # file whose first byte is `h`, in every command that takes a model.
+    ("st-version-99", ["compose", "--model", "{m}/v99.safetensors", "--out", "t.mid"],
+     "model format version 99; this seqgan-music reads version 1"),
+    ("st-other-format", ["generate", "--model", "{m}/otherformat.safetensors"],
+     "not a seqgan-music model"),
+    ("h-text-compose", ["compose", "--model", "{m}/hello.txt", "--out", "t.mid"],
+     "not a plain PyTorch file"),
+    ("h-text-generate", ["generate", "--model", "{m}/hello.txt"], "not a plain PyTorch file"),
+    ("h-text-resume", ["train", "oracle", "--resume", "{m}/hello.txt"],
+     "not a plain PyTorch file"),
+    ("h-text-continue", ["text", "continue", "a", "--model", "{m}/hello.txt"],
+     "not a plain PyTorch file"),
+    ("abc-meter-million", ["compose", "--primer", "{m}/meter.abc", "--out", "t.mid"],
+     "meter M:1000000/1 is outside what a tune uses"),
+    ("abc-meter-1024", ["compose", "--primer", "{m}/meter1024.abc", "--out", "t.mid"],
+     "meter M:1024/4"),
+    ("abc-meter-inline", ["compose", "--primer", "{m}/inline.abc", "--out", "t.mid"],
+     "meter M:999/4"),
+    ("abc-meter-paper-model", ["compose", "--model", "nottingham-paper", "--primer",
+                               "{m}/meter.abc", "--out", "t.mid"], "meter M:1000000/1"),
     # 4. Task options unvalidated.
     ("oracle-num-train-abc", ["train", "oracle", "--dry-run", "--set",
                               "task_options.num_train=abc"], "task_options.num_train = 'abc'"),
@@ -407,3 +438,241 @@ def test_task_options_are_checked_as_each_task_declares_them() -> None:
     folk = load_task("folk")
     assert check_task_options("folk", folk.accepted_options, {"corpora": "oneills1850",
                                                              "step": 1})["step"] == 1.0
+
+
+# The studio: hostile requests (issue 23) ---------------------------------------------------
+
+
+@pytest.fixture
+def studio_client(tmp_path: Path) -> Iterator[Any]:
+    """A studio on an empty runs folder and the test client of its app (token header set)."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from seqgan_music.studio.app import Studio, create_app
+
+    studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path / "work")
+    studio.work.mkdir()
+    studio.runs.mkdir()
+    client = TestClient(create_app(studio))
+    client.studio = studio  # type: ignore[attr-defined]
+    yield client
+    studio.close()
+
+
+
+
+def _routes_of(client: Any) -> list[tuple[str, str]]:
+    from starlette.applications import Starlette
+
+    app = client.app
+    while not isinstance(app, Starlette):  # through the middleware
+        app = app.app
+    from starlette.routing import Mount, Route
+
+    found = []
+    for route in app.routes:
+        if isinstance(route, Mount):
+            found.append(("GET", f"{route.path}/app.js"))
+        elif isinstance(route, Route):
+            path = route.path.replace("{tune}", "t1").replace("{kind}", "mid")
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                found.append((method, path))
+    return found
+
+
+CROSS_SITE = [  # (id, headers): what a page of another site or port sends
+    ("sec-fetch-cross-site", {"Sec-Fetch-Site": "cross-site"}),
+    ("sec-fetch-same-site-other-port", {"Sec-Fetch-Site": "same-site"}),
+    ("origin-evil", {"Origin": "http://evil.example"}),
+    ("origin-null", {"Origin": "null"}),
+    ("origin-other-port", {"Origin": "http://testserver:9999"}),
+]
+
+
+@pytest.mark.parametrize("headers", [h for _, h in CROSS_SITE], ids=[i for i, _ in CROSS_SITE])
+def test_every_studio_route_refuses_cross_site_requests(studio_client: Any,
+                                                        headers: dict[str, str]) -> None:
+    """Issue 23, class 1: even with the token (the cookie a same-site page gets), a request a
+    browser marks as coming from elsewhere is refused on every route."""
+    studio = studio_client.studio
+    routes = _routes_of(studio_client)
+    assert ("POST", "/api/compose") in routes and ("POST", "/api/train") in routes
+    studio_client.cookies.set(studio.cookie, studio.token)
+    for method, path in routes:
+        response = studio_client.request(method, path, headers=headers,
+                                         content=b'{"task": "oracle"}')
+        assert response.status_code == 403, (method, path, response.text)
+        assert "refused" in response.json()["error"]
+    assert studio.jobs.job is None  # no training was started
+
+
+def test_a_cookie_alone_never_changes_anything(studio_client: Any) -> None:
+    """A POST authenticated by the cookie alone (no X-Studio-CSRF, no token header) is refused
+    on every state-changing route; the page's own header makes the same request pass."""
+    studio = studio_client.studio
+    studio_client.cookies.set(studio.cookie, studio.token)
+    posts = [(m, p) for m, p in _routes_of(studio_client) if m != "GET"]
+    assert {p for _, p in posts} >= {"/api/compose", "/api/train", "/api/train/cancel",
+                                     "/api/upload"}
+    for method, path in posts:
+        for content_type in ("text/plain", "application/x-www-form-urlencoded",
+                             "multipart/form-data; boundary=x", "application/json"):
+            response = studio_client.request(method, path, content=b'{"task": "oracle"}',
+                                             headers={"Content-Type": content_type})
+            assert response.status_code == 403, (path, content_type, response.text)
+            assert "X-Studio-CSRF" in response.json()["error"]
+    assert studio.jobs.job is None
+    ok = studio_client.post("/api/train/cancel", headers={"X-Studio-CSRF": studio.csrf})
+    assert ok.status_code == 409  # past the gate: nothing to cancel
+    assert studio.csrf in studio_client.get("/").text  # the page carries it
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", ""])
+def test_json_routes_take_json_only(studio_client: Any, content_type: str) -> None:
+    studio = studio_client.studio
+    headers = {"X-Studio-Token": studio.token, "Content-Type": content_type}
+    for path in ("/api/compose", "/api/train", "/api/train/cancel"):
+        response = studio_client.post(path, content=b'{"task": "oracle"}', headers=headers)
+        assert response.status_code == 415, (path, response.text)
+        assert "application/json" in response.json()["error"]
+    assert studio.jobs.job is None
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "//evil.example",
+                                    "///evil.example/x", "/\t/evil.example/"])
+def test_the_first_visit_redirect_stays_on_the_studio(studio_client: Any, target: str) -> None:
+    """Issue 23, class 4: no open redirect through `//host/?token=` (the raw path, as a
+    browser or curl sends it: the ASGI app is called directly)."""
+    import asyncio
+
+    studio = studio_client.studio
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": target, "raw_path": target.encode(),
+             "query_string": f"token={studio.token}".encode(), "root_path": "",
+             "headers": [(b"host", b"testserver")], "scheme": "http", "http_version": "1.1",
+             "server": ("testserver", 80), "client": ("127.0.0.1", 1)}
+    asyncio.run(studio_client.app(scope, receive, send))
+    start = sent[0]
+    assert start["status"] == 303
+    location = dict(start["headers"])[b"location"].decode()
+    assert location == "/", location
+
+
+# (id, method, path, json or raw body, statuses accepted, words in the error)
+STUDIO_CASES: list[tuple[str, str, str, Any, tuple[int, ...], str]] = [
+    ("num-1e400", "POST", "/api/compose", b'{"num": 1e400}', (400,), "finite"),
+    ("length-minus-1e400", "POST", "/api/compose", b'{"length": -1e400}', (400,), "finite"),
+    ("temperature-nan", "POST", "/api/compose", b'{"temperature": NaN}', (400,), "finite"),
+    ("seed-infinity", "POST", "/api/compose", b'{"seed": Infinity}', (400,), "finite"),
+    ("deep-nesting", "POST", "/api/compose", b"[" * 60000, (400,), "nests deeper"),
+    ("deep-object", "POST", "/api/train", b'{"a":' * 5000 + b"1" + b"}" * 5000, (400,),
+     "nests deeper"),
+    ("huge-integer", "POST", "/api/compose", b'{"seed": ' + b"9" * 5000 + b"}", (400,),
+     "digits"),
+    ("seed-fraction", "POST", "/api/compose", {"seed": 1.5}, (400,), "seed = 1.5 is invalid"),
+    ("num-true", "POST", "/api/compose", {"num": True}, (400,), "num = true is invalid"),
+    ("num-list", "POST", "/api/compose", {"num": [1]}, (400,), "num = [1] is invalid"),
+    ("seed-negative", "POST", "/api/compose", {"seed": -1}, (400,), "seed = -1 is invalid"),
+    ("seed-too-big", "POST", "/api/compose", {"seed": 2**64}, (400,), "seed ="),
+    ("train-seed-fraction", "POST", "/api/train", {"task": "oracle", "seed": 1.5}, (400,),
+     "seed = 1.5"),
+    ("model-object", "POST", "/api/compose", {"model": {"a": 1}}, (400,), "model ="),
+    ("key-huge", "POST", "/api/compose", {"key": "C" * 100000}, (400, 413), ""),
+    ("body-not-object", "POST", "/api/compose", b"[1, 2]", (400,), "JSON object"),
+    ("body-not-utf8", "POST", "/api/compose", b'{"key": "\xff"}', (400,), "UTF-8"),
+    ("run-id-too-long", "GET", "/api/run?id=" + "a/" * 2500, None, (400, 404), ""),
+    ("run-id-5000", "GET", "/api/run?id=oracle/" + "x" * 5000, None, (400, 404), ""),
+    ("run-id-component-too-long", "GET", "/api/run?id=oracle/" + "x" * 300, None, (400, 404),
+     ""),
+    ("run-file-id-too-long", "GET", "/api/run/file?path=train.log&id=" + "x" * 5000, None,
+     (400, 404), ""),
+    ("run-audio-nul", "GET", "/api/run/audio?id=oracle/x&name=a%00.mid", None,
+     (400, 403, 404), ""),
+    ("resume-too-long", "POST", "/api/train", {"resume": "oracle/" + "x" * 5000}, (400, 404),
+     ""),
+    ("data-too-long", "POST", "/api/train", {"task": "oracle", "data": "/" + "x" * 5000},
+     (400,), ""),
+    ("data-nul", "POST", "/api/train", {"task": "oracle", "data": "/tmp/a\x00b"}, (400,), ""),
+]
+
+
+@pytest.mark.parametrize("method, path, body, statuses, words",
+                         [case[1:] for case in STUDIO_CASES], ids=[c[0] for c in STUDIO_CASES])
+def test_hostile_studio_request_is_one_clear_refusal(studio_client: Any, method: str, path: str,
+                                                     body: Any, statuses: tuple[int, ...],
+                                                     words: str) -> None:
+    """Issue 23, class 14: a 4xx with one line naming the problem, never a 500."""
+    studio = studio_client.studio
+    headers = {"X-Studio-Token": studio.token, "Content-Type": "application/json"}
+    if isinstance(body, bytes) or body is None:
+        response = studio_client.request(method, path, content=body, headers=headers)
+    else:
+        response = studio_client.request(method, path, json=body, headers=headers)
+    assert response.status_code in statuses, response.text[:300]
+    error = response.json()["error"]
+    assert words in error and "\n" not in error and "Traceback" not in error
+    assert studio.jobs.job is None
+    assert studio_client.get("/api/models", headers=headers).status_code == 200
+
+
+def test_listing_routes_answer_while_composes_are_queued(studio_client: Any,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Issue 23, class 12: a stuck compose (held here on an event, no clock involved) fills
+    the studio's own pool; the listings still answer and a compose past the queue gets 503."""
+    import threading
+
+    from seqgan_music.studio import adapter
+    from seqgan_music.studio.app import MAX_QUEUED
+
+    studio = studio_client.studio
+    release = threading.Event()
+    entered = threading.Event()
+
+    def stuck(**_: Any) -> list[Any]:
+        entered.set()
+        release.wait()
+        return []
+
+    monkeypatch.setattr(adapter, "compose_tunes", stuck)
+    headers = {"X-Studio-Token": studio.token}
+    answers: list[int] = []
+
+    def compose() -> None:
+        response = studio_client.post("/api/compose", json={"seed": 1}, headers=headers)
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=compose) for _ in range(MAX_QUEUED)]
+    for thread in threads:
+        thread.start()
+    entered.wait()
+    while True:  # until every compose has its place in the queue
+        with studio.queue_lock:
+            if studio.queued == MAX_QUEUED:
+                break
+        threading.Event().wait(0.01)
+    try:
+        for path in ("/api/models", "/api/runs", "/api/train/status", "/api/tasks"):
+            assert studio_client.get(path, headers=headers).status_code == 200, path
+        busy = studio_client.post("/api/compose", json={"seed": 2}, headers=headers)
+        assert busy.status_code == 503 and "busy" in busy.json()["error"]
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    assert answers == [200] * MAX_QUEUED
+    assert studio.queued == 0

@@ -110,6 +110,7 @@ def test_compose_errors_are_one_line(args: list[str], message: str, tmp_path: Pa
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_compose_refuses_a_text_or_oracle_model(tmp_path: Path) -> None:
     from tests.conftest import TINY_ORACLE_FLAGS
 
@@ -153,6 +154,7 @@ def onset_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_onset_compose_whole_tunes_keys_meters_and_seeds(onset_run: Path, tmp_path: Path
                                                          ) -> None:
     import pretty_midi
@@ -195,6 +197,7 @@ def test_music_tasks_are_listed_and_missing_data_is_explained(tmp_path: Path) ->
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_export_writes_a_small_generator_only_model(trained: Path, tmp_path: Path) -> None:
     latest = trained / "checkpoints" / "latest.pt"
     for name in ("model.pt", "model.safetensors"):
@@ -226,3 +229,52 @@ def test_export_writes_a_small_generator_only_model(trained: Path, tmp_path: Pat
 def test_compose_help_imports_neither_torch_nor_music21() -> None:
     out = help_in_fresh_process(["compose", "--help"], ("torch", "music21", "pretty_midi"))
     assert "--primer" in out and "--keep-primer" in out
+
+
+@pytest.mark.slow
+def test_export_writes_a_model_folder_that_compose_generate_and_the_api_load(
+        onset_run: Path, tmp_path: Path) -> None:
+    import json
+
+    import seqgan_music
+    from seqgan_music.music.zoo import parse_card_metadata
+
+    folder = tmp_path / "my-tunes"
+    done = run("export", "--model", str(onset_run), "--out", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json",
+                                                        "model.safetensors"]
+    card = parse_card_metadata((folder / "README.md").read_text())
+    assert card["license"] == "gpl-3.0" and card["library_name"] == "seqgan-music"
+    assert card["tags"] and card["datasets"] == ["nottingham"] and card["model-index"]
+    assert json.loads((folder / "config.json").read_text())["task"] == "nottingham"
+    again = run("export", "--model", str(onset_run), "--out", str(folder))
+    assert again.returncode == 1 and "--force" in again.stderr
+    composed = run("compose", "--model", str(folder), "--out", str(tmp_path / "t.mid"),
+                   "--seed", "4")
+    assert composed.returncode == 0, composed.stderr
+    (tune,) = seqgan_music.compose(model=folder, seed=4)
+    import pretty_midi
+
+    written = pretty_midi.PrettyMIDI(str(tmp_path / "t.mid")).instruments[0].notes
+    assert [(n.pitch, round(n.start, 6)) for n in written] == \
+        [(n.pitch, round(n.start, 6)) for n in tune.notes]
+    assert seqgan_music.load_model(folder).representation == "onset"
+    printed = run("generate", "--model", str(folder), "-n", "2")
+    assert printed.returncode == 0, printed.stderr
+
+
+@pytest.mark.slow
+def test_generate_and_evaluate_accept_shipped_names_and_print_whole_tunes(
+        tmp_path: Path) -> None:
+    printed = run("generate", "--model", "nottingham-onset", "-n", "3", "--seed", "1")
+    assert printed.returncode == 0, printed.stderr
+    lines = printed.stdout.splitlines()
+    assert len(lines) == 3
+    for line in lines:  # a tune up to its end token, never a window padded with end tokens
+        assert line.count("<end>") <= 1 and "|" in line
+    random_tunes(tmp_path / "tunes", num=9, steps=70)
+    scored = run("evaluate", "--model", "nottingham-onset", "-n", "8", "--data",
+                 str(tmp_path / "tunes"))
+    assert scored.returncode == 0, scored.stderr
+    assert "SeqGAN" in scored.stdout

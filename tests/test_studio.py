@@ -268,6 +268,7 @@ def test_training_runs_the_cli_to_the_end(client: TestClient, studio: Studio) ->
     assert not detail["resumable"]
 
 
+@pytest.mark.slow
 def test_training_cancel_and_resume(tmp_path: Path) -> None:
     studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path,
                     train_overrides=tiny_train_overrides(epochs=100000))
@@ -319,6 +320,37 @@ def test_progress_lines_are_parsed() -> None:
     assert studio_jobs.parse_progress(lines) == {"phase": "D pre-training", "done": 0,
                                                  "total": 2, "figures": ""}
     assert studio_jobs.parse_progress(lines[:3])["figures"].startswith("G loss 7.866")
+    # the end of a run: its data line holds "n/m" but is no progress
+    done = [*lines[:3], "data: Nottingham (1034 tunes, 3886/501/480 windows)",
+            "run directory: runs/nottingham/20260101-000000"]
+    assert studio_jobs.parse_progress(done)["done"] == 2
+
+
+def test_train_page_starts_on_what_compose_plays(client: TestClient) -> None:
+    from seqgan_music.music.zoo import default_model
+
+    card = default_model().card
+    answer = client.get("/api/tasks").json()
+    assert answer["defaults"] == {"task": card["task"], "preset": card["preset"]}
+    task = next(t for t in answer["tasks"] if t["name"] == card["task"])
+    assert card["preset"] in task["presets"]
+
+
+def test_cli_runs_show_their_preset_and_the_page_has_an_icon(client: TestClient,
+                                                             studio: Studio) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "seqgan_music", "train", "oracle", "--out",
+                           str(studio.runs), *TINY_ORACLE_FLAGS], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (run,) = client.get("/api/runs").json()["runs"]
+    assert run["preset"] == "quick"
+    page = client.get("/").text
+    assert 'rel="icon"' in page
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and "<svg" in icon.text
 
 
 # The command ----------------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from tests.test_studio import tiny_train_overrides
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None or DRIVER is None,
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-    "chromium-driver; .ci/run installs them)")
+    "chromium-driver; .ci/run installs them)")]
 
 
 def free_port() -> int:
@@ -156,7 +156,16 @@ def test_compose_hear_download_and_train(server: tuple[str, object], browser: ob
 
     # Train on the quick preset (tiny): progress shows, then it finishes.
     driver.find_element(By.ID, "tab-train").click()  # type: ignore[attr-defined]
-    wait(driver, "return document.getElementById('train-task').value === 'oracle'")
+    # It starts on what Compose plays (the default model's task and preset); train the oracle.
+    wait(driver, "return document.getElementById('train-task').value === 'nottingham'")
+    from seqgan_music.music.zoo import default_model
+
+    assert driver.execute_script(  # type: ignore[attr-defined]
+        "return document.getElementById('train-preset').value") == default_model().card["preset"]
+    driver.execute_script(  # type: ignore[attr-defined]
+        "const t = document.getElementById('train-task'); t.value = 'oracle';"
+        "t.dispatchEvent(new Event('change'));")
+    wait(driver, "return document.getElementById('train-preset').value === 'quick'")
     driver.find_element(By.ID, "train-start").click()  # type: ignore[attr-defined]
     wait(driver, "return /\\d+\\/\\d+/.test(document.getElementById('train-state').textContent)")
     wait(driver, "return document.getElementById('train-state').dataset.state === 'finished'",

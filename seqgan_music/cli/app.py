@@ -247,9 +247,9 @@ def compose_command(
                                       "tune-1.mid, tune-2.mid... when -n > 1).")] = Path(
         "tune.mid"),
     model: Annotated[Path | None, typer.Option(
-        "--model", help="Run directory, checkpoint, or a shipped model's name (seqgan-music "
-        "models); default: the latest finished nottingham run in runs/, else the best shipped "
-        "model.")] = None,
+        "--model", help="Run directory, checkpoint, model folder, a shipped model's name "
+        "(seqgan-music models) or 'latest' (the latest finished nottingham run in --runs); "
+        "default: the shipped default model.")] = None,
     num: Annotated[int, typer.Option("-n", "--num", help="Number of tunes.")] = 1,
     length: Annotated[int | None, typer.Option(
         "--length", help="Steps to generate at most (paper models: 0.4 s steps, default 32; "
@@ -276,7 +276,7 @@ def compose_command(
     musicxml: Annotated[bool, typer.Option(
         "--musicxml", help="Also write notation as .musicxml.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
-    runs: Annotated[Path, typer.Option("--runs", help="Where to look for the latest run.")] =
+    runs: Annotated[Path, typer.Option("--runs", help="Where --model latest looks.")] =
         Path("runs"),
     key: Annotated[str | None, typer.Option(
         "--key", help="Key to write the tune in, e.g. G, D, Em, \"A minor\" (default: onset "
@@ -306,7 +306,8 @@ def compose_command(
     steps = len(result.tunes[0])
     seconds = steps * 60.0 / tempo
     console.print(f"model: {result.model}", markup=False)
-    primer_note = f", primer {result.primer_steps} steps kept" if result.primer_steps else ""
+    primer_note = (f", primer {result.primer_steps} steps kept"
+                   if result.primer_steps and result.primer is not None else "")
     if result.primer is not None and result.primer.num_tunes > 1:
         console.print(f"primer: tune {result.primer.tune} of the {result.primer.num_tunes} in "
                       f"{primer} (--tune N for another)", markup=False)
@@ -314,15 +315,25 @@ def compose_command(
         console.print(f"{num} tune(s) of {steps} steps ({seconds:.1f} s at {tempo:g} qpm; the "
                       f"model's step is {STEP_SECONDS} s){primer_note}", markup=False)
     else:
-        ended = sum(result.ended)
         console.print(f"{num} tune(s) in {result.representation} representation, "
                       f"{', '.join(sorted(set(result.meters)))}, "
-                      f"{', '.join(sorted(set(result.keys)))}; {ended} of {num} ended by the "
-                      f"model (the others stop at --length){primer_note}", markup=False)
+                      f"{', '.join(sorted(set(result.keys)))}; {_ended(result.ended)}"
+                      f"{primer_note}", markup=False)
     if result.synth:
         console.print(f"audio: {result.synth}", markup=False)
     for path in result.files:
         console.print(f"wrote {path}", markup=False)
+
+
+def _ended(ended: list[bool]) -> str:
+    """How the tunes ended, in words that fit the count."""
+    done, num = sum(ended), len(ended)
+    if done == num:
+        return "ended by the model" if num == 1 else f"all {num} ended by the model"
+    if done == 0:
+        return ("stopped at --length (the model did not end it)" if num == 1
+                else f"none ended by the model (all {num} stop at --length)")
+    return f"{done} of {num} ended by the model (the other {num - done} stop at --length)"
 
 
 def _primer_arguments(primer: str | None) -> tuple[Path | None, str | None]:
@@ -397,8 +408,8 @@ def oracle_command(
         console.print(format_table(result), markup=False, soft_wrap=True)
     else:
         console.print(_oracle_table(result))
-        # format_table ends with the paragraph that explains the columns
-        console.print(format_table(result).rsplit("\n", 1)[-1], markup=False)
+        # format_table ends with the protocols and the paragraph that explains the columns
+        console.print(format_table(result).split("\n\n", 1)[-1], markup=False)
     console.print(f"{result.seconds:.0f} s; table, curves.csv and curves.png in {result.out_dir}",
                   markup=False)
 
@@ -408,25 +419,30 @@ def _oracle_table(result: Any) -> Any:
     `format_table`."""
     from rich.table import Table
 
-    from seqgan_music.tasks.oracle import METHOD_LABELS, PAPER_TABLE1
+    from seqgan_music.tasks.oracle import ROW_LABELS, TABLE_COLUMNS, table_cells
 
     table = Table(title="NLL-oracle (lower is better), paper values beside ours")
     table.add_column("method")
-    for column in ("NLL-oracle", "std over sequences", "p-value vs SeqGAN", "paper NLL-oracle",
-                   "NLL-test"):
-        table.add_column(column, justify="right", overflow="fold")
-    for method, row in result.rows.items():
-        p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
-        test = f"{row['nll_test']:.3f}" if "nll_test" in row else ""
-        table.add_row(METHOD_LABELS[method], f"{row['nll_oracle']:.3f}", f"{row['std']:.3f}", p,
-                      f"{PAPER_TABLE1[method]:.3f}", test)
-    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}", "", "", "", "")
+    # the Markdown table's column names, shortened to fit 80 columns (the notes explain them)
+    for column in ("NLL-oracle", "std", "p vs SeqGAN", "paper", "NLL-test", "distinct",
+                   "best (paper's pick)"):
+        table.add_column(column, justify="right", overflow="fold",
+                         no_wrap=column.startswith("NLL"))
+    assert len(table.columns) == len(TABLE_COLUMNS) + 1
+    for method in result.rows:
+        table.add_row(ROW_LABELS[method], *table_cells(result, method))
+    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}",
+                  *[""] * (len(TABLE_COLUMNS) - 1))
     return table
+
+
+MODEL_HELP = ("Run directory, checkpoint, model folder or a shipped model's name (seqgan-music "
+              "models).")
 
 
 @app.command("generate")
 def generate_command(
-    model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
+    model: Annotated[Path, typer.Option("--model", help=MODEL_HELP)],
     num: Annotated[int, typer.Option("-n", "--num", help="Number of samples.")] = 10,
     temperature: Annotated[float, typer.Option(
         "--temperature", help="Sampling temperature, e.g. 0.8 (< 1 safer, > 1 wilder).")]
@@ -444,10 +460,16 @@ def generate_command(
 
     Example: seqgan-music generate --model runs/nottingham/20260101-120000 --seed 7 --out a.mid
     """
-    from seqgan_music.pipeline import generate, load_model, output_format, write_samples
+    from seqgan_music.pipeline import (
+        generate,
+        load_model,
+        output_format,
+        resolve_model_path,
+        write_samples,
+    )
     from seqgan_music.runs import check_output
 
-    _check_file(model, "model")
+    model = resolve_model_path(model)
     if out is not None:
         check_output(out, force)
     loaded = load_model(model)
@@ -465,7 +487,7 @@ def generate_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
+    model: Annotated[Path, typer.Option("--model", help=MODEL_HELP)],
     num: Annotated[int | None, typer.Option(
         "-n", "--num", help="Samples to evaluate (default: the run's num_eval_samples).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")]
@@ -479,10 +501,10 @@ def evaluate_command(
     """
     import json
 
-    from seqgan_music.pipeline import evaluate_run
+    from seqgan_music.pipeline import evaluate_run, resolve_model_path
     from seqgan_music.runs import atomic_write, check_output
 
-    _check_file(model, "model")
+    model = resolve_model_path(model)
     if json_out is not None:
         check_output(json_out, force)
     outcome = evaluate_run(model, num, data)
@@ -500,18 +522,25 @@ def evaluate_command(
 def export_command(
     model: Annotated[Path, typer.Option("--model", help="Run directory or checkpoint.")],
     out: Annotated[Path, typer.Option(
-        "--out", help="The file to write: .safetensors (read without torch; compose starts "
-        "fastest from it) or .pt (a slim torch checkpoint).")],
+        "--out", help="A folder (no suffix: config.json, model.safetensors and README.md, the "
+        "model card, as the Hugging Face Hub keeps models), a .safetensors file (read without "
+        "torch) or .pt (a slim torch checkpoint).")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out.")] = False,
 ) -> None:
     """Save a run's generator alone (small; for sharing, generate and compose --model).
 
-    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out tunes.safetensors
+    Example: seqgan-music export --model runs/nottingham/20260101-120000 --out my-tunes
     """
     from seqgan_music.pipeline import export_model
 
     _check_file(model, "model")
     path = export_model(model, out, force)
+    if path.is_dir():
+        size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        _console().print(f"wrote {path}/ (config.json, model.safetensors, README.md; "
+                         f"{size / 1024:.0f} KiB); compose --model {path} plays it",
+                         markup=False)
+        return
     _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
 
 

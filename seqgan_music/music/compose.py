@@ -1,10 +1,12 @@
 """`seqgan-music compose`: melodies from a trained music model, written as MIDI (and more).
 
-The model is `--model RUN|CHECKPOINT`, else the latest finished `nottingham` run under `runs/`
-(one with its final model.safetensors; an interrupted run is never picked), else the
-small pretrained Nottingham model shipped in the package (`seqgan_music/pretrained/`, with its
-model card). Every output path is checked before anything is sampled or written: an existing
-file is only replaced with `force`, and each file is written atomically.
+The model is `--model RUN|CHECKPOINT|MODEL_DIR|NAME` (a shipped model's name, or `latest`: the
+latest finished `nottingham` run under `--runs`, never an interrupted one), else the default
+model shipped in the package (`seqgan_music/pretrained/`, with its model card). A run trained a
+minute ago is never picked implicitly: plain `compose` always plays the shipped model. Every
+output path is checked before anything is sampled or written: an existing file is only
+replaced with `force`, and each file is written atomically. With no `out`, nothing is written
+(the Python API, `seqgan_music.compose`, takes the tunes from `Composed`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
 from seqgan_music.runs import check_output
 
 PRETRAINED = "nottingham.safetensors"
+LATEST = "latest"  # --model latest: the latest finished nottingham run under --runs
 MAX_NUM = limits.MAX_COMPOSE_NUM
 MAX_LENGTH = limits.MAX_LENGTH
 
 
 @dataclass
 class ComposeOptions:
-    out: Path = Path("tune.mid")
+    out: Path | None = Path("tune.mid")  # None: write no file (the Python API's tunes)
     model: Path | None = None
     num: int = 1
     length: int | None = None  # steps; None: the model's representation's default (paper 32)
@@ -77,6 +80,8 @@ class Composed:
     keys: list[str] = field(default_factory=list)  # each tune's key as written
     meters: list[str] = field(default_factory=list)  # each tune's meter as written
     ended: list[bool] = field(default_factory=list)  # whether the model ended each tune
+    melodies: list[Any] = field(default_factory=list)  # each tune as a codecs.Melody, as written
+    midis: list[Any] = field(default_factory=list)  # each tune as a pretty_midi.PrettyMIDI
 
 
 def pretrained_model() -> Path:
@@ -90,8 +95,11 @@ def pretrained_model() -> Path:
 
 
 def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
-    """Per tune: the MIDI path and the extra files asked for (numbered when num > 1)."""
+    """Per tune: the MIDI path and the extra files asked for (numbered when num > 1); no
+    paths when `options.out` is None."""
     out = options.out
+    if out is None:
+        return [{} for _ in range(options.num)]
     if out.suffix.lower() not in (".mid", ".midi"):
         raise ConfigError(f"--out {out} must end in .mid or .midi")
     width = len(str(options.num))
@@ -132,7 +140,7 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
     limits.check_temperature(options.temperature)
     limits.check_seed(options.seed)
     check_render_options(options.tempo, options.program)
-    if options.model is not None and not options.model.exists():
+    if options.model is not None and not options.model.exists() and str(options.model) != LATEST:
         from seqgan_music.music.zoo import find_shipped, shipped_models
 
         if "/" in str(options.model) or "\\" in str(options.model) or not shipped_models():
@@ -155,6 +163,8 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
             raise ConfigError(f"output {existing[0]} exists{more}; pass --force to overwrite")
     for tune in paths:
+        if "midi" not in tune:
+            continue
         folder = tune["midi"].parent
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"--out folder {folder} is a file")
@@ -166,20 +176,23 @@ def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
     from seqgan_music.music.zoo import default_model, find_shipped
     from seqgan_music.runs import latest_run
 
+    if options.model is not None and str(options.model) == LATEST and not options.model.exists():
+        latest = latest_run(options.runs, "nottingham", finished=True)
+        if latest is None:
+            unfinished = latest_run(options.runs, "nottingham")
+            why = f" ({unfinished} is unfinished)" if unfinished is not None else ""
+            raise CheckpointError(f"--model latest: no finished nottingham run in "
+                                  f"{options.runs}{why}; pass --runs DIR or a run directory")
+        return latest, f"{latest} (the latest finished nottingham run)"
     if options.model is not None:
         if not options.model.exists():
             shipped = find_shipped(str(options.model))
             return shipped.path, f"the pretrained model {shipped.name} shipped with seqgan-music"
         return options.model, str(options.model)
-    latest = latest_run(options.runs, "nottingham", finished=True)
-    if latest is not None:
-        return latest, f"{latest} (the latest finished nottingham run)"
-    unfinished = latest_run(options.runs, "nottingham")
-    why = (f" (no finished nottingham run in {options.runs}; {unfinished} is unfinished)"
-           if unfinished is not None else "")
     shipped = default_model()
-    return (shipped.path,
-            f"the pretrained model {shipped.name} shipped with seqgan-music{why}")
+    return (shipped.path, f"the pretrained model {shipped.name} shipped with seqgan-music "
+                          "(--model RUN_DIR, --model latest or a name from `seqgan-music "
+                          "models` picks another)")
 
 
 def read_primer(path: Path, spec: dict[str, Any], tune: int = 1) -> Primer:
@@ -241,9 +254,17 @@ def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
     full, Ctrl-C) removes the files this call had newly written, so a failed compose leaves no
     partial set of tunes behind.
     """
+    from contextlib import nullcontext
+
+    from seqgan_music.safe_io import output_lock
+
     result = Composed("")
     try:
-        return _compose(options, result, reporter)
+        # the output set is checked and written under a lock on its folder: two composes
+        # into one folder never overwrite each other's tunes (issue 23)
+        with (output_lock(options.out.parent, "--out folder") if options.out is not None
+              else nullcontext()):
+            return _compose(options, result, reporter)
     except BaseException:
         for path in result.files:
             if path not in result.replaced:
@@ -443,6 +464,10 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
                 0.0 if plain else melody.lead_in())
         midi = (tokens_to_midi([tune], options.tempo, options.program) if plain
                 else melodies_to_midi([melody], options.tempo, options.program))
+        result.melodies.append(melody)
+        result.midis.append(midi)
+        if "midi" not in tune_paths:  # the API's tunes: nothing to write
+            continue
         result.files.append(write_midi(midi, tune_paths["midi"]))
         if "wav" in tune_paths:
             result.synth = write_wav(midi, tune_paths["wav"], soundfont=options.soundfont)

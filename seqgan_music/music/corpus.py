@@ -118,9 +118,8 @@ def find_music_files(root: Path) -> tuple[list[Path], str]:
         if melody_dir.is_dir() and any(melody_dir.glob("*.mid")):
             return sorted(melody_dir.glob("*.mid")), "jukedeck (MIDI/melody)"
     files, links = [], []
-    for p in root.rglob("*"):  # symbolic links to folders are listed, not followed: no loops
-        if any(part.startswith(".") for part in p.relative_to(root).parts):
-            continue
+    unreadable: list[tuple[Path, str]] = []
+    for p in _walk(root, unreadable):  # links to folders are listed, not followed: no loops
         if p.suffix.lower() in MUSIC_SUFFIXES and p.is_file():
             files.append(p)
         elif p.is_symlink() and (p.suffix.lower() in MUSIC_SUFFIXES or p.is_dir()
@@ -130,7 +129,36 @@ def find_music_files(root: Path) -> tuple[list[Path], str]:
         warnings.warn(f"skipped {len(links)} symbolic link(s) in {root} that loop, point nowhere "
                       f"or point to a folder (folders behind links are not searched), e.g. "
                       f"{links[0]}", DataWarning, stacklevel=3)
+    if unreadable:
+        folder, reason = unreadable[0]
+        warnings.warn(f"skipped {len(unreadable)} folder(s) in {root} that cannot be read, "
+                      f"e.g. {folder} ({reason})", DataWarning, stacklevel=3)
     return sorted(files), "folder"
+
+
+def _walk(root: Path, unreadable: list[tuple[Path, str]]) -> Iterator[Path]:
+    """Every entry under `root` but hidden ones (names starting with "."), not following
+    links to folders; a folder that cannot be listed is added to `unreadable` (never silently
+    skipped, as `Path.rglob` does)."""
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            unreadable.append((folder, error.strerror or type(error).__name__))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            yield path
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(path)
+            except OSError:
+                continue
 
 
 def read_file(path: Path, step: float, melody: str, representation: str = "paper"
@@ -226,7 +254,10 @@ def _corpus_key(files: list[Path], options: MusicOptions, seq_len: int) -> str:
     digest.update(json.dumps([described, seq_len, READER_VERSION, STORE_VERSION]).encode())
     for path in files:
         stat = path.stat()
-        digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        # the name as the OS spells it: names that are not UTF-8 (common in downloaded
+        # archives) are surrogate-escaped str, which `.encode()` refuses (issue 23)
+        digest.update(os.fsencode(path.resolve()) + f"\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                      .encode())
     return digest.hexdigest()[:24]
 
 

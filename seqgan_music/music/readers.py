@@ -31,6 +31,18 @@ MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
 MELODY_MODES = ("auto", "highest")
 DEFAULT_ABC_QPM = 120.0  # jukedeck's MIDI renderings of the Nottingham ABC are all 120 qpm
 MAX_STEPS = 1_000_000  # a single "tune" longer than ~4.6 days at 0.4 s is not a tune
+# Bounds checked before music21 sees an ABC tune (issue 23: `M:1024/4` made it expand for
+# ever; the time grows faster than the bar): beats per bar, parts of an additive meter,
+# characters and notes of one tune. Folk meters are far inside them (12/8, 9/8, 3+3+2/8).
+MAX_METER_BEATS = 32
+MAX_METER_PARTS = 4
+METER_UNITS = (1, 2, 4, 8, 16, 32, 64)
+MAX_ABC_CHARS = 200_000
+MAX_ABC_NOTES = 20_000
+MAX_MIDI_BYTES = 8 << 20  # a melody file of 8 MiB holds about 2 million notes
+ABC_FIELD = re.compile(r"(?m)^(?P<field>[ML]):(?P<value>[^\n%]*)|\[(?P<inline>[ML]):"
+                       r"(?P<inline_value>[^\]\n]*)\]")
+ABC_NOTE = re.compile(r"[A-Ga-gz]")
 _EPS = 1e-6
 
 
@@ -84,6 +96,7 @@ def midi_melody_notes(path: Path, melody: str = "auto"
     """The melody notes (start s, end s, pitch) of a MIDI file and the file's end in seconds."""
     import pretty_midi
 
+    check_midi_size(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. tempo events on non-zero tracks: harmless
@@ -106,6 +119,18 @@ def midi_melody_notes(path: Path, melody: str = "auto"
             tracks, key=lambda t: float(np.mean([n.pitch for n in t.notes])))]
     notes = [(n.start, n.end, n.pitch) for track in chosen for n in track.notes]
     return notes, float(midi.get_end_time())
+
+
+def check_midi_size(path: Path) -> None:
+    """Refuse at once a MIDI file larger than any melody file: parsing millions of notes
+    takes minutes before the other limits could say no (issue 23)."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise UnusableFile(f"cannot be read ({error.strerror or error})") from None
+    if size > MAX_MIDI_BYTES:
+        raise UnusableFile(f"{size / 2**20:.0f} MiB: larger than any melody file (MIDI files "
+                           f"of at most {MAX_MIDI_BYTES >> 20} MiB are read)")
 
 
 def split_abc_tunes(text: str) -> tuple[str, list[str]]:
@@ -182,10 +207,63 @@ def lost_notes(notes: Iterable[tuple[float, float, int]], tokens: np.ndarray,
     return lost
 
 
+def check_abc_tune(text: str) -> str:
+    """Refuse, before music21 parses it, an ABC tune that would make it work without end:
+    a meter or unit length outside the bounds above (header or inline fields), or a tune of
+    more characters or notes than any tune has (UnusableFile, a few words). Returns the text
+    with additive meters summed (`M:3+3+2/8` -> `M:8/8`: the same notes and bar, and music21
+    takes seconds over each additive meter's beat groups)."""
+    if len(text) > MAX_ABC_CHARS:
+        raise UnusableFile(f"{len(text):,} characters: longer than any tune (at most "
+                           f"{MAX_ABC_CHARS:,})")
+    for found in ABC_FIELD.finditer(text):
+        field = found.group("field") or found.group("inline")
+        value = (found.group("value") if found.group("field") else
+                 found.group("inline_value")).strip()
+        if field == "M":
+            _check_abc_meter(value)
+        else:
+            _check_abc_unit(value)
+    body = re.sub(r'(?m)^[A-Za-z]:.*$|"[^"\n]*"|![^!\n]*!|\[[A-Za-z]:[^\]\n]*\]', "", text)
+    notes = len(ABC_NOTE.findall(body))
+    if notes > MAX_ABC_NOTES:
+        raise UnusableFile(f"{notes:,} notes: more than any tune (at most {MAX_ABC_NOTES:,})")
+
+    def summed(found: re.Match[str]) -> str:
+        parts = [int(p) for p in re.split(r"[+ ]+", found.group(2)) if p]
+        return f"{found.group(1)}{sum(parts)}/"
+
+    return re.sub(r"((?:^|\[)M:\s*)\(?\s*(\d+(?:\s*\+\s*\d+)+)\s*\)?\s*/", summed, text,
+                  flags=re.MULTILINE)
+
+
+def _check_abc_meter(value: str) -> None:
+    if value.lower() in ("", "none", "c", "c|"):
+        return
+    match = re.fullmatch(r"\(?\s*([\d+ ]+?)\s*\)?\s*/\s*(\d+)", value)
+    if match is None:
+        raise UnusableFile(f"meter M:{value[:20]} is not a time signature such as 6/8")
+    parts = [p for p in re.split(r"[+ ]+", match.group(1)) if p]
+    unit = int(match.group(2)) if len(match.group(2)) <= 3 else 0
+    if not parts or len(parts) > MAX_METER_PARTS or any(len(p) > 3 for p in parts) \
+            or not 1 <= sum(int(p) for p in parts) <= MAX_METER_BEATS or unit not in METER_UNITS:
+        raise UnusableFile(f"meter M:{value[:20]} is outside what a tune uses (at most "
+                           f"{MAX_METER_BEATS} beats in {MAX_METER_PARTS} parts, over 1, 2, 4, "
+                           "8, 16, 32 or 64)")
+
+
+def _check_abc_unit(value: str) -> None:
+    match = re.fullmatch(r"(\d{1,3})\s*/\s*(\d{1,3})", value)
+    if match is None or not 1 <= int(match.group(1)) <= 16 \
+            or int(match.group(2)) not in METER_UNITS:
+        raise UnusableFile(f"unit note length L:{value[:20]} is not one such as 1/8")
+
+
 def abc_melody_notes(text: str, melody: str = "auto") -> list[tuple[float, float, int]]:
     """The melody notes (start s, end s, pitch) of one ABC tune's text (header included)."""
     import music21
 
+    text = check_abc_tune(text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -273,7 +351,8 @@ def abc_melody(text: str, melody: str = "auto") -> Any:
 
     from seqgan_music.music.codecs import Melody, estimate_key
 
-    seconds = abc_melody_notes(text, melody)
+    seconds = abc_melody_notes(text, melody)  # checks the text first (check_abc_tune)
+    text = check_abc_tune(text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -6,13 +6,14 @@ sha256 of the weights, and `file` (the `.safetensors` file beside it). `seqgan-m
 lists them; `compose --model NAME` picks one; `default_model()` is the one that sounds best by
 the README's music evaluation table.
 
-The block is read with a small reader of the YAML subset the cards use (nested maps by
-two-space indentation, `- ` lists, plain/quoted scalars), so no YAML library is needed.
+The block is YAML read with PyYAML's safe loader, with the Hugging Face Hub's fields
+(`license`, `library_name`, `tags`, `datasets`, `model-index`) beside ours. `write_card` writes
+one for an exported model folder (`config.json`, `model.safetensors`, `README.md`: the shape of
+the Hub's `save_pretrained`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from seqgan_music.errors import CheckpointError, ConfigError
 
 DEFAULT_MODEL = "nottingham-onset"
 CARD_SUFFIX = ".md"
+CARD_NAME = "README.md"  # a model folder's card, as on the Hugging Face Hub
 
 
 @dataclass(frozen=True)
@@ -32,26 +34,11 @@ class ShippedModel:
     summary: str  # one line for listings
 
 
-def _scalar(text: str) -> Any:
-    text = text.strip()
-    if not text:
-        return None
-    if text[0] in "\"'" and text[-1] == text[0] and len(text) >= 2:
-        return json.loads(text) if text[0] == '"' else text[1:-1]
-    if text in ("true", "false"):
-        return text == "true"
-    if text in ("null", "~"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def parse_card_metadata(text: str) -> dict[str, Any]:
-    """The YAML block between the first two `---` lines of a card (empty when none)."""
+    """The YAML block between the first two `---` lines of a card (empty when none); raises
+    ValueError when that block is not a YAML mapping."""
+    import yaml
+
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
         return {}
@@ -59,37 +46,25 @@ def parse_card_metadata(text: str) -> dict[str, Any]:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
         return {}
-    root: dict[str, Any] = {}
-    stack: list[tuple[int, Any]] = [(-1, root)]
-    pending: tuple[int, dict[str, Any], str] | None = None  # a `key:` awaiting its block
-    for raw in lines[1:end]:
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        indent = len(raw) - len(raw.lstrip(" "))
-        line = raw.strip()
-        if pending is not None:
-            p_indent, p_parent, p_key = pending
-            pending = None
-            if indent > p_indent:
-                container: Any = [] if line.startswith("- ") else {}
-                p_parent[p_key] = container
-                stack.append((p_indent, container))
-        while len(stack) > 1 and indent <= stack[-1][0]:
-            stack.pop()
-        parent = stack[-1][1]
-        if line.startswith("- ") and isinstance(parent, list):
-            parent.append(_scalar(line[2:]))
-            continue
-        if ":" not in line or not isinstance(parent, dict):
-            raise ValueError(f"unreadable card metadata line: {raw!r}")
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if value.strip():
-            parent[key] = _scalar(value)
-        else:
-            parent[key] = None
-            pending = (indent, parent, key)
-    return root
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError as error:
+        raise ValueError(f"unreadable card metadata: {' '.join(str(error).split())}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError("card metadata is not a YAML mapping")
+    return data
+
+
+def read_folder_card(path: Path) -> dict[str, Any]:
+    """The card metadata of a model folder (`README.md` beside `model.safetensors`), or of a
+    model file's `<stem>.md`; empty when there is none or it is unreadable."""
+    card = path / CARD_NAME if path.is_dir() else path.with_suffix(CARD_SUFFIX)
+    try:
+        return parse_card_metadata(card.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
 
 
 def _pretrained_dir() -> Path:
@@ -117,6 +92,31 @@ def shipped_models() -> list[ShippedModel]:
     return sorted(found, key=lambda m: m.name)
 
 
+def check_shipped_bytes(path: Path, data: bytes) -> None:
+    """Refuse the bytes of a shipped model (a file in the package's `pretrained/` folder named
+    by a card) whose sha256 is not its card's: a damaged or altered installation."""
+    import hashlib
+
+    try:
+        folder = _pretrained_dir().resolve()
+        if path.resolve().parent != folder:
+            return
+    except OSError:
+        return
+    for model in shipped_models():
+        if model.path.name != path.name:
+            continue
+        expected = str(model.card.get("sha256") or "").lower()
+        found = hashlib.sha256(data).hexdigest()
+        if not expected:
+            raise CheckpointError(f"shipped model {model.name} ({path}) has no sha256 in its "
+                                  "card; the installation is incomplete (reinstall seqgan-music)")
+        if found != expected:
+            raise CheckpointError(f"shipped model {model.name} ({path}) is damaged or altered: "
+                                  f"sha256 {found[:16]}..., its card says {expected[:16]}...; "
+                                  "reinstall seqgan-music")
+
+
 def find_shipped(name: str) -> ShippedModel:
     models = shipped_models()
     for model in models:
@@ -137,3 +137,51 @@ def default_model() -> ShippedModel:
         return models[0]
     raise CheckpointError("the shipped pretrained models are missing from this installation; "
                           "train one with `seqgan-music train nottingham` or pass --model")
+
+
+DATA_LICENSES = {"nottingham": "gpl-3.0"}  # task -> the Hub licence id of its public data
+
+
+def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, float]] | None = None
+              ) -> str:
+    """A model card (YAML metadata with the Hub's fields, then Markdown) for an exported model.
+
+    `meta` is the model's metadata (config, task spec, method, vocab_size); `figures` the run's
+    final evaluation (figures.json), when there is one."""
+    import yaml
+
+    task = str(meta.get("config", {}).get("task", meta.get("task", {}).get("task", "")))
+    spec = meta.get("task", {})
+    representation = str((spec.get("codec") or {}).get("name", "paper")
+                         if isinstance(spec.get("codec"), dict) else spec.get("codec") or "")
+    license_id = DATA_LICENSES.get(task, "other")
+    final = next(iter(reversed(list((figures or {}).values()))), {}) if figures else {}
+    metrics = [{"type": key.split("_")[0], "name": key, "value": float(value)}
+               for key, value in final.items() if isinstance(value, (int, float))]
+    data: dict[str, Any] = {
+        "name": name, "file": "model.safetensors", "task": task,
+        "summary": f"{meta.get('method', 'seqgan')} generator trained on {task}",
+        "method": meta.get("method"), "representation": representation or None,
+        "license": license_id, "library_name": "seqgan-music",
+        "tags": ["seqgan", "gan", *(["music-generation", "midi"] if spec.get("music")
+                                    else ["text-generation"])],
+        "datasets": [task] if task else [],
+    }
+    if metrics:
+        data["model-index"] = [{"name": name, "results": [{
+            "task": {"type": "music-generation" if spec.get("music") else "text-generation"},
+            "dataset": {"name": str(spec.get("label") or task), "type": task},
+            "metrics": metrics}]}]
+    terms = ("the training data's terms (GPL-3.0 for the Nottingham tunes)" if license_id != "other"
+             else "the terms of the data it was trained on: set `license` above to them")
+    body = (f"# Model card: `{name}`\n\n"
+            f"A SeqGAN generator exported by `seqgan-music export` ({meta.get('method')} on "
+            f"`{task}`, {meta.get('vocab_size')} tokens). Load it with "
+            f"`seqgan-music compose --model {name}` (music) or `seqgan-music generate --model "
+            f"{name}`, or in Python with `seqgan_music.load_model(\"{name}\")`.\n\n"
+            "- Files: `config.json` (the experiment config), `model.safetensors` (the generator's "
+            "weights, readable without torch), this card.\n"
+            f"- Licence: the weights carry {terms}.\n")
+    front = yaml.safe_dump({k: v for k, v in data.items() if v is not None}, sort_keys=False,
+                           allow_unicode=True)
+    return f"---\n{front}---\n{body}"

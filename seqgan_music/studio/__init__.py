@@ -9,11 +9,13 @@ step, nothing fetched from the internet).
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 from seqgan_music.errors import ConfigError
 
@@ -54,25 +56,49 @@ def serve(runs: Path = Path("runs"), host: str = "127.0.0.1", port: int = DEFAUL
               "who learns the URL's token can compose, read your runs and start training"
               + ("; on every address, the Host header check is off" if wildcard else ""),
               file=sys.stderr, flush=True)
+    previous = _stop_on_signals()  # from before the temporary folder exists
     studio = Studio(runs=runs, hosts=hosts)
-    app = create_app(studio)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    shown = f"[{shown}]" if ":" in shown else shown
-    url = f"http://{shown}:{chosen}/?token={studio.token}"
-    print(f"seqgan-music studio: {url}", flush=True)
-    print(f"runs folder: {runs.resolve()}  (Ctrl-C stops the studio; a training it started "
-          "keeps running)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=chosen, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    from seqgan_music.studio import adapter
-
-    threading.Thread(target=adapter.warm_up, name="warm-up", daemon=True).start()
-    if open_browser:
-        threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     try:
+        app = create_app(studio)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        url = f"http://{shown}:{chosen}/?token={studio.token}"
+        print(f"seqgan-music studio: {url}", flush=True)
+        print(f"runs folder: {runs.resolve()}  (Ctrl-C stops the studio; a training it "
+              "started keeps running)", flush=True)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=chosen,
+                                               log_level="warning", access_log=False,
+                                               lifespan="off"))
+        from seqgan_music.studio import adapter
+
+        threading.Thread(target=adapter.warm_up, name="warm-up", daemon=True).start()
+        if open_browser:
+            threading.Timer(0.5, lambda: webbrowser.open(url)).start()
         server.run()
-    except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl-C, then raises it again
+    except (KeyboardInterrupt, Stopped):  # uvicorn stops cleanly, then raises the signal again
         pass
     finally:
-        studio.close()
+        studio.close()  # the temporary folder (uploads, tunes) goes on every way out
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print("studio stopped", flush=True)
+
+
+class Stopped(Exception):
+    """SIGTERM (a service manager, `kill`) or SIGHUP (the terminal closed)."""
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP end the studio like Ctrl-C: through its clean-up, not around it
+    (uvicorn shuts down gracefully, then raises the signal again: it lands here)."""
+    def stop(signum: int, frame: Any) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, stop)
+    return previous

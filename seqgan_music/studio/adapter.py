@@ -4,7 +4,9 @@ Every call the web layer makes into `seqgan_music.music.compose`, `seqgan_music.
 `seqgan_music.runs` and the task registry goes through this module (keyword arguments only), so
 a change of those interfaces touches one file. Notes for the piano roll are read back from the
 MIDI file compose wrote (pretty_midi), never from tokens, so the studio does not depend on the
-token representation. Nothing here trains or makes music on its own.
+token representation. Every file of a run is read through `safe_io` (a regular file inside the
+runs folder, never a link out of it, a FIFO or a device). Nothing here trains or makes music
+on its own.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seqgan_music import safe_io
 from seqgan_music.errors import CheckpointError, ConfigError, SeqganMusicError
 
 PREVIEW_SECONDS = 40.0  # a run's sample file holds 100 tunes back to back: play the opening
 CURVE_RECORDS = 5000  # metrics.jsonl records sent to the page at most
 TEXT_SAMPLE_LINES = 30
 RUN_FILES = ("config.toml", "metrics.jsonl", "figures.json", "train.log", "model.safetensors")
+READ_BYTES = 64 << 20  # a run's metrics, figures or log read at most
 
 
 @dataclass
@@ -79,6 +83,19 @@ def task_choices() -> list[dict[str, Any]]:
              "source": task.source(), "summary": task.summary,
              "music": task.sample_suffix == ".mid"}
             for name, (task, _entry) in loaded.items()]
+
+
+def train_defaults() -> dict[str, str]:
+    """What the train page starts with: the task and preset of the model Compose plays by
+    default (its model card says how it was trained), so training there makes that kind."""
+    from seqgan_music.music.zoo import default_model
+
+    try:
+        card = default_model().card
+    except SeqganMusicError:
+        return {"task": "nottingham", "preset": "quick"}
+    return {"task": str(card.get("task") or "nottingham"),
+            "preset": str(card.get("preset") or "default")}
 
 
 def methods() -> list[str]:
@@ -153,17 +170,20 @@ def read_notes(midi: Path, tempo: float | None = None) -> tuple[list[dict[str, f
     return notes, score.get_end_time() / beat, beats_per_bar
 
 
-def preview_wav(midi: Path, out: Path, seconds: float = PREVIEW_SECONDS) -> str:
-    """The opening `seconds` of a MIDI file rendered to WAV (FluidSynth or the sine fallback,
-    as compose renders); returns which synthesiser made it."""
+def preview_wav(midi: bytes, out: Path, seconds: float = PREVIEW_SECONDS) -> str:
+    """The opening `seconds` of a MIDI file (its bytes, read through the guarded open)
+    rendered to WAV (FluidSynth or the sine fallback, as compose renders); returns which
+    synthesiser made it."""
+    import io
+
     import pretty_midi
 
     from seqgan_music.music.render import write_wav
 
     try:
-        score = pretty_midi.PrettyMIDI(str(midi))
+        score = pretty_midi.PrettyMIDI(io.BytesIO(midi))
     except Exception as error:
-        raise ConfigError(f"{midi.name} is not a readable MIDI file ({error})") from None
+        raise ConfigError(f"the sample is not a readable MIDI file ({error})") from None
     for inst in score.instruments:
         inst.notes = [n for n in inst.notes if n.start < seconds]
         for note in inst.notes:
@@ -235,21 +255,23 @@ def _created(run_dir: Path) -> str:
 
 def _first_method(run_dir: Path) -> str:
     try:
-        with (run_dir / "metrics.jsonl").open(encoding="utf-8") as handle:
-            first = json.loads(handle.readline() or "{}")
+        with safe_io.open_regular(run_dir / "metrics.jsonl", run_dir) as handle:
+            first = json.loads(handle.readline(1 << 16).decode("utf-8") or "{}")
         return str(first.get("method", "")) if isinstance(first, dict) else ""
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return ""
 
 
 def run_summary(root: Path, run_dir: Path, presets: dict[str, str]) -> dict[str, Any]:
     """One line of the runs table."""
+    from seqgan_music.provenance import recorded_preset
     from seqgan_music.runs import FINAL_MODEL, read_run_marker
 
     marker = read_run_marker(run_dir) or {}
     rel = run_dir.relative_to(root).as_posix()
     return {"id": rel, "task": marker.get("task") or run_dir.parent.name,
-            "method": _first_method(run_dir) or "?", "preset": presets.get(rel, ""),
+            "method": _first_method(run_dir) or "?",
+            "preset": presets.get(rel) or recorded_preset(marker) or "",
             "created": _created(run_dir), "state": run_state(run_dir),
             "model": (run_dir / FINAL_MODEL).is_file()
             or (run_dir / "checkpoints" / "latest.pt").is_file()}
@@ -261,18 +283,20 @@ def run_detail(root: Path, run_dir: Path, presets: dict[str, str]) -> dict[str, 
 
     detail = run_summary(root, run_dir, presets)
     try:
-        records = MetricsLog(run_dir / "metrics.jsonl").records()
-    except SeqganMusicError:
-        records = []
-    detail["metrics"] = records[-CURVE_RECORDS:]
-    detail["figures"] = _read_json(run_dir / "figures.json")
+        lines = safe_io.read_bytes(run_dir / "metrics.jsonl", root, READ_BYTES).splitlines()
+    except OSError:
+        lines = []
+    records = [r for r in map(MetricsLog._parse, lines[-CURVE_RECORDS:]) if r is not None]
+    detail["metrics"] = records
+    detail["figures"] = _read_json(run_dir / "figures.json", root)
     detail["labels"] = _figure_labels(str(detail["task"]))
     samples = sorted((run_dir / "samples").glob("*")) if (run_dir / "samples").is_dir() else []
     detail["samples"] = [{"name": p.name, "kind": "midi" if p.suffix == ".mid" else "text",
-                          "lines": _head(p) if p.suffix == ".txt" else []}
+                          "lines": _head(p, root) if p.suffix == ".txt" else []}
                          for p in samples if p.is_file() and not p.is_symlink()]
-    detail["files"] = [name for name in RUN_FILES if (run_dir / name).is_file()]
-    detail["log"] = _tail(run_dir / "train.log")
+    detail["files"] = [name for name in RUN_FILES if (run_dir / name).is_file()
+                       and not (run_dir / name).is_symlink()]
+    detail["log"] = _tail(run_dir / "train.log", root)
     return detail
 
 
@@ -286,26 +310,31 @@ def _figure_labels(task: str) -> dict[str, str]:
     return {**FIGURE_LABELS, **loaded.figure_labels}
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, root: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(safe_io.read_text(path, root, READ_BYTES))
+    except (OSError, ValueError, RecursionError):
         return None
 
 
-def _head(path: Path, lines: int = TEXT_SAMPLE_LINES) -> list[str]:
+def _head(path: Path, root: Path, lines: int = TEXT_SAMPLE_LINES) -> list[str]:
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            return [handle.readline().rstrip("\n") for _ in range(lines)]
+        with safe_io.open_regular(path, root) as handle:
+            return [handle.readline(1 << 16).decode("utf-8", "replace").rstrip("\n")
+                    for _ in range(lines)]
     except OSError:
         return []
 
 
-def _tail(path: Path, lines: int = 40) -> list[str]:
+def _tail(path: Path, root: Path, lines: int = 40) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        with safe_io.open_regular(path, root) as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - (1 << 20)))  # the last MiB holds the last lines
+            text = handle.read().decode("utf-8", "replace")
     except OSError:
         return []
+    return text.splitlines()[-lines:]
 
 
 # Training -----------------------------------------------------------------------------------

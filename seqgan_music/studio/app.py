@@ -2,22 +2,33 @@
 
 Everything the page does is a JSON call into `adapter` (compose, runs, tasks) or `jobs`
 (training in a child process). The gate (`Gate`) turns away, before any route runs, a request
-with a foreign Host header (DNS rebinding) or without the launch token (query `?token=` once,
-then a SameSite=Strict cookie, or the `X-Studio-Token` header). Files are named by ids (a
-shipped model's name, a run's `task/stamp` inside the runs folder, an upload's or a tune's
-number), never by a path the page chooses, and every library error becomes
-`{"error": message}` with status 400: no traceback reaches the page and the server stays up.
+with a foreign Host header (DNS rebinding), one a browser marks as coming from another origin
+(`Sec-Fetch-Site`, `Origin`: pages on other ports of localhost included), one without the
+launch token (query `?token=` once, then a SameSite=Strict cookie, or the `X-Studio-Token`
+header), and a state-changing request (POST) that does not carry the token or the per-launch
+CSRF token in a header (`X-Studio-CSRF`, which the page sends): a cookie alone never starts
+work. JSON routes take `application/json` only, parsed by `validation` (one validator, the
+CLI's rules). Files are named by ids (a shipped model's name, a run's `task/stamp` inside the
+runs folder, an upload's or a tune's number), never by a path the page chooses, and read with
+`safe_io`'s guarded open (regular files inside the runs folder; no links, no FIFOs). Composing
+and rendering run in a bounded pool of their own (`Studio.work_slot`): a queue past
+`MAX_QUEUED` is answered 503, and the listing routes stay responsive. Every library error
+becomes `{"error": message}` with status 400: no traceback reaches the page, the server stays
+up. See docs/security.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import secrets
 import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -38,8 +49,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from seqgan_music import safe_io
 from seqgan_music.errors import ConfigError, DataError, SeqganMusicError
-from seqgan_music.studio import adapter
+from seqgan_music.studio import adapter, validation
 from seqgan_music.studio.jobs import TrainingJobs
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -49,6 +61,13 @@ UPLOAD_KINDS = {"primer": ((".mid", ".midi", ".abc"), PRIMER_BYTES),
                 "model": ((".safetensors", ".pt"), MODEL_BYTES)}
 MAX_LENGTH = 1024  # steps per tune from the page (the CLI allows more; the page stays quick)
 MAX_TUNES = 8
+MAX_UPLOADS = 32  # uploads kept per launch
+UPLOAD_TOTAL = 256 << 20  # bytes of all uploads kept per launch
+MAX_QUEUED = 4  # composes and renderings waiting or running; more are answered 503
+MAX_ID = 512  # characters of a run id, a model id or a file name from the page
+RUN_FILE_BYTES = 256 << 20  # a run file served at most (a text model of ~60 M parameters)
+JSON_TYPES = ("application/json",)
+SAFE_METHODS = ("GET", "HEAD")
 
 
 class Refused(Exception):
@@ -88,16 +107,40 @@ class Studio:
     # Cookies are shared by every port of a host: a name per launch keeps two studios apart.
     cookie: str = field(default_factory=lambda: f"seqgan_studio_{secrets.token_hex(4)}")
     compose_lock: threading.Lock = field(default_factory=threading.Lock)
+    # sent by the page in X-Studio-CSRF on every POST; never in a cookie
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    uploaded_bytes: int = 0
     jobs: TrainingJobs = field(init=False)
+    pool: ThreadPoolExecutor = field(init=False)  # composes and renderings, one at a time
+    queued: int = 0  # calls in `pool`, waiting or running
+    queue_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.jobs = TrainingJobs(self.runs, self.work, self.train_overrides)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-work")
+
+    async def work_slot(self, call: Callable[[], Any]) -> Any:
+        """Run blocking work (compose, MusicXML, previews) in the studio's own pool, so the
+        listing routes, on asyncio's default pool, never wait behind it; 503 when
+        `MAX_QUEUED` calls are already waiting or running."""
+        with self.queue_lock:
+            if self.queued >= MAX_QUEUED:
+                raise Refused(503, f"the studio is busy with {self.queued} composes or "
+                              "renderings; try again when they are done")
+            self.queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, call)
+        finally:
+            with self.queue_lock:
+                self.queued -= 1
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
     def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.jobs.close()
         shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -126,16 +169,28 @@ class Gate:
             await _refuse(403, f"Host {host or '(none)'} is not this studio's address; open "
                           "the URL the studio printed")(scope, receive, send)
             return
+        foreign = cross_origin(request)
+        if foreign:
+            await _refuse(403, foreign)(scope, receive, send)
+            return
         offered = (request.query_params.get("token") or request.headers.get("x-studio-token")
                    or request.cookies.get(self.studio.cookie) or "")
-        if not secrets.compare_digest(offered.encode(), self.studio.token.encode()):
+        if not _same(offered, self.studio.token):
             await _refuse(401, "this studio needs its launch token: open the full URL the "
                           "`seqgan-music studio` command printed")(scope, receive, send)
+            return
+        if request.method not in SAFE_METHODS and not (
+                _same(request.headers.get("x-studio-csrf", ""), self.studio.csrf)
+                or _same(request.headers.get("x-studio-token", ""), self.studio.token)):
+            # A cookie (or a token in the address) alone never changes anything: a page on
+            # another port of this host gets the cookie, but cannot set this header.
+            await _refuse(403, "this request lacks the studio's X-Studio-CSRF header; use the "
+                          "studio's own page")(scope, receive, send)
             return
         if request.query_params.get("token") and request.method == "GET" \
                 and not scope["path"].startswith("/api/"):
             # First visit: keep the token in a cookie and drop it from the address bar.
-            response = RedirectResponse(scope["path"], status_code=303)
+            response = RedirectResponse(local_path(scope["path"]), status_code=303)
             response.set_cookie(self.studio.cookie, self.studio.token, httponly=True,
                                 samesite="strict")
             await response(scope, receive, send)
@@ -160,12 +215,48 @@ def _refuse(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _same(offered: str, expected: str) -> bool:
+    return bool(offered) and secrets.compare_digest(offered.encode("utf-8", "replace"),
+                                                    expected.encode())
+
+
+def cross_origin(request: Request) -> str | None:
+    """Why a request comes from another origin (and is refused), or None.
+
+    Browsers say where a request comes from: `Sec-Fetch-Site` (same-origin, or none for an
+    address typed or opened from the terminal; same-site is another port of this host) and
+    `Origin` (on POSTs and cross-origin fetches; `null` from sandboxed pages and files).
+    Programs that send neither (curl, the tests) are judged by the token alone.
+    """
+    site = request.headers.get("sec-fetch-site", "").lower()
+    if site and site not in ("same-origin", "none"):
+        return (f"a request from another site or port ({site}) is refused; the studio answers "
+                "its own page only")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        expected = {f"{scheme}://{request.headers.get('host', '').lower()}"
+                    for scheme in ("http", "https")}
+        if origin.lower().rstrip("/") not in expected:
+            return (f"a request from origin {origin[:100]!r} is refused; the studio answers "
+                    "its own page only")
+    return None
+
+
+def local_path(path: str) -> str:
+    """`path` when it names a path of this studio, else `/` (never `//host/`, `/\\host`)."""
+    if not path.startswith("/") or path[1:2] in ("/", "\\") or "\\" in path \
+            or any(ord(c) < 32 for c in path):
+        return "/"
+    return path
+
+
 # Helpers -------------------------------------------------------------------------------------
 
 def safe_child(root: Path, relative: str, what: str) -> Path:
     """`root / relative` when it stays inside `root` (no `..`, no absolute path, no link out)."""
-    if not relative or "\\" in relative or "\x00" in relative:
-        raise Refused(400, f"{what} {relative!r} is not a valid name")
+    if not relative or "\\" in relative or "\x00" in relative or len(relative) > MAX_ID:
+        raise Refused(400, f"{what} {relative[:MAX_ID]!r} is not a valid name (at most "
+                      f"{MAX_ID} characters)")
     parts = PurePosixPath(relative)
     if parts.is_absolute() or any(p in ("..", ".", "") for p in parts.parts) or \
             relative.startswith("/"):
@@ -178,8 +269,12 @@ def safe_child(root: Path, relative: str, what: str) -> Path:
         inside = False
     if not inside:
         raise Refused(403, f"{what} {relative!r} is refused: it leads out of the runs folder")
-    if not candidate.exists():
-        raise Refused(404, f"{what} {relative!r} does not exist")
+    try:
+        candidate.lstat()
+    except OSError as error:  # absent, a name too long (ENAMETOOLONG), a folder not readable
+        if error.errno not in (errno.ENOENT, errno.ENAMETOOLONG, errno.ENOTDIR):
+            raise Refused(403, f"{what} {relative!r} cannot be read") from None
+        raise Refused(404, f"{what} {relative!r} does not exist") from None
     return candidate
 
 
@@ -195,7 +290,15 @@ def model_path(studio: Studio, model_id: str) -> Path:
     if kind == "shipped":
         return adapter.shipped_path(name)
     if kind == "run":
-        return run_path(studio, name)
+        path = run_path(studio, name)
+        for weights in (path / "model.safetensors", path / "checkpoints" / "latest.pt"):
+            if weights.is_symlink() or weights.exists():  # what compose would read
+                try:
+                    safe_io.open_regular(weights, studio.runs).close()
+                except OSError as error:
+                    raise Refused(403, f"model {model_id!r} is refused: "
+                                  f"{str(error).split(': ', 1)[-1]}") from None
+        return path
     if kind == "upload":
         found = studio.uploads.get(name)
         if found is None or found[0] != "model":
@@ -205,27 +308,23 @@ def model_path(studio: Studio, model_id: str) -> Path:
                   "upload:ID")
 
 
-def _number(body: dict[str, Any], key: str, kind: type, default: Any) -> Any:
-    value = body.get(key, default)
-    if value is None or value == "":
-        return default
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} = {value!r} is invalid; expected a number") from None
-
-
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > 64 * 1024:
-        raise Refused(413, "request too large")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise Refused(400, "the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused(400, "the request body must be a JSON object")
-    return body
+    """The body of a JSON route: `application/json` only (a form or text/plain body is what a
+    page of another site can send without asking), read within `validation`'s bounds."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > validation.MAX_BODY:
+        raise Refused(413, f"the request body is {int(declared):,} bytes; at most "
+                      f"{validation.MAX_BODY:,}")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > validation.MAX_BODY:
+            raise Refused(413, f"the request body is larger than {validation.MAX_BODY:,} bytes")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if raw and kind not in JSON_TYPES:
+        raise Refused(415, f"the request body is {kind or 'untyped'}; this route takes "
+                      "application/json")
+    return validation.parse_body(bytes(raw))
 
 
 def _clean_name(name: str) -> str:
@@ -266,7 +365,7 @@ def create_app(studio: Studio) -> Starlette:
     page = (static_dir() / "index.html").read_text(encoding="utf-8")
 
     async def index(request: Request) -> Response:
-        html = page.replace("__TOKEN__", studio.token)
+        html = page.replace("__TOKEN__", studio.token).replace("__CSRF__", studio.csrf)
         return HTMLResponse(html, headers={"Cache-Control": "no-store",
                                            "Content-Security-Policy": CSP})
 
@@ -302,6 +401,12 @@ def create_app(studio: Studio) -> Starlette:
         if not data:
             raise Refused(400, f"{name or 'the upload'} is empty")
         check_upload(kind, name, bytes(data))
+        if len(studio.uploads) >= MAX_UPLOADS or \
+                studio.uploaded_bytes + len(data) > UPLOAD_TOTAL:
+            raise Refused(413, f"this studio keeps at most {MAX_UPLOADS} uploads and "
+                          f"{UPLOAD_TOTAL:,} bytes of them per launch; restart the studio to "
+                          "upload more")
+        studio.uploaded_bytes += len(data)
         key = studio.next_id("u")
         folder = studio.work / "uploads" / key
         folder.mkdir(parents=True)
@@ -312,23 +417,22 @@ def create_app(studio: Studio) -> Starlette:
 
     async def compose(request: Request) -> Response:
         body = await _json_body(request)
+        from seqgan_music.limits import MAX_SEED
+
+        check = validation
         options = {
-            "model": str(body.get("model") or _default_model()),
+            "model": check.text(body, "model", None, MAX_ID) or _default_model(),
             # length None: the model's own (a whole tune for the onset models, 32 for paper)
-            "num": _number(body, "num", int, 1), "length": _number(body, "length", int, None),
-            "temperature": _number(body, "temperature", float, 1.0),
-            "seed": _number(body, "seed", int, 0), "tempo": _number(body, "tempo", float, 150.0),
-            "program": _number(body, "program", int, 0),
-            "primer": body.get("primer") or None,
-            "key": str(body.get("key") or "").strip() or None,  # e.g. "D", "Em"; None: model's
-            "meter": str(body.get("meter") or "").strip() or None,  # e.g. "6/8"
+            "num": check.integer(body, "num", 1, 1, MAX_TUNES),
+            "length": check.integer(body, "length", None, 1, MAX_LENGTH),
+            "temperature": check.number(body, "temperature", 1.0),
+            "seed": check.integer(body, "seed", 0, 0, MAX_SEED),
+            "tempo": check.number(body, "tempo", 150.0),
+            "program": check.integer(body, "program", 0, 0, 127),
+            "primer": check.text(body, "primer", None, MAX_ID),
+            "key": check.text(body, "key", None, 40),  # e.g. "D", "Em"; None: the model's
+            "meter": check.text(body, "meter", None, 40),  # e.g. "6/8"
         }
-        if not 1 <= options["num"] <= MAX_TUNES:
-            raise ConfigError(f"number of tunes = {options['num']} is invalid; the studio "
-                              f"composes 1..{MAX_TUNES} at a time")
-        if options["length"] is not None and not 1 <= options["length"] <= MAX_LENGTH:
-            raise ConfigError(f"length = {options['length']} is invalid; the studio composes "
-                              f"1..{MAX_LENGTH} steps (the CLI allows more)")
         model = model_path(studio, options["model"])
         primer = primer_path(studio, options["primer"])
         folder = studio.work / "tunes" / studio.next_id("c")
@@ -341,7 +445,7 @@ def create_app(studio: Studio) -> Starlette:
                     tempo=options["tempo"], program=options["program"], primer=primer,
                     key=options["key"], meter=options["meter"])
 
-        tunes = await asyncio.to_thread(work)
+        tunes = await studio.work_slot(work)
         answer = []
         for index, tune in enumerate(tunes, 1):
             key = studio.next_id("t")
@@ -363,7 +467,7 @@ def create_app(studio: Studio) -> Starlette:
                                 content_disposition_type="inline")
         if kind == "musicxml":
             if found.musicxml is None:
-                found.musicxml = await asyncio.to_thread(_musicxml, studio, found)
+                found.musicxml = await studio.work_slot(lambda: _musicxml(studio, found))
             return FileResponse(found.musicxml,
                                 media_type="application/vnd.recordare.musicxml+xml",
                                 filename=f"{name}.musicxml")
@@ -378,7 +482,7 @@ def create_app(studio: Studio) -> Starlette:
                              "root": str(studio.runs)})
 
     async def run(request: Request) -> Response:
-        path = run_path(studio, request.query_params.get("id", ""))
+        path = await asyncio.to_thread(run_path, studio, request.query_params.get("id", ""))
         detail = await asyncio.to_thread(adapter.run_detail, studio.runs, path,
                                          studio.jobs.presets)
         detail["resumable"] = adapter.resumable(path)
@@ -389,50 +493,63 @@ def create_app(studio: Studio) -> Starlette:
         name = request.query_params.get("path", "")
         allowed = name in adapter.RUN_FILES or PurePosixPath(name).parts[:1] == ("samples",)
         target = safe_child(path, name, "file")
-        if not allowed or not target.is_file():
+        if not allowed:
             raise Refused(403, f"file {name!r} is refused: the studio serves a run's samples, "
                           f"and {', '.join(adapter.RUN_FILES)}")
-        return FileResponse(target, filename=target.name)
+        data = await asyncio.to_thread(_guarded, studio, target, name, RUN_FILE_BYTES)
+        return Response(data, media_type=_media_type(target.name), headers={
+            "Content-Disposition": f'attachment; filename="{_clean_name(target.name)}"'})
 
     async def run_audio(request: Request) -> Response:
         path = run_path(studio, request.query_params.get("id", ""))
         name = request.query_params.get("name", "")
         target = safe_child(path / "samples", name, "sample")
-        if target.suffix != ".mid" or not target.is_file():
+        if target.suffix != ".mid":
             raise Refused(400, f"sample {name!r} is not a MIDI sample")
-        out = studio.work / "previews" / f"{abs(hash(str(target)))}-{target.stat().st_mtime_ns}.wav"
+        data = await asyncio.to_thread(_guarded, studio, target, name, PRIMER_BYTES * 16)
+        import hashlib
+
+        out = studio.work / "previews" / f"{hashlib.sha256(data).hexdigest()[:32]}.wav"
         if not out.is_file():
             out.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(adapter.preview_wav, target, out)
+            await studio.work_slot(lambda: adapter.preview_wav(data, out))
         return FileResponse(out, media_type="audio/wav", content_disposition_type="inline")
 
     async def tasks(request: Request) -> Response:
         choices = await asyncio.to_thread(adapter.task_choices)
-        return JSONResponse({"tasks": choices, "methods": adapter.methods()})
+        return JSONResponse({"tasks": choices, "methods": adapter.methods(),
+                             "defaults": adapter.train_defaults()})
 
     async def train_start(request: Request) -> Response:
         body = await _json_body(request)
-        data = str(body.get("data") or "").strip()
+        from seqgan_music.limits import MAX_SEED
+
+        data = validation.text(body, "data", "") or ""
         data_path = Path(data).expanduser() if data else None
-        if data_path is not None and not data_path.exists():
-            raise DataError(f"data {data} does not exist; give a folder or file on this "
+        try:
+            exists = data_path is None or data_path.exists()
+        except (OSError, ValueError):  # a name too long, a NUL
+            exists = False
+        if not exists:
+            raise DataError(f"data {data[:200]} does not exist; give a folder or file on this "
                             "machine, or leave it empty for the task's own data")
-        resume = body.get("resume")
-        resume_dir = run_path(studio, str(resume)) if resume else None
-        task = str(body.get("task") or "")
+        resume = validation.text(body, "resume", None, MAX_ID)
+        resume_dir = run_path(studio, resume) if resume else None
+        task = validation.text(body, "task", "", 100) or ""
         if resume_dir is not None:
             task = adapter.run_task(resume_dir)
-        seed = _number(body, "seed", int, None)
-        await asyncio.to_thread(
-            studio.jobs.start, task=task, preset=str(body.get("preset") or "quick"),
-            method=str(body.get("method") or "seqgan"), data=data_path, seed=seed,
-            resume=resume_dir)
+        seed = validation.integer(body, "seed", None, 0, MAX_SEED)
+        preset = validation.text(body, "preset", "quick", 100) or "quick"
+        method = validation.text(body, "method", "seqgan", 100) or "seqgan"
+        await asyncio.to_thread(studio.jobs.start, task=task, preset=preset, method=method,
+                                data=data_path, seed=seed, resume=resume_dir)
         return JSONResponse(studio.jobs.status())
 
     async def train_status(request: Request) -> Response:
         return JSONResponse(await asyncio.to_thread(studio.jobs.status))
 
     async def train_cancel(request: Request) -> Response:
+        await _json_body(request)  # JSON or nothing: never a form another site posts
         if not studio.jobs.cancel():
             raise Refused(409, "no training is running in this studio")
         return JSONResponse(studio.jobs.status())
@@ -506,6 +623,24 @@ def _default_model() -> str:
     if not shipped:
         raise ConfigError("no model chosen and no shipped model in this installation")
     return shipped[0]["id"]
+
+
+def _guarded(studio: Studio, target: Path, name: str, limit: int) -> bytes:
+    """A run's file through the guarded open: a regular file inside the runs folder."""
+    try:
+        return safe_io.read_bytes(target, root=studio.runs, limit=limit)
+    except OSError as error:
+        status = 404 if error.errno == errno.ENOENT else 403
+        raise Refused(status, f"file {name!r} is refused: {str(error).split(': ', 1)[-1]}"
+                      ) from None
+
+
+def _media_type(name: str) -> str:
+    suffix = PurePosixPath(name).suffix.lower()
+    return {".mid": "audio/midi", ".txt": "text/plain; charset=utf-8",
+            ".json": "application/json", ".jsonl": "text/plain; charset=utf-8",
+            ".toml": "text/plain; charset=utf-8", ".log": "text/plain; charset=utf-8"
+            }.get(suffix, "application/octet-stream")
 
 
 def primer_path(studio: Studio, primer: Any) -> Path | None:

@@ -43,7 +43,13 @@ MUSIC_OPTION_TYPES = {
     "split_seed": seed_option(),
     "representation": TaskOption("paper", "paper or onset (or a codec a plug-in registers)",
                                  lambda v: isinstance(v, str) and bool(v)),
+    # the evaluators' conventions (music.metrics): BLEU-4's references and the MSE's scale; the
+    # other choice of each is reported beside it
+    "bleu_references": TaskOption("test", "test or train", lambda v: v in ("test", "train")),
+    "mse": TaskOption("per_token", "per_token or window_l2",
+                      lambda v: v in ("per_token", "window_l2")),
 }
+EVALUATION_OPTIONS = ("bleu_references", "mse")
 
 
 def nottingham_archive() -> Archive:
@@ -62,13 +68,19 @@ class MusicTask(Task):
     sample_suffix = ".mid"
     export_suffixes = (".mid", ".midi")
     figure_groups = {
-        "the paper's metrics (test split)": ("bleu4", "mse", "nll_valid"),
+        "the paper's metrics (BLEU-4 against task_options.bleu_references, MSE as "
+        "task_options.mse; defaults: test split, per token)": ("bleu4", "mse", "nll_valid"),
+        "the other conventions (the paper's are unpublished; window L2 is inferred from its "
+        "figures)": ("bleu4_train", "bleu4_test", "mse_window_l2", "mse_per_token"),
         "music statistics": ("pitch_range", "pitch_classes", "in_scale", "rests", "repeats",
                              "copied_8grams"),
         "rhythm (onset representation)": ("pc_entropy", "len_sixteenth", "len_eighth",
                                           "len_quarter", "len_longer"),
     }
     figure_labels = {"bleu4": "BLEU-4", "mse": "MSE", "nll_valid": "NLL valid",
+                     "bleu4_train": "BLEU-4 (train refs)", "bleu4_test": "BLEU-4 (test refs)",
+                     "mse_window_l2": "MSE as window L2 (inferred)",
+                     "mse_per_token": "MSE per token",
                      "pitch_range": "pitch range", "pitch_classes": "pitch classes",
                      "in_scale": "in scale", "rests": "rests", "repeats": "repeats",
                      "copied_8grams": "copied 8-grams", "pc_entropy": "PC entropy",
@@ -104,12 +116,16 @@ class MusicTask(Task):
         from seqgan_music.music.tokens import VOCAB_SIZE
         from seqgan_music.training import Corpus
 
-        options = MusicOptions.from_options(config.task_options, self.extra_options)
+        options = MusicOptions.from_options(config.task_options,
+                                            (*self.extra_options, *EVALUATION_OPTIONS))
         codec = self.codec(config.task_options)
         roots, label = self.locate(data, config.task_options)
         music = build_music_corpus(roots, label, options, config.data.seq_len,
                                    reporter=getattr(self, "reporter", None))
-        evaluate = music_evaluator(music.train, music.test, codec)
+        evaluate = music_evaluator(
+            music.train, music.test, codec,
+            bleu_references=str(config.task_options.get("bleu_references", "test")),
+            mse=str(config.task_options.get("mse", "per_token")))
         manifest = music.manifest
         windows = manifest["windows_per_split"]
         spec: dict[str, Any] = {
@@ -133,7 +149,8 @@ class MusicTask(Task):
         from seqgan_music.music.codecs import codec_from_spec
 
         codec = codec_from_spec(spec.get("codec"), spec)
-        return [" ".join(codec.token_name(int(t)) for t in row) for row in tokens]
+        return [" ".join(codec.token_name(t) for t in _until_end(row.tolist(), codec))
+                for row in tokens]
 
     def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
         """One MIDI file with the samples one after another, a rest step apart."""
@@ -143,7 +160,7 @@ class MusicTask(Task):
         codec = codec_from_spec(spec.get("codec"), spec)
         if codec.name == "paper":
             return [write_midi(tokens_to_midi([row.tolist() for row in tokens], gap=1), path)]
-        melodies = [codec.decode(row.tolist()) for row in tokens]
+        melodies = [codec.decode(_until_end(row.tolist(), codec)) for row in tokens]
         return [write_midi(melodies_to_midi(melodies), path)]
 
     def _explicit(self, data: Path) -> tuple[list[Path], str]:
@@ -253,3 +270,11 @@ class MidiTask(MusicTask):
             raise DataError("the midi task trains on your own files: pass --data FOLDER (a "
                             "folder of .mid/.midi/.abc files, searched recursively)")
         return self._explicit(data)
+
+
+def _until_end(row: list[int], codec: Any) -> list[int]:
+    """A sampled row up to and including its first end-of-tune token (the rest is padding)."""
+    end = codec.end_token()
+    if end is not None and end in row:
+        return [int(t) for t in row[: row.index(end) + 1]]
+    return [int(t) for t in row]

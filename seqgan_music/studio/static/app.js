@@ -3,6 +3,8 @@
 "use strict";
 
 const TOKEN = document.querySelector('meta[name="studio-token"]').content;
+// Sent on every call: a page of another site or port cannot send it (docs/security.md).
+const CSRF = document.querySelector('meta[name="studio-csrf"]').content;
 const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 const MIN_BEAT_PX = 12;
 const COLOURS = { primer: "#6f9bd1", generated: "#f0913a" };
@@ -13,7 +15,7 @@ const state = { tunes: [], current: null, models: null, tasks: [], methods: [], 
 // --- talking to the studio ----------------------------------------------------------------
 
 async function api(path, options = {}) {
-  const headers = { "X-Studio-Token": TOKEN, ...(options.headers || {}) };
+  const headers = { "X-Studio-Token": TOKEN, "X-Studio-CSRF": CSRF, ...(options.headers || {}) };
   let response;
   try {
     response = await fetch(path, { ...options, headers, credentials: "same-origin" });
@@ -333,9 +335,14 @@ async function showRun(id) {
     if (sample.kind === "midi") {
       const audio = element("audio");
       audio.controls = true;
-      audio.preload = "none";
+      audio.preload = "metadata";  // its length shows at once, not 0:00 until played
       audio.src = `/api/run/audio?id=${encodeURIComponent(id)}&name=${encodeURIComponent(sample.name)}`;
       samples.append(audio, element("span", "  the opening 40 s of the samples, back to back  ", "info"));
+    } else if (run.samples.some((s) => s.kind === "midi")) {
+      // a music run: the tunes are heard above; their token names fold away
+      const more = element("details");
+      more.append(element("summary", "token names"), element("pre", sample.lines.join("\n")));
+      samples.append(more);
     } else {
       samples.append(element("pre", sample.lines.join("\n")));
     }
@@ -379,50 +386,70 @@ function figureTable(figures, labels) {
 const CURVE_KEYS = ["g_loss", "d_loss", "d_accuracy", "reward", "nll_oracle", "nll_valid", "bleu4", "mse"];
 const PHASE_COLOURS = { mle: "#6f9bd1", d_pretrain: "#b58be0", adversarial: "#f0913a", pg_bleu: "#6cc08b", scheduled_sampling: "#e0c36c" };
 
+// Losses whose scale differs by phase (MLE's NLL ~2, REINFORCE's sum ~1,000) get one panel per
+// phase, each with its own axis; the other metrics share one panel across phases.
+const SPLIT_BY_PHASE = new Set(["g_loss"]);
+const PHASE_NAMES = { mle: "MLE pre-training", d_pretrain: "D pre-training", adversarial: "adversarial",
+  pg_bleu: "PG-BLEU", scheduled_sampling: "scheduled sampling" };
+
 function curves(records, labels) {
   const box = element("div", undefined, "curves");
-  const svgNS = "http://www.w3.org/2000/svg";
   let drawn = 0;
   for (const key of CURVE_KEYS) {
     // x: the record's place in metrics.jsonl (epochs repeat within D pre-training)
     const points = records.map((r, i) => ({ x: i, y: r[key], phase: r.phase }))
       .filter((p) => typeof p.y === "number" && isFinite(p.y));
     if (points.length < 1) continue;
-    drawn += 1;
-    const W = 260, H = 120, pad = 30;
-    const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
-    const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
-    let y0 = Math.min(...ys), y1 = Math.max(...ys);
-    if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
-    const px = (v) => pad + (v - x0) / (x1 - x0) * (W - pad - 6);
-    const py = (v) => H - 16 - (v - y0) / (y1 - y0) * (H - 26);
-    const svg = document.createElementNS(svgNS, "svg");
-    svg.setAttribute("width", W); svg.setAttribute("height", H);
-    svg.setAttribute("data-key", key);
-    const add = (tag, attrs, text) => {
-      const node = document.createElementNS(svgNS, tag);
-      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-      if (text !== undefined) node.textContent = text;
-      svg.append(node);
-    };
-    add("line", { x1: pad, y1: H - 16, x2: W - 6, y2: H - 16, stroke: "#4a505c" });
-    add("text", { x: 2, y: 12, fill: "#9aa1ad", "font-size": 10 }, y1.toPrecision(4));
-    add("text", { x: 2, y: H - 18, fill: "#9aa1ad", "font-size": 10 }, y0.toPrecision(4));
-    add("text", { x: W - 90, y: H - 3, fill: "#9aa1ad", "font-size": 10 }, `${records.length} logged steps`);
-    // one polyline per phase, in the phase's colour
     const phases = [...new Set(points.map((p) => p.phase))];
-    for (const phase of phases) {
-      const mine = points.filter((p) => p.phase === phase);
-      add("polyline", { points: mine.map((p) => `${px(p.x)},${py(p.y)}`).join(" "), fill: "none",
-        stroke: PHASE_COLOURS[phase] || "#e6e8ec", "stroke-width": 1.6 });
-      if (mine.length === 1) add("circle", { cx: px(mine[0].x), cy: py(mine[0].y), r: 2.5, fill: PHASE_COLOURS[phase] || "#e6e8ec" });
+    const groups = SPLIT_BY_PHASE.has(key) && phases.length > 1
+      ? phases.map((phase) => [points.filter((p) => p.phase === phase), ` — ${PHASE_NAMES[phase] || phase}`])
+      : [[points, ""]];
+    for (const [mine, suffix] of groups) {
+      box.append(curvePanel(key, mine, `${labels[key] || key}${suffix}`));
+      drawn += 1;
     }
-    const card = element("div", undefined, "curve");
-    card.append(element("div", `${labels[key] || key}  (${phases.join(", ")})`, "title"), svg);
-    box.append(card);
   }
   if (!drawn) box.append(element("p", "No metrics logged yet.", "info"));
   return box;
+}
+
+function curvePanel(key, points, title) {
+  const svgNS = "http://www.w3.org/2000/svg";
+  const W = 280, H = 140, left = 44, bottom = 30;
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
+  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
+  const px = (v) => left + (v - x0) / (x1 - x0) * (W - left - 8);
+  const py = (v) => H - bottom - (v - y0) / (y1 - y0) * (H - bottom - 10);
+  const svg = document.createElementNS(svgNS, "svg");
+  svg.setAttribute("width", W); svg.setAttribute("height", H);
+  svg.setAttribute("data-key", key);
+  const add = (tag, attrs, text) => {
+    const node = document.createElementNS(svgNS, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    svg.append(node);
+  };
+  add("line", { x1: left, y1: H - bottom, x2: W - 8, y2: H - bottom, stroke: "#4a505c" });
+  add("line", { x1: left, y1: 10, x2: left, y2: H - bottom, stroke: "#4a505c" });
+  add("text", { x: left - 4, y: 14, fill: "#9aa1ad", "font-size": 10, "text-anchor": "end" }, Number(y1.toPrecision(4)).toString());
+  add("text", { x: left - 4, y: H - bottom, fill: "#9aa1ad", "font-size": 10, "text-anchor": "end" }, Number(y0.toPrecision(4)).toString());
+  add("text", { x: left, y: H - bottom + 12, fill: "#9aa1ad", "font-size": 10 }, String(x0));
+  add("text", { x: W - 8, y: H - bottom + 12, fill: "#9aa1ad", "font-size": 10, "text-anchor": "end" }, String(x1));
+  add("text", { x: (left + W) / 2, y: H - 4, fill: "#9aa1ad", "font-size": 10, "text-anchor": "middle", class: "axis-label" }, "logged step (metrics.jsonl line)");
+  add("text", { x: 10, y: (H - bottom) / 2, fill: "#9aa1ad", "font-size": 10, "text-anchor": "middle", class: "axis-label",
+    transform: `rotate(-90 10 ${(H - bottom) / 2})` }, key);
+  const phases = [...new Set(points.map((p) => p.phase))];
+  for (const phase of phases) {  // one polyline per phase, in the phase's colour
+    const mine = points.filter((p) => p.phase === phase);
+    add("polyline", { points: mine.map((p) => `${px(p.x)},${py(p.y)}`).join(" "), fill: "none",
+      stroke: PHASE_COLOURS[phase] || "#e6e8ec", "stroke-width": 1.6 });
+    if (mine.length === 1) add("circle", { cx: px(mine[0].x), cy: py(mine[0].y), r: 2.5, fill: PHASE_COLOURS[phase] || "#e6e8ec" });
+  }
+  const card = element("div", undefined, "curve");
+  card.append(element("div", `${title}  (${phases.map((p) => PHASE_NAMES[p] || p).join(", ")})`, "title"), svg);
+  return card;
 }
 
 // --- train --------------------------------------------------------------------------------
@@ -432,7 +459,9 @@ async function loadTasks() {
   state.tasks = answer.tasks;
   const task = $("train-task");
   task.replaceChildren(...answer.tasks.map((t) => new Option(`${t.name} — ${t.data}`, t.name)));
-  task.value = answer.tasks.some((t) => t.name === "oracle") ? "oracle" : task.value;
+  // Start with what Compose plays: the default model's task and preset (its model card).
+  state.trainDefaults = answer.defaults || { task: "nottingham", preset: "quick" };
+  if (answer.tasks.some((t) => t.name === state.trainDefaults.task)) task.value = state.trainDefaults.task;
   $("train-method").replaceChildren(...answer.methods.map((m) => new Option(m, m)));
   if (answer.methods.includes("seqgan")) $("train-method").value = "seqgan";
   pickTask();
@@ -459,7 +488,8 @@ function pickTask() {
   $("task-info").textContent = `${task.summary}. Data: ${task.data}. Source: ${task.source}`;
   const preset = $("train-preset");
   preset.replaceChildren(...task.presets.map((p) => new Option(p, p)));
-  preset.value = task.presets.includes("quick") ? "quick" : task.presets[0];
+  const wanted = state.trainDefaults && state.trainDefaults.task === task.name ? state.trainDefaults.preset : "quick";
+  preset.value = task.presets.includes(wanted) ? wanted : task.presets.includes("quick") ? "quick" : task.presets[0];
 }
 
 async function startTraining(extra) {
@@ -472,7 +502,22 @@ async function startTraining(extra) {
     showTab("train");
     showProgress(status);
     follow();
-  } catch (error) { say(error.message); }
+  } catch (error) { say(error.message); watchRefusal(error.message); }
+}
+
+// A refusal ("run ... is training in another process") holds only while that run trains:
+// look again every few seconds and take the message down once training may start.
+function watchRefusal(message) {
+  if (state.refusalTimer) clearInterval(state.refusalTimer);
+  state.refusalTimer = setInterval(async () => {
+    let status;
+    try { status = await api("/api/train/status"); } catch (error) { return; }
+    if (status.state === "running" || status.busy) return;
+    clearInterval(state.refusalTimer);
+    state.refusalTimer = null;
+    if ($("message").textContent === message) say("");
+    showProgress(status);
+  }, 3000);
 }
 
 function showProgress(status) {
@@ -488,8 +533,9 @@ function showProgress(status) {
     return;
   }
   const where = status.run ? ` in ${status.run}` : "";
-  const phase = status.phase ? ` — ${status.phase} ${status.done}/${status.total}` : "";
-  line.textContent = `${status.state}: ${status.task}, preset ${status.preset}, ${status.method}${where}${phase} (${Math.round(status.elapsed)} s)`;
+  const phase = running && status.phase ? ` — ${status.phase} ${status.done}/${status.total}` : "";
+  const took = running ? `${Math.round(status.elapsed)} s so far` : `took ${Math.round(status.elapsed)} s`;
+  line.textContent = `${status.state}: ${status.task}, preset ${status.preset}, ${status.method}${where}${phase} (${took})`;
   line.className = `state-line state-${status.state}`;
   line.dataset.state = status.state;
   $("train-bar").style.width = `${status.total ? Math.round(100 * status.done / status.total) : 0}%`;
