@@ -447,9 +447,13 @@ def load_model(model: Path, device: str = "cpu") -> LoadedModel:
         state = load_checkpoint(model, map_location=device)
         check_checkpoint_model(model, state)
     config = ExperimentConfig.from_dict(state["config"])
-    generator = Generator(config.generator, int(state["vocab_size"]))
+    from seqgan_music.training import metrical_for
+
+    generator = Generator(config.generator, int(state["vocab_size"]),
+                          metrical_for(state.get("task") or {}))
+    keys = (*GENERATOR_KEYS, *(["position.weight"] if generator.metrical is not None else []))
     try:
-        generator.load_state_dict({k: state["generator"][k] for k in GENERATOR_KEYS})
+        generator.load_state_dict({k: state["generator"][k] for k in keys})
     except RuntimeError as error:  # pragma: no cover - the schema checked every shape
         raise CheckpointError(f"{model} does not hold a usable generator: {error}") from None
     generator.to(device).eval()
