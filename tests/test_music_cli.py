@@ -262,6 +262,14 @@ def test_export_writes_a_model_folder_that_compose_generate_and_the_api_load(
     assert seqgan_music.load_model(folder).representation == "onset"
     printed = run("generate", "--model", str(folder), "-n", "2")
     assert printed.returncode == 0, printed.stderr
+    single = tmp_path / "tunes.safetensors"  # a file export: its card goes beside it
+    done = run("export", "--model", str(onset_run), "--out", str(single))
+    assert done.returncode == 0 and "model card" in done.stdout, done.stderr
+    beside = parse_card_metadata(single.with_suffix(".md").read_text())
+    assert beside["file"] == "tunes.safetensors" and beside["license"] == "gpl-3.0"
+    single.unlink()
+    again = run("export", "--model", str(onset_run), "--out", str(single))
+    assert again.returncode == 1 and "tunes.md exists" in again.stderr and not single.exists()
 
 
 @pytest.mark.slow
