@@ -184,6 +184,15 @@ def tune_form(melody: Any) -> TuneForm:
     return out
 
 
+def tune_record(melody: Any) -> dict[str, Any]:
+    """One tune's figures as plain values (counts and flags; the opening left out)."""
+    from dataclasses import asdict
+
+    record = asdict(tune_form(melody))
+    del record["opening"]
+    return record
+
+
 def _run_keys(melody: Any, run: int = COPY_RUN) -> np.ndarray:
     """A 64-bit hash of each run of `run` successive notes: the intervals between them and
     their lengths (1/48 quarter), so a transposed copy hashes alike."""
@@ -214,7 +223,10 @@ def copy_index(melodies: Sequence[Any], run: int = COPY_RUN) -> np.ndarray:
 def copies(melody: Any, index: np.ndarray, run: int = COPY_RUN) -> bool:
     """Whether `melody` shares a run of `run` notes with the tunes `index` was built from."""
     keys = _run_keys(melody, run)
-    return bool(len(keys) and np.isin(keys, index).any())
+    if not len(keys) or not len(index):
+        return False
+    found = index[np.minimum(np.searchsorted(index, keys), len(index) - 1)]  # index is sorted
+    return bool((found == keys).any())
 
 
 def note_entropy(melody: Any) -> float:
