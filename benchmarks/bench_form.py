@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from seqgan_music.music.codecs import Codec, Melody, make_codec
-from seqgan_music.music.form_metrics import FIGURES, copy_index, form_statistics
+from seqgan_music.music.form_metrics import FIGURES, copy_index, form_statistics, tune_record
 
 COLUMNS = ("repeated_bars", "repeated_4bar", "repeated_8bar", "aabb", "wrong_length_bars",
            "syncopated", "syncopated_grid", "ends_on_tonic", "bars_median", "bars_mean",
@@ -173,13 +173,22 @@ def main() -> None:
     held = reference["test"] + reference["valid"]
     indices = {"onset": copy_index(decoded(onset, [t for _, t in reference["train"]]))}
     real = decoded(onset, [t for _, t in held])
-    table[f"real held-out Nottingham ({len(real)})"] = form_statistics(real, indices["onset"])
+    per_tune: dict[str, list[dict[str, Any]]] = {}
+
+    def measure(label: str, melodies: list[Melody], index: np.ndarray) -> dict[str, float]:
+        """Figures of one set of tunes; the first set of each row is kept tune by tune."""
+        per_tune.setdefault(label, [tune_record(m) for m in melodies])
+        return form_statistics(melodies, index)
+
+    label = f"real held-out Nottingham ({len(real)})"
+    table[label] = measure(label, real, indices["onset"])
     timings["real"] = time.perf_counter() - started
     if args.oneill:
         t0 = time.perf_counter()
         folk = task_tunes("folk", None, "onset", {"corpora": ["oneills1850"]})
         oneill = decoded(onset, [t for _, t in folk["test"] + folk["valid"]])
-        table[f"O'Neill 1850 ({len(oneill)})"] = form_statistics(oneill, indices["onset"])
+        label = f"O'Neill 1850 ({len(oneill)})"
+        table[label] = measure(label, oneill, indices["onset"])
         timings["oneill"] = time.perf_counter() - t0
 
     models: list[tuple[str, Path | str]] = [(str(m), m) for m in args.model]
@@ -194,8 +203,8 @@ def main() -> None:
             indices[codec.name] = copy_index(decoded(codec, [t for _, t in tunes["train"]]))
             # that codec's own held-out tunes (another split when it reads other sources)
             mine = decoded(codec, [t for _, t in tunes["test"] + tunes["valid"]])
-            table[f"real held-out, {codec.name} split ({len(mine)})"] = form_statistics(
-                mine, indices[codec.name])
+            label = f"real held-out, {codec.name} split ({len(mine)})"
+            table[label] = measure(label, mine, indices[codec.name])
         return indices[codec.name]
 
     index_for(first_codec)
@@ -209,12 +218,12 @@ def main() -> None:
         timings["ngram_fit"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         rows = []
+        label = f"{args.order}-gram KN ({first_codec.name} tokens)"
         for seed in args.seeds:
             sampled = ngram.sample(args.n, first_codec.default_length, seed,
                                    first_codec.end_token())
-            rows.append(form_statistics(decoded(first_codec, sampled), index_for(first_codec)))
+            rows.append(measure(label, decoded(first_codec, sampled), index_for(first_codec)))
         timings["ngram_sample"] = time.perf_counter() - t0
-        label = f"{args.order}-gram KN ({first_codec.name} tokens)"
         table[label], spread[label] = summarise(rows)
 
     for label, model in models:
@@ -222,7 +231,7 @@ def main() -> None:
         rows = []
         for seed in args.seeds:
             melodies, codec = compose_tunes(model, args.n, seed)
-            rows.append(form_statistics(melodies, index_for(codec)))
+            rows.append(measure(label, melodies, index_for(codec)))
         timings[label] = time.perf_counter() - t0
         table[label], spread[label] = summarise(rows)
 
@@ -239,6 +248,7 @@ def main() -> None:
     if args.json is not None:
         args.json.write_text(json.dumps({"rows": table, "sd": spread, "n": args.n,
                                          "seeds": args.seeds, "seconds": timings,
+                                         "tunes_of_the_first_seed": per_tune,
                                          "command": " ".join(sys.argv)}, indent=1))
 
 

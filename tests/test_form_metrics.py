@@ -73,6 +73,14 @@ def test_a_wrong_length_bar_is_counted_but_not_the_pickup_or_the_last_bar() -> N
         "wrong_length_bars"] == pytest.approx(1 / 3)
 
 
+def test_a_bar_split_by_a_repeat_sign_is_one_bar() -> None:
+    # pick-up | 4 | 3 :|: 1 (the next strain's pick-up) | 4 | 4: the 3 + 1 are one bar
+    notes = [(0.0, 1.0, 67)] + bar_notes(1, [60, 62, 64, 65]) + bar_notes(5, [67, 65, 64, 62]) \
+        + bar_notes(9, [60, 62, 64, 65]) + bar_notes(13, [67, 69, 71, 72])
+    form = tune_form(melody(notes, bars=[1.0, 5.0, 8.0, 9.0, 13.0]))
+    assert form.bars == 4 and form.checked_bars == 3 and form.wrong_bars == 0
+
+
 def test_a_syncopation_is_counted() -> None:
     # eighth, quarter across beat 2, eighth ... : one syncopated note; a held half on the
     # beat is not syncopated
@@ -85,8 +93,9 @@ def test_a_syncopation_is_counted() -> None:
     assert tune_form(melody([(0.0, 1.0, 60), (1.0, 2.0, 62), (2.0, 3.0, 64)],
                             (6, 8))).syncopated == 1
     # after a bar of 2.5 beats, a note on its bar's downbeat is off the meter's grid
-    drifted = tune_form(melody([(0.0, 2.5, 60), (2.5, 3.5, 62), (3.5, 6.5, 64)],
-                               bars=[0.0, 2.5]))
+    drifted = tune_form(melody([(0.0, 4.0, 60), (4.0, 6.5, 62), (6.5, 7.5, 64),
+                                (7.5, 10.5, 65)], bars=[0.0, 4.0, 6.5]))
+    assert drifted.wrong_bars == 1
     assert drifted.syncopated == 0 and drifted.syncopated_grid == 2
 
 

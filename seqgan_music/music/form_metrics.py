@@ -8,9 +8,10 @@ training tunes, so a composed tune that shares such a run with them counts as co
 
 Definitions (docs/evaluation-form.md has them with the measured table):
 
-- Bars are the spans between the melody's bar lines (`Melody.bars`); the span before the first
-  bar line is a pick-up when it is shorter than the meter's bar, and is then no bar. Bars are
-  numbered from the first full bar; the span after the last bar line is the last bar.
+- Bars are the spans between the melody's bar lines (`Melody.bars`); the first span is a pick-up
+  when it is shorter than the meter's bar, and is then no bar; two successive short spans that
+  add up to a bar are one bar (a strain's last bar and the next strain's pick-up, split by a
+  repeat sign). Bars are numbered from the first full bar; the last span is the last bar.
 - A bar's content is each note starting in it: (onset from the bar's start, length cut at the
   bar's end, MIDI pitch), on a grid of 1/48 quarter, with the bar's own length. A bar *repeats*
   when an earlier bar of the same tune has the same content.
@@ -84,7 +85,10 @@ def beat_length(meter: tuple[int, int]) -> float:
 
 
 def _spans(melody: Any) -> tuple[list[tuple[float, float]], tuple[float, float] | None]:
-    """(bars as (start, end) from the first full bar, pick-up span or None)."""
+    """(bars as (start, end) from the first full bar, pick-up span or None).
+
+    Two successive short spans that add up to one bar are one bar: a bar line written inside a
+    bar, as a repeat sign between a strain's last bar and the next strain's pick-up is."""
     length = float(melody.length)
     bar = melody.bar_length()
     lines = sorted({round(float(b) * TICKS) / TICKS for b in melody.bars
@@ -93,9 +97,17 @@ def _spans(melody: Any) -> tuple[list[tuple[float, float]], tuple[float, float] 
         lines = [0.0, *lines]
     edges = [*lines, length]
     spans = [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b - a > EPS]
+    merged: list[tuple[float, float]] = spans[:1]
+    for a, b in spans[1:]:
+        last = merged[-1]
+        if len(merged) > 1 and last[1] - last[0] < bar - EPS and b - a < bar - EPS and \
+                abs((b - a) + (last[1] - last[0]) - bar) < EPS:
+            merged[-1] = (last[0], b)
+        else:
+            merged.append((a, b))
+    spans = merged
     pickup = None
-    if len(spans) > 1 and spans[0][1] - spans[0][0] < bar - EPS and melody.bars and \
-            min(float(b) for b in melody.bars) > EPS:
+    if len(spans) > 1 and spans[0][1] - spans[0][0] < bar - EPS:
         pickup = spans.pop(0)
     return spans, pickup
 
@@ -172,6 +184,15 @@ def tune_form(melody: Any) -> TuneForm:
     return out
 
 
+def tune_record(melody: Any) -> dict[str, Any]:
+    """One tune's figures as plain values (counts and flags; the opening left out)."""
+    from dataclasses import asdict
+
+    record = asdict(tune_form(melody))
+    del record["opening"]
+    return record
+
+
 def _run_keys(melody: Any, run: int = COPY_RUN) -> np.ndarray:
     """A 64-bit hash of each run of `run` successive notes: the intervals between them and
     their lengths (1/48 quarter), so a transposed copy hashes alike."""
@@ -202,7 +223,10 @@ def copy_index(melodies: Sequence[Any], run: int = COPY_RUN) -> np.ndarray:
 def copies(melody: Any, index: np.ndarray, run: int = COPY_RUN) -> bool:
     """Whether `melody` shares a run of `run` notes with the tunes `index` was built from."""
     keys = _run_keys(melody, run)
-    return bool(len(keys) and np.isin(keys, index).any())
+    if not len(keys) or not len(index):
+        return False
+    found = index[np.minimum(np.searchsorted(index, keys), len(index) - 1)]  # index is sorted
+    return bool((found == keys).any())
 
 
 def note_entropy(melody: Any) -> float:
