@@ -74,6 +74,10 @@ async function loadModels(select) {
   group("Your runs", models.runs.map((r) => ({ id: `run:${r.id}`, text: `${r.id} (${r.method}, ${r.state})` })));
   group("Uploaded", models.uploads.map((u) => ({ id: u.id, text: u.name })));
   if (keep && [...box.options].some((o) => o.value === keep)) box.value = keep;
+  else {  // the model the CLI's compose plays by default, never a run picked implicitly
+    const first = models.shipped.find((m) => m.default);
+    if (first) box.value = first.id;
+  }
 }
 
 function refreshPrimers() {
