@@ -90,7 +90,6 @@ def main() -> None:
         import tempfile
 
         from seqgan_music.music.compose import ComposeOptions, compose
-        from seqgan_music.music.readers import midi_melody
 
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "t.mid"

@@ -299,6 +299,12 @@ def compose_command(
     accompaniment_program: Annotated[int, typer.Option(
         "--accompaniment-program", help="General MIDI instrument of the accompaniment "
         "(25 steel guitar, 0 piano, 21 accordion, 32 acoustic bass).")] = 25,
+    bars: Annotated[int | None, typer.Option(
+        "--bars", help="Bars the tune lasts as played, repeats counted (form models; default: "
+        "the model ends it at a phrase boundary).")] = None,
+    form: Annotated[str | None, typer.Option(
+        "--form", help="Strains of the tune, e.g. AABB (a doubled letter is a repeated "
+        "strain), AAB, ABC (form models; 8 bars a strain unless --bars says).")] = None,
 ) -> None:
     """Compose folk tunes with a trained music model and write them as MIDI.
 
@@ -312,7 +318,7 @@ def compose_command(
                              keep_primer, tempo, program, wav, plot, musicxml, force, runs,
                              tune=tune, primer_notes=primer_notes, key=key, meter=meter,
                              soundfont=soundfont, abc=abc, svg=svg, chords=chords,
-                             accompaniment_program=accompaniment_program)
+                             accompaniment_program=accompaniment_program, bars=bars, form=form)
     console = _console()
     with _progress(_console(stderr=True)) as reporter:
         result = compose(options, reporter)
@@ -554,7 +560,9 @@ def export_command(
                          f"{size / 1024:.0f} KiB); compose --model {path} plays it",
                          markup=False)
         return
-    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
+    card = path.with_suffix(".md") if path.suffix == ".safetensors" else None
+    also = f" and its model card {card}" if card is not None and card.is_file() else ""
+    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB){also}", markup=False)
 
 
 @app.command("studio")

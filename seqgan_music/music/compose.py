@@ -54,6 +54,8 @@ class ComposeOptions:
     svg: bool = False  # also engrave the score as SVG (verovio)
     chords: bool = True  # harmonise the tune: chord symbols and an accompaniment track
     accompaniment_program: int = ACCOMPANIMENT_PROGRAM  # GM program of the accompaniment
+    bars: int | None = None  # bars as played (form models); None: the model ends the tune
+    form: str | None = None  # strains, e.g. "AABB" (form models)
 
 
 @dataclass
@@ -138,6 +140,12 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
         parse_key(options.key)
     if options.meter is not None:
         parse_meter(options.meter)
+    if options.bars is not None:
+        limits.check_count(options.bars, "--bars", 512, unit="bars")
+    if options.form is not None:
+        from seqgan_music.music.constraint import parse_form
+
+        parse_form(options.form)
     if options.primer is not None and options.primer_notes is not None:
         raise ConfigError("pass either a primer file or inline primer notes, not both")
     steps = options.num * length
@@ -349,7 +357,7 @@ def written_key(melody: Any, codec: Any, key: str | None,
         shift_to_c,
     )
 
-    transposed = codec.name == "onset" and getattr(codec, "transpose", False)
+    transposed = codec.name != "paper" and getattr(codec, "transpose", False)
     if transposed and anchor is not None:
         shift, target = -shift_to_c(anchor), anchor
         notes = [(s, e, p + shift) for s, e, p in melody.notes]
@@ -420,6 +428,16 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     result.representation = codec.name
     meter = parse_meter(options.meter) if options.meter is not None else None
     length = options.length if options.length is not None else codec.default_length
+    make_constraint = getattr(codec, "constraint", None)
+    constraint = None
+    if make_constraint is not None:
+        if options.length is None and options.bars is not None and options.bars > 32:
+            # room for the bars asked for, written once each (24 sixteenths in 12/8)
+            length = min(max(length, options.bars * 26 + 32), MAX_LENGTH)
+        constraint = make_constraint(bars=options.bars, form=options.form, limit=length)
+    elif options.bars is not None or options.form is not None:
+        raise ConfigError(f"--bars and --form need a model with the written form (the form "
+                          f"representation); {model_path} uses {codec.name!r}")
     if options.primer is not None:
         read = (read_primer(options.primer, model.task, options.tune) if codec.name == "paper"
                 else read_codec_primer(options.primer, codec, str(model.task.get("melody",
@@ -455,7 +473,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     sampled = model.generator().sample(options.num, length, primer, options.temperature,
                                       options.seed, progress=step, independent=True,
                                       first_choices=first_choices,
-                                      stop_token=codec.end_token())
+                                      stop_token=codec.end_token(), constraint=constraint)
     result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
     result.primer = read
     if result.primer_steps:
@@ -489,11 +507,16 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
         if options.chords and codec.name != "paper" and not melody.chords and melody.notes:
             from seqgan_music.music.harmony import harmonise
 
-            melody = replace(melody, chords=harmonise(melody))
+            melody = replace(melody, chords=harmonise(melody))  # at the written positions
+        played = melody
+        if melody.form:  # MIDI and WAV play the repeats; MusicXML keeps the signs
+            from seqgan_music.music.form import expand_form
+
+            played = expand_form(melody)
         accompaniment = (options.accompaniment_program if options.chords and melody.chords
                          else None)
         midi = (tokens_to_midi([tune], options.tempo, options.program) if plain
-                else melodies_to_midi([melody], options.tempo, options.program,
+                else melodies_to_midi([played], options.tempo, options.program,
                                       accompaniment=accompaniment))
         result.melodies.append(melody)
         result.midis.append(midi)
@@ -511,7 +534,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
                 result.files.append(write_plot(tune, tune_paths["plot"], title,
                                                result.primer_steps))
             else:
-                result.files.append(write_melody_plot(melody, tune_paths["plot"], title,
+                result.files.append(write_melody_plot(played, tune_paths["plot"], title,
                                                       result.primer_quarters))
         if "musicxml" in tune_paths:
             result.files.append(write_melody_musicxml(melody, tune_paths["musicxml"],

@@ -355,73 +355,12 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
 
 
 def abc_melody(text: str, melody: str = "auto") -> Any:
-    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:."""
-    import music21
+    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:, as
+    written: repeats are not expanded, the repeat signs, endings and part boundaries are in
+    `Melody.form` and the chord symbols in `Melody.chords` (`form.expand_form` plays it)."""
+    from seqgan_music.music.form import parse_abc_written
 
-    from seqgan_music.music.codecs import MODE_ALIASES, Melody, estimate_mode
-
-    seconds = abc_melody_notes(text, melody)  # checks the text first (check_abc_tune)
-    text = check_abc_tune(text)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            score: Any = music21.converter.parseData(text, format="abc")
-    except Exception as error:
-        raise UnusableFile(f"unparseable ABC ({type(error).__name__})") from None
-    if isinstance(score, music21.stream.Opus):
-        score = list(score.scores)[0]
-    marks = list(score.recurse().getElementsByClass(music21.tempo.MetronomeMark))
-    qpm = float(marks[0].getQuarterBPM() or DEFAULT_ABC_QPM) if marks else DEFAULT_ABC_QPM
-    qnotes = [(s * qpm / 60.0, e * qpm / 60.0, p) for s, e, p in seconds]
-    signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
-    meter = ((signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4))
-    key = None
-    modal = False  # the K: field names a mode other than major or minor
-    signatures = list(score.recurse().getElementsByClass(music21.key.KeySignature))
-    for found in signatures[:1]:
-        if isinstance(found, music21.key.Key):
-            mode = MODE_ALIASES.get(str(found.mode).lower(), "major")
-            key, modal = (found.tonic.pitchClass, mode), mode not in ("major", "minor")
-        else:
-            key = ((found.sharps * 7) % 12, "major")
-    # the final note names the mode only when the tune ends in the signature it starts in
-    modal = modal or len({s.sharps for s in signatures}) > 1
-    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
-    bars: list[float] = []
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            part = parts[0].expandRepeats()
-    except Exception:
-        part = parts[0]
-    for measure in part.getElementsByClass(music21.stream.Measure):
-        bars.append(float(measure.offset))
-    chords = [(float(symbol.offset), chord_symbol_name(symbol))
-              for symbol in part.flatten().getElementsByClass(music21.harmony.ChordSymbol)]
-    if not bars:
-        bar = meter[0] * 4.0 / meter[1]
-        end = max(n[1] for n in qnotes)
-        bars = [i * bar for i in range(int(end / bar) + 1)]
-    # A K: of major or minor is often a modal tune written with its signature (K:G for A
-    # dorian); the notes say which degree is the tonic. A K: that names a mode is kept.
-    key = key if modal or key is None and not qnotes else estimate_mode(qnotes, key)
-    return Melody(qnotes, meter, bars, key, None, chords=[c for c in chords if c[1]])
-
-
-def chord_symbol_name(symbol: Any) -> str:
-    """A music21 ChordSymbol as a plain folk chord name: 'G', 'Em', 'D7' ('' if unreadable);
-    sevenths other than the dominant's, sixths and the like are named by their triad."""
-    try:
-        root = symbol.root()
-        kind = str(symbol.chordKind or "major")
-    except Exception:  # a symbol music21 could not make sense of
-        return ""
-    name = root.name.replace("-", "b")
-    if kind == "dominant-seventh":
-        return name + "7"
-    if kind.startswith(("minor", "diminished", "half-diminished")):
-        return name + "m"
-    return name
+    return parse_abc_written(text, melody)
 
 
 def read_melodies(path: Path, melody: str = "auto") -> tuple[list[tuple[str, Any]], list[str]]:
