@@ -626,7 +626,7 @@ def test_the_studio_refuses_a_run_model_that_links_out(tmp_path: Path) -> None:
     run = _fake_run(client.studio.runs, "nottingham")
     (run / "model.safetensors").symlink_to(zoo.default_model().path)
     response = client.post("/api/compose", json={"model": "run:nottingham/20260101-000000"})
-    assert response.status_code == 403 and "leads out" in response.json()["error"]
+    assert response.status_code == 403 and "symbolic link" in response.json()["error"]
     client.studio.close()
 
 
@@ -661,8 +661,9 @@ def test_guarded_open_refuses_links_fifos_folders_and_escapes(tmp_path: Path) ->
     (root / "up").symlink_to(tmp_path)
     os.mkfifo(root / "fifo")
     assert read_bytes(root / "ok.txt", root) == b"fine"
-    for path, words in ((root / "link.txt", "leads out"), (root / "inner-link.txt", "link"),
-                        (root / "up" / "outside.txt", "leads out"), (root / "fifo", "FIFO"),
+    for path, words in ((root / "link.txt", "symbolic link"), (root / "inner-link.txt", "link"),
+                        (root / "up" / "outside.txt", "up is a symbolic link"),
+                        (root / "fifo", "FIFO"), (root / ".." / "outside.txt", "leads out"),
                         (root / "sub", "folder"), (root / "absent", "No such file")):
         with pytest.raises(FileError, match=words):
             open_regular(path, root)
