@@ -536,8 +536,12 @@ def _export_folder(model: Path, out: Path, slim: dict[str, Any]) -> Path:
                    "vocab_size": meta["vocab_size"], "method": meta["method"],
                    **meta["config"]}, handle, indent=2)
         handle.write("\n")
+    import hashlib
+
+    digest = hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
     with atomic_write(out / "README.md") as handle:
-        handle.write(card_text(out.name, meta, figures if isinstance(figures, dict) else None))
+        handle.write(card_text(out.name, meta, figures if isinstance(figures, dict) else None,
+                               sha256=digest))
     return out
 
 
