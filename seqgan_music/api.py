@@ -104,7 +104,7 @@ class Tune:
         suffix = path.suffix.lower()
         writers = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml",
                    ".xml": "musicxml", ".wav": "wav", ".png": "plot"}
-        abc_writer = getattr(render, "write_melody_abc", None)
+        abc_writer = _abc_writer()
         if abc_writer is not None:
             writers[".abc"] = "abc"
         if suffix not in writers:
@@ -124,8 +124,18 @@ class Tune:
             return render.write_melody_plot(self._melody, path, title)
         if kind == "abc":
             assert abc_writer is not None
-            return Path(abc_writer(self._melody, path))
+            return Path(abc_writer(self._melody, path, titles=[path.stem], tempo=self.tempo))
         return render.write_melody_musicxml(self._melody, path, self.tempo, path.stem)
+
+
+def _abc_writer() -> Any:
+    """`music.abc.write_abc(melodies, path, titles=..., tempo=...)` where this installation has
+    it, else None."""
+    try:
+        from seqgan_music.music import abc  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    return getattr(abc, "write_abc", None)
 
 
 def load_model(name_or_path: str | Path | Model | None = None) -> Model:

@@ -28,6 +28,15 @@ Every corner case of NLTK 3.x is reproduced, so results agree with the NLTK loop
   ``1`` if ``len(hyp) > r``, ``0`` if ``len(hyp) == 0``, else ``exp(1 - r / len(hyp))``;
 * ``BLEU = BP * exp(sum_k (1/n) * log p_k)``.
 
+Three smoothings (``smoothing=``): ``"method1"`` (the default, above); ``"none"`` (Papineni's
+BLEU: 0 as soon as one order has no match; a current NLTK without a smoothing function returns
+a number below 1e-70 there); ``"nltk-3.2.1"``, the unsmoothed ``sentence_bleu`` of NLTK 3.2.1
+(2016), which the official SeqGAN PG-BLEU reward called: its ``method0`` drops every order with
+a zero numerator from the sum, so the remaining orders keep their weight ``1/n`` and the score is
+``BP * prod_{k: m_k > 0} p_k^(1/n)`` (still 0 when no unigram matches). Dropping zero orders
+makes a hypothesis that shares no bigram with the references score ``p_1^(1/n)`` (random tokens
+about 0.95 for BLEU-3 on the synthetic data), the reward the paper's PG-BLEU baseline trained on.
+
 Speed comes from the fact that ``max over references of count_ref(g)`` depends only on the
 reference set: it is tabulated once per n-gram with numpy, then every hypothesis n-gram is clipped
 by a table lookup. N-grams get small integer ids by progressive pairing (the id of the
@@ -47,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "SMOOTHINGS",
     "BleuReference",
     "SequenceBatch",
     "TokenSequence",
@@ -68,6 +78,9 @@ _FloatArray: TypeAlias = npt.NDArray[np.float64]
 
 _EPSILON = 0.1
 """Epsilon of NLTK's ``SmoothingFunction().method1`` (its default)."""
+
+SMOOTHINGS = ("method1", "nltk-3.2.1", "none")
+"""Accepted values of ``smoothing`` (see the module docstring)."""
 
 _UNK = -1
 """Id of a token (or n-gram) that never occurs in the references."""
@@ -206,6 +219,17 @@ def _check_order(n: int, max_n: int | None = None) -> int:
             f"build it with BleuReference(references, max_n={order})"
         )
     return order
+
+
+def _check_smoothing(smoothing: str) -> str:
+    """Validates a smoothing name.
+
+    Raises:
+        ValueError: If ``smoothing`` is not one of :data:`SMOOTHINGS`.
+    """
+    if smoothing not in SMOOTHINGS:
+        raise ValueError(f"smoothing must be one of {', '.join(SMOOTHINGS)}, got {smoothing!r}")
+    return smoothing
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,7 +408,11 @@ def _denominators(lengths: _IntArray, n: int) -> _IntArray:
 
 
 def _combine(
-    numerators: _IntArray, hyp_lengths: _IntArray, closest: _IntArray, n: int
+    numerators: _IntArray,
+    hyp_lengths: _IntArray,
+    closest: _IntArray,
+    n: int,
+    smoothing: str = "method1",
 ) -> _FloatArray:
     """BLEU-n from clipped counts, exactly as ``nltk`` ``corpus_bleu`` for one sentence.
 
@@ -393,16 +421,23 @@ def _combine(
         hyp_lengths: Hypothesis lengths, shape ``(H,)``.
         closest: Closest reference lengths, shape ``(H,)``.
         n: The BLEU order.
+        smoothing: One of :data:`SMOOTHINGS`.
 
     Returns:
         The scores, float64 of shape ``(H,)``.
     """
     num = numerators[:, :n]
     den = _denominators(hyp_lengths, n).astype(np.float64)
-    # method1 smoothing: (0 + epsilon) / denominator where the numerator is 0.
-    precisions = np.where(num == 0, _EPSILON / den, num.astype(np.float64) / den)
     weight = 1.0 / n
-    log_mean = np.sum(weight * np.log(precisions), axis=1)
+    if smoothing == "method1":
+        # (0 + epsilon) / denominator where the numerator is 0.
+        precisions = np.where(num == 0, _EPSILON / den, num.astype(np.float64) / den)
+        log_mean = np.sum(weight * np.log(precisions), axis=1)
+    else:
+        # log 1 = 0 stands in for a zero order: NLTK 3.2.1 dropped it from the sum; "none"
+        # zeroes those scores below.
+        precisions = np.where(num == 0, 1.0, num.astype(np.float64) / den)
+        log_mean = np.sum(weight * np.log(precisions), axis=1)
 
     h = hyp_lengths.astype(np.float64)
     r = closest.astype(np.float64)
@@ -411,6 +446,8 @@ def _combine(
     scores: _FloatArray = (bp * np.exp(log_mean)).astype(np.float64, copy=False)
     # NLTK returns 0 when there is no unigram match at all (including the empty hypothesis).
     scores[num[:, 0] == 0] = 0.0
+    if smoothing == "none":
+        scores[np.any(num == 0, axis=1)] = 0.0
     return scores
 
 
@@ -518,35 +555,41 @@ class BleuReference:
         )
         return numerators, raw.lengths, closest
 
-    def sentence_scores(self, hypotheses: SequenceBatch, n: int) -> _FloatArray:
+    def sentence_scores(
+        self, hypotheses: SequenceBatch, n: int, smoothing: str = "method1"
+    ) -> _FloatArray:
         """BLEU-n of every hypothesis against all the references.
 
         Equals, for each hypothesis, ``nltk.translate.bleu_score.sentence_bleu(references,
-        hypothesis, weights=(1/n,)*n, smoothing_function=SmoothingFunction().method1)``.
+        hypothesis, weights=(1/n,)*n, smoothing_function=SmoothingFunction().method1)``
+        (other smoothings: see the module docstring).
 
         Args:
             hypotheses: The hypothesis sequences (same token kind as the references; tokens
                 that never occur in the references simply never match).
             n: The BLEU order, ``1 <= n <= max_n``.
+            smoothing: ``"method1"``, ``"nltk-3.2.1"`` or ``"none"``.
 
         Returns:
             float64 array of shape ``(num_hypotheses,)``.
 
         Raises:
-            ValueError: If ``n`` is out of range.
+            ValueError: If ``n`` or ``smoothing`` is out of range.
         """
         order = _check_order(n, self._max_n)
+        _check_smoothing(smoothing)
         numerators, lengths, closest = self._prepare(hypotheses, order)
-        return _combine(numerators, lengths, closest, order)
+        return _combine(numerators, lengths, closest, order, smoothing)
 
     def sentence_scores_by_order(
-        self, hypotheses: SequenceBatch, orders: Iterable[int]
+        self, hypotheses: SequenceBatch, orders: Iterable[int], smoothing: str = "method1"
     ) -> dict[int, _FloatArray]:
         """BLEU-n of every hypothesis for several orders at once, sharing the n-gram work.
 
         Args:
             hypotheses: The hypothesis sequences.
             orders: The BLEU orders wanted, each in ``1..max_n``.
+            smoothing: One of :data:`SMOOTHINGS`.
 
         Returns:
             ``{n: scores}`` with the same arrays as :meth:`sentence_scores`.
@@ -557,15 +600,17 @@ class BleuReference:
         wanted = [_check_order(n, self._max_n) for n in orders]
         if not wanted:
             raise ValueError("orders must name at least one BLEU order")
+        _check_smoothing(smoothing)
         numerators, lengths, closest = self._prepare(hypotheses, max(wanted))
-        return {n: _combine(numerators, lengths, closest, n) for n in wanted}
+        return {n: _combine(numerators, lengths, closest, n, smoothing) for n in wanted}
 
-    def score(self, hypotheses: SequenceBatch, n: int) -> float:
+    def score(self, hypotheses: SequenceBatch, n: int, smoothing: str = "method1") -> float:
         """Mean BLEU-n over the hypotheses (the SeqGAN / Texygen corpus number).
 
         Args:
             hypotheses: The hypothesis sequences.
             n: The BLEU order, ``1 <= n <= max_n``.
+            smoothing: One of :data:`SMOOTHINGS`.
 
         Returns:
             The average of :meth:`sentence_scores`.
@@ -573,14 +618,17 @@ class BleuReference:
         Raises:
             ValueError: If ``n`` is out of range or there are no hypotheses.
         """
-        scores = self.sentence_scores(hypotheses, n)
+        scores = self.sentence_scores(hypotheses, n, smoothing)
         if scores.size == 0:
             raise ValueError("hypotheses must contain at least one sequence, got none")
         return float(scores.mean())
 
 
 def sentence_bleu_scores(
-    hypotheses: SequenceBatch, references: SequenceBatch, n: int = 4
+    hypotheses: SequenceBatch,
+    references: SequenceBatch,
+    n: int = 4,
+    smoothing: str = "method1",
 ) -> _FloatArray:
     """BLEU-n of every hypothesis against the whole reference set.
 
@@ -588,6 +636,7 @@ def sentence_bleu_scores(
         hypotheses: The hypothesis sequences.
         references: The reference sequences, shared by all hypotheses.
         n: The BLEU order (uniform weights ``1/n``).
+        smoothing: One of :data:`SMOOTHINGS`.
 
     Returns:
         float64 array of shape ``(num_hypotheses,)``, equal to NLTK's ``sentence_bleu`` with
@@ -597,16 +646,23 @@ def sentence_bleu_scores(
         ValueError: If ``n < 1`` or there are no references.
     """
     order = _check_order(n)
-    return BleuReference(references, max_n=order).sentence_scores(hypotheses, order)
+    _check_smoothing(smoothing)
+    return BleuReference(references, max_n=order).sentence_scores(hypotheses, order, smoothing)
 
 
-def bleu(hypotheses: SequenceBatch, references: SequenceBatch, n: int = 4) -> float:
+def bleu(
+    hypotheses: SequenceBatch,
+    references: SequenceBatch,
+    n: int = 4,
+    smoothing: str = "method1",
+) -> float:
     """Mean sentence BLEU-n of the hypotheses against the whole reference set (Texygen BLEU).
 
     Args:
         hypotheses: The hypothesis sequences.
         references: The reference sequences, shared by all hypotheses.
         n: The BLEU order (uniform weights ``1/n``).
+        smoothing: One of :data:`SMOOTHINGS`.
 
     Returns:
         The average of :func:`sentence_bleu_scores`.
@@ -615,7 +671,8 @@ def bleu(hypotheses: SequenceBatch, references: SequenceBatch, n: int = 4) -> fl
         ValueError: If ``n < 1``, or there are no references or no hypotheses.
     """
     order = _check_order(n)
-    return BleuReference(references, max_n=order).score(hypotheses, order)
+    _check_smoothing(smoothing)
+    return BleuReference(references, max_n=order).score(hypotheses, order, smoothing)
 
 
 def self_bleu_scores(samples: SequenceBatch, n: int = 4) -> _FloatArray:

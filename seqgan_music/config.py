@@ -71,6 +71,10 @@ class RolloutConfig:
     # "auto" scores rollouts with bf16 matmuls where the CPU has native bf16 (or on CUDA), else
     # float32; rewards differ from float32 by about 1e-3, far below the Monte Carlo noise.
     precision: str = "auto"
+    # "token": Q for every prefix (the paper); "bar": Q only for prefixes that end on a bar line
+    # (whole tunes: ~30 roll-out points a tune instead of ~300; each token gets the Q of the
+    # first bar line at or after it). Needs a representation with bar lines and a constraint.
+    reward_at: str = "token"
 
 
 @dataclass
@@ -97,8 +101,19 @@ class TrainConfig:
     checkpoint_every: int = 10
     num_eval_samples: int = 10000
     ss_rate_decay: float = 0.002
+    # PG-BLEU's reward protocol (the paper's baseline: REINFORCE with BLEU of the completions
+    # against training sequences as the reward). The official one (LantaoYu/SeqGAN, pg_bleu/):
+    # n 3, smoothing "nltk-3.2.1", reference fraction 0.4, 1 roll-out by G itself, no baseline,
+    # Adam 0.001, 800 iterations; see docs/results.md.
     pg_bleu_n: int = 4
-    pg_bleu_references: int = 0  # 0 = all training sequences
+    pg_bleu_smoothing: str = "method1"  # method1 | nltk-3.2.1 | none (seqgan_music.bleu)
+    pg_bleu_references: int = 0  # 0 = all training sequences (or the fraction below)
+    pg_bleu_reference_fraction: float = 0.0  # > 0: this share of the training sequences
+    pg_bleu_rollouts: int = 0  # 0 = rollout.num_rollouts
+    pg_bleu_rollout_policy: str = "delayed"  # delayed (G_beta, as SeqGAN) | generator (G itself)
+    pg_bleu_lr: float = 0.0  # 0 = train.generator_lr
+    pg_bleu_iterations: int = 0  # 0 = train.adversarial_iterations
+    pg_bleu_reward_baseline: bool = False  # subtract the batch-mean reward
 
 
 @dataclass
@@ -163,13 +178,16 @@ class ExperimentConfig:
         _check(0 <= r.rollout_update_rate < 1, "rollout.rollout_update_rate",
                r.rollout_update_rate, "a number in [0, 1) (0 = roll out with G itself)")
         _check(r.chunk_size >= 1, "rollout.chunk_size", r.chunk_size, "an integer >= 1")
+        _check(r.reward_at in ("token", "bar"), "rollout.reward_at", r.reward_at,
+               "token or bar")
         _check(r.precision in ("auto", "float32", "bfloat16"), "rollout.precision", r.precision,
                "auto, float32 or bfloat16")
         for name in ("batch_size", "g_steps", "d_steps", "d_epochs", "eval_every",
                      "checkpoint_every", "num_eval_samples", "pg_bleu_n"):
             _check(getattr(t, name) >= 1, f"train.{name}", getattr(t, name), "an integer >= 1")
         for name in ("pretrain_epochs", "d_pretrain_steps", "d_pretrain_epochs",
-                     "adversarial_iterations", "pg_bleu_references"):
+                     "adversarial_iterations", "pg_bleu_references", "pg_bleu_rollouts",
+                     "pg_bleu_iterations"):
             _check(getattr(t, name) >= 0, f"train.{name}", getattr(t, name), "an integer >= 0")
         for name in ("pretrain_lr", "generator_lr", "discriminator_lr"):
             # Adam divides the rate by (1 - beta^t): a rate near float32's maximum overflows
@@ -181,6 +199,19 @@ class ExperimentConfig:
                "auto, float32 or bfloat16")
         _check(0 <= t.ss_rate_decay <= 1, "train.ss_rate_decay", t.ss_rate_decay,
                "a number in [0, 1]")
+        from seqgan_music.bleu import SMOOTHINGS
+
+        _check(t.pg_bleu_smoothing in SMOOTHINGS, "train.pg_bleu_smoothing",
+               t.pg_bleu_smoothing, " or ".join(SMOOTHINGS))
+        _check(0 <= t.pg_bleu_reference_fraction <= 1, "train.pg_bleu_reference_fraction",
+               t.pg_bleu_reference_fraction, "a number in [0, 1] (0 = use pg_bleu_references)")
+        _check(not (t.pg_bleu_reference_fraction and t.pg_bleu_references),
+               "train.pg_bleu_reference_fraction", t.pg_bleu_reference_fraction,
+               f"0 when train.pg_bleu_references is set ({t.pg_bleu_references}); give one of them")
+        _check(t.pg_bleu_rollout_policy in ("delayed", "generator"),
+               "train.pg_bleu_rollout_policy", t.pg_bleu_rollout_policy, "delayed or generator")
+        _check(0 <= t.pg_bleu_lr <= MAX_LEARNING_RATE, "train.pg_bleu_lr", t.pg_bleu_lr,
+               f"0 (= train.generator_lr) or a number > 0 and <= {MAX_LEARNING_RATE:g}")
 
     def check_resources(self) -> None:
         """Raise `ConfigError` when training this config needs more memory than this machine

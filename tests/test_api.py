@@ -77,6 +77,13 @@ def test_tune_write_routes_by_suffix_and_never_overwrites_silently(tmp_path: Pat
     assert pitches == [n.pitch for n in tune.notes]
 
 
+def test_tune_writes_abc_when_the_abc_writer_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("seqgan_music.music.abc")
+    (tune,) = seqgan_music.compose(seed=1, meter="6/8")
+    text = tune.write(tmp_path / "t.abc").read_text()
+    assert "X:1" in text and "M:6/8" in text
+
+
 def test_to_pretty_midi_is_a_copy() -> None:
     (tune,) = seqgan_music.compose(seed=2)
     copy = tune.to_pretty_midi()
@@ -252,6 +259,7 @@ def test_compose_messages_fit_what_happened(tmp_path: Path) -> None:
     assert "primer" in primed.stdout and "steps kept" in primed.stdout
 
 
+@pytest.mark.slow
 def test_piped_training_says_data_and_run_directory_first(tmp_path: Path) -> None:
     from tests.conftest import TINY_ORACLE_FLAGS
 

@@ -232,3 +232,79 @@ def test_errors() -> None:
     with pytest.raises(ValueError, match="2-D array"):
         bleu(np.arange(5), refs, 2)
     assert sentence_bleu_scores([], refs, 2).shape == (0,)
+
+
+# --- smoothings: method1 (NLTK's), none (Papineni) and nltk-3.2.1 (the official PG-BLEU reward) --
+
+SMOOTHING_REFS = [[1, 2, 3, 4, 5]]
+
+
+@pytest.mark.parametrize(
+    ("hypothesis", "n", "expected"),
+    [
+        # every order matches: p = 3/5, 2/4, 1/3, BP 1 -> (0.1)^(1/3) under all three smoothings
+        ([1, 2, 3, 9, 9], 3, {"method1": 0.1 ** (1 / 3), "nltk-3.2.1": 0.1 ** (1 / 3),
+                              "none": 0.1 ** (1 / 3)}),
+        # no trigram: p = 3/5, 1/4, 0/3. NLTK 3.2.1 drops order 3 and keeps weight 1/3 on the
+        # others: (3/5 * 1/4)^(1/3); method1 uses 0.1/3 for it; Papineni gives 0.
+        ([1, 2, 9, 3, 9], 3, {"method1": (0.6 * 0.25 * 0.1 / 3) ** (1 / 3),
+                              "nltk-3.2.1": (0.6 * 0.25) ** (1 / 3), "none": 0.0}),
+        # unigrams only: (3/5)^(1/3) = 0.8434 under NLTK 3.2.1 (why random tokens scored ~0.95)
+        ([3, 1, 9, 9, 5], 3, {"method1": (0.6 * 0.025 * 0.1 / 3) ** (1 / 3),
+                              "nltk-3.2.1": 0.6 ** (1 / 3), "none": 0.0}),
+        # short hypothesis: BP exp(1 - 5/4) times (4/4 * 1/3)^(1/2) (its second bigram misses)
+        ([1, 2, 4, 5], 2, {"method1": np.exp(-0.25) * (2 / 3) ** 0.5,
+                           "nltk-3.2.1": np.exp(-0.25) * (2 / 3) ** 0.5,
+                           "none": np.exp(-0.25) * (2 / 3) ** 0.5}),
+        # no unigram match: 0 under every smoothing
+        ([7, 8, 9], 3, {"method1": 0.0, "nltk-3.2.1": 0.0, "none": 0.0}),
+    ],
+)
+def test_smoothings_match_hand_computed_values(
+    hypothesis: list[int], n: int, expected: dict[str, float]
+) -> None:
+    reference = BleuReference(SMOOTHING_REFS, max_n=4)
+    for smoothing, value in expected.items():
+        got = reference.sentence_scores([hypothesis], n, smoothing=smoothing)[0]
+        assert got == pytest.approx(value, abs=1e-12), smoothing
+        assert bleu([hypothesis], SMOOTHING_REFS, n, smoothing=smoothing) == pytest.approx(
+            value, abs=1e-12
+        )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_smoothing_none_matches_nltk_without_smoothing(seed: int) -> None:
+    """Current NLTK without a smoothing function puts 2.2e-308 for a zero precision: its score is
+    then below 1e-70, ours exactly 0; where every order matches both are the same number."""
+    bleu_score = pytest.importorskip("nltk.translate.bleu_score")
+    rng = np.random.default_rng(seed)
+    refs = random_sequences(rng, 30, 6, 12, as_str=False)
+    hyps = random_sequences(rng, 40, 6, 12, as_str=False)
+    ours = sentence_bleu_scores(hyps, refs, 3, smoothing="none")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NLTK warns about every zero order
+        theirs = np.array([float(bleu_score.sentence_bleu(refs, h, weights=(1 / 3,) * 3))
+                           for h in hyps])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-60)
+    assert (ours > 0).any() and (ours == 0).any()
+
+
+def test_nltk_321_smoothing_on_sequences_of_equal_length() -> None:
+    """Random tokens against synthetic-like references: the NLTK 3.2.1 score is the geometric
+    mean over the matching orders only, so it never falls below method1's."""
+    rng = np.random.default_rng(0)
+    refs = rng.integers(0, 50, size=(200, 20))
+    hyps = rng.integers(0, 50, size=(30, 20))
+    reference = BleuReference(refs, max_n=3)
+    old = reference.sentence_scores(hyps, 3, smoothing="nltk-3.2.1")
+    new = reference.sentence_scores(hyps, 3, smoothing="method1")
+    assert (old >= new).all() and (old > new).any()
+    by_order = reference.sentence_scores_by_order(hyps, [2, 3], smoothing="nltk-3.2.1")
+    np.testing.assert_array_equal(by_order[3], old)
+
+
+def test_unknown_smoothing_is_a_one_line_error() -> None:
+    with pytest.raises(ValueError, match=r"smoothing must be one of method1, nltk-3.2.1, none"):
+        bleu([[1, 2]], [[1, 2]], 2, smoothing="method7")

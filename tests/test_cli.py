@@ -127,6 +127,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path: Path) -> N
     assert list(tmp_path.glob("oracle/*/checkpoints/latest.pt"))
 
 
+@pytest.mark.slow
 def test_oracle_command_tiny(tmp_path: Path) -> None:
     result = run("oracle", *TINY_ORACLE_FLAGS, "--methods", "random,mle,seqgan", "--out",
                  str(tmp_path / "bench"))

@@ -254,6 +254,39 @@ def test_evaluator_bleu_and_copies() -> None:
     assert music_evaluator(train, test)(train[:5])["copied_8grams"] == 1.0
 
 
+def test_evaluator_reference_and_mse_conventions() -> None:
+    rng = np.random.default_rng(0)
+    train = rng.integers(1, 89, (50, 32))
+    test = rng.integers(1, 89, (20, 32))
+    samples = rng.integers(1, 89, (8, 32))
+    default = music_evaluator(train, test)(samples)
+    other = music_evaluator(train, test, bleu_references="train", mse="window_l2")(samples)
+    # both conventions reported either way, each under the other's name
+    assert default["bleu4"] == other["bleu4_test"] and default["bleu4_train"] == other["bleu4"]
+    assert default["mse"] == other["mse_per_token"] == nearest_mse(samples, test)
+    assert default["mse_window_l2"] == other["mse"] == pytest.approx(np.sqrt(32 * default["mse"]))
+    # a copied training window scores 1.0 against the training windows only
+    copied = music_evaluator(train, test, bleu_references="train")(train[:3])
+    assert copied["bleu4"] == 1.0 and copied["bleu4_test"] < 1.0
+    # one window, hand-computed: every token 3 away from the only test window
+    one = music_evaluator(train, test[:1], mse="window_l2")(test[:1] + 3)
+    assert one["mse_per_token"] == pytest.approx(9.0) and one["mse"] == pytest.approx(
+        np.sqrt(32 * 9.0))
+
+
+def test_evaluation_options_are_checked_in_one_line() -> None:
+    from seqgan_music.errors import ConfigError
+    from seqgan_music.pipeline import build_config
+    from seqgan_music.tasks import load_task
+
+    task = load_task("nottingham")
+    for option, value, accepted in (("bleu_references", "valid", "test or train"),
+                                    ("mse", "l2", "per_token or window_l2")):
+        with pytest.raises(ConfigError, match=f"task_options.{option} = '{value}' is invalid: "
+                                              f"expected {accepted}$"):
+            build_config(task, "default", None, [f"task_options.{option}={value}"], None, None)
+
+
 @pytest.mark.skipif(not (SHARED_NOTTINGHAM / "MIDI" / "melody").is_dir(),
                     reason="the staged Nottingham data (../shared/data) is not present")
 def test_staged_nottingham_gives_the_papers_counts() -> None:

@@ -76,21 +76,43 @@ def test_summary_has_p_values_against_seqgan() -> None:
     assert rows["seqgan"]["p_value"] != rows["seqgan"]["p_value"]  # nan for the reference
 
 
+@pytest.mark.slow
 def test_benchmark_end_to_end_tiny(tiny_config: ExperimentConfig, tmp_path: Path) -> None:
     tiny_config.task_options.update({"num_train": 16, "num_valid": 4, "num_test": 4,
                                      "oracle_dim": 4})
     result = run_benchmark(tiny_config, ["random", "mle", "ss", "pg-bleu", "seqgan"], tmp_path)
-    assert list(result.rows) == ["random", "mle", "ss", "pg-bleu", "seqgan"]
+    assert list(result.rows) == ["random", "mle-1", "mle", "ss", "pg-bleu", "seqgan"]
     for name in ("table.md", "table.json", "curves.csv", "curves.png"):
         assert (tmp_path / name).stat().st_size > 0
     text = (tmp_path / "table.md").read_text()
     assert "SeqGAN" in text and "NOT comparable" in text
+    # NLL-test and distinct samples beside NLL-oracle, the protocol of every row
+    header = text.splitlines()[2]
+    assert "NLL-test" in header and "distinct samples" in header and "paper's selection" in header
+    assert "G after one MLE epoch" in text and "Protocols:" in text
+    assert "reward BLEU-4 (method1)" in result.protocols["pg-bleu"]
+    num = tiny_config.train.num_eval_samples
+    for method, row in result.rows.items():
+        assert 1 <= row["distinct"] <= num == row["num_samples"], method
+        assert ("nll_test" in row) == (method not in ("random", "mle-1"))
+        assert method in result.protocols
+    assert result.rows["random"]["distinct"] == num  # uniform tokens: no repeats at this size
+    assert "best_nll_oracle" in result.rows["seqgan"]
+    assert "best_nll_oracle" not in result.rows["mle"]
+    # the one-epoch model is the MLE run's first epoch: between the untrained G and the MLE end
+    assert result.rows["mle-1"]["nll_oracle"] != result.rows["mle"]["nll_oracle"]
     # every trained method started from the same MLE model
     start = torch.load(tmp_path / "mle" / "checkpoints" / "mle.pt", weights_only=True)
     assert start["progress"] == {"mle": tiny_config.train.pretrain_epochs}
     # a second call continues from the finished runs instead of retraining
     again = run_benchmark(tiny_config, ["mle", "seqgan"], tmp_path)
     assert again.rows["seqgan"]["nll_oracle"] == result.rows["seqgan"]["nll_oracle"]
+    # PG-BLEU's protocol decides only PG-BLEU: the finished MLE and SeqGAN runs are reused
+    tiny_config.train.pg_bleu_smoothing = "nltk-3.2.1"
+    again = run_benchmark(tiny_config, ["mle", "seqgan"], tmp_path)
+    assert again.rows["seqgan"]["nll_oracle"] == result.rows["seqgan"]["nll_oracle"]
+    with pytest.raises(ConfigError, match="another configuration"):
+        run_benchmark(tiny_config, ["pg-bleu"], tmp_path)
     tiny_config.train.adversarial_iterations += 1
     kept = (tmp_path / "mle" / "config.toml").read_bytes()
     with pytest.raises(ConfigError, match="another configuration"):
@@ -125,3 +147,63 @@ def test_damaged_oracle_parameters_are_one_clear_error(tmp_path: Path, damage: s
     config = ExperimentConfig.from_dict({"data": {"vocab_size": 30, "seq_len": 20}})
     with pytest.raises(DataError, match="cannot be read: .*(U_f has shape|b_out holds NaN|W_c)"):
         load_oracle(config, tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("pg_bleu_smoothing", "method7", "method1 or nltk-3.2.1 or none"),
+    ("pg_bleu_reference_fraction", 1.5, r"a number in \[0, 1\]"),
+    ("pg_bleu_rollout_policy", "beta", "delayed or generator"),
+    ("pg_bleu_lr", -1.0, "0 \\(= train.generator_lr\\)"),
+    ("pg_bleu_rollouts", -1, "an integer >= 0"),
+    ("pg_bleu_iterations", -2, "an integer >= 0"),
+])
+def test_pg_bleu_options_are_validated_in_one_line(field: str, value: object,
+                                                   message: str) -> None:
+    with pytest.raises(ConfigError, match=f"train.{field} = .*{message}") as error:
+        ExperimentConfig.from_dict({"train": {field: value}})
+    assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match="give one of them"):
+        ExperimentConfig.from_dict({"train": {"pg_bleu_reference_fraction": 0.4,
+                                              "pg_bleu_references": 100}})
+
+
+def test_paper_preset_uses_the_official_pg_bleu_protocol() -> None:
+    from seqgan_music.pipeline import build_config
+    from seqgan_music.tasks import load_task
+    from seqgan_music.tasks.oracle import describe_protocol
+
+    config = build_config(load_task("oracle"), "paper", None, None, None, None)
+    t = config.train
+    assert (t.pg_bleu_n, t.pg_bleu_smoothing, t.pg_bleu_reference_fraction, t.pg_bleu_rollouts,
+            t.pg_bleu_rollout_policy, t.pg_bleu_reward_baseline, t.pg_bleu_lr,
+            t.pg_bleu_iterations) == (3, "nltk-3.2.1", 0.4, 1, "generator", False, 0.001, 800)
+    assert describe_protocol(config, "pg-bleu") == (
+        "MLE start + 800 iterations; reward BLEU-3 (nltk-3.2.1) against 40% of training "
+        "sequences, 1 roll-out by G itself, no baseline, Adam 0.001")
+
+
+def test_pg_bleu_trainer_follows_its_protocol(tiny_config: ExperimentConfig) -> None:
+    from seqgan_music.tasks.oracle import load_oracle, oracle_corpus
+    from seqgan_music.training import Trainer
+
+    tiny_config.task_options.update({"num_train": 20, "num_valid": 4, "num_test": 4,
+                                     "oracle_dim": 4})
+    tiny_config.train.pg_bleu_rollouts = 3
+    tiny_config.train.pg_bleu_rollout_policy = "generator"
+    tiny_config.train.pg_bleu_lr = 0.003
+    tiny_config.train.pg_bleu_iterations = 2
+    tiny_config.train.pg_bleu_reference_fraction = 0.25
+    tiny_config.train.pg_bleu_n = 3
+    tiny_config.train.pg_bleu_smoothing = "nltk-3.2.1"
+    oracle, spec = load_oracle(tiny_config)
+    corpus = oracle_corpus(tiny_config, oracle, spec)
+    trainer = Trainer(tiny_config, corpus, method="pg-bleu")
+    assert trainer.rollout.config.num_rollouts == 3
+    assert trainer.rollout.policy is trainer.generator  # rolled out by G itself
+    assert trainer.generator_optimizer.param_groups[0]["lr"] == 0.003
+    assert trainer.phase_totals()["pg_bleu"] == 2
+    scores = trainer._bleu()(corpus.train[:5])
+    assert scores.shape == (5,) and bool((scores > 0).all())
+    seqgan = Trainer(tiny_config, corpus, method="seqgan")  # SeqGAN keeps its own settings
+    assert seqgan.rollout.config.num_rollouts == tiny_config.rollout.num_rollouts
+    assert seqgan.generator_optimizer.param_groups[0]["lr"] == tiny_config.train.generator_lr

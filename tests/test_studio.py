@@ -268,6 +268,7 @@ def test_training_runs_the_cli_to_the_end(client: TestClient, studio: Studio) ->
     assert not detail["resumable"]
 
 
+@pytest.mark.slow
 def test_training_cancel_and_resume(tmp_path: Path) -> None:
     studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path,
                     train_overrides=tiny_train_overrides(epochs=100000))
@@ -333,6 +334,9 @@ def test_train_page_starts_on_what_compose_plays(client: TestClient) -> None:
     assert answer["defaults"] == {"task": card["task"], "preset": card["preset"]}
     task = next(t for t in answer["tasks"] if t["name"] == card["task"])
     assert card["preset"] in task["presets"]
+    # and Compose starts on the model the CLI's compose plays
+    shipped = client.get("/api/models").json()["shipped"]
+    assert [m["name"] for m in shipped if m["default"]] == [default_model().name]
 
 
 def test_cli_runs_show_their_preset_and_the_page_has_an_icon(client: TestClient,

@@ -21,10 +21,10 @@ from tests.test_studio import tiny_train_overrides
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None or DRIVER is None,
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-    "chromium-driver; .ci/run installs them)")
+    "chromium-driver; .ci/run installs them)")]
 
 
 def free_port() -> int:

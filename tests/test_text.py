@@ -54,12 +54,14 @@ def sentences(num: int, seed: int = 0) -> list[str]:
     return [" ".join(rng.choice(words, size=int(rng.integers(3, 9)))) for _ in range(num)]
 
 
+@pytest.mark.slow
 def test_text_task_end_to_end_with_the_text_commands(tmp_path: Path) -> None:
     data = write_lines(tmp_path / "mine.txt", sentences(120))
     trained = run("train", "text", "--data", str(data), "--tokenizer", "word", "--set",
                   "data.seq_len=10", "--out", str(tmp_path / "runs"), *TINY_TEXT)
     assert trained.returncode == 0, trained.stderr
     assert "BLEU-2" in trained.stdout and "Self-BLEU-4" in trained.stdout
+    assert "BLEU-2 (train refs)" in trained.stdout  # both reference scales in the table
     (run_dir,) = (tmp_path / "runs" / "text").iterdir()
     from seqgan_music.runs import load_checkpoint
 
@@ -89,6 +91,32 @@ def test_text_task_end_to_end_with_the_text_commands(tmp_path: Path) -> None:
     assert kept.returncode == 1 and "--force" in kept.stderr
 
 
+def test_bleu_references_test_or_train_with_a_memorisation_check(tmp_path: Path) -> None:
+    from seqgan_music.config import ExperimentConfig
+    from seqgan_music.tasks import load_task
+
+    data = write_lines(tmp_path / "mine.txt", sentences(60))
+    task = load_task("text")
+    for references, other in (("test", "train"), ("train", "test")):
+        config = ExperimentConfig.from_dict({"task": "text", "data": {"seq_len": 20},
+                                             "task_options": {"bleu_references": references}})
+        corpus = task.prepare(config, data)
+        copied = corpus.evaluate(corpus.train[:3])  # training texts, copied
+        assert set(copied) == {f"bleu{n}" for n in (2, 3, 4)} | {
+            f"bleu{n}_{other}" for n in (2, 3, 4)} | {f"self_bleu{n}" for n in (2, 3, 4)}
+        on_train = copied["bleu2"] if references == "train" else copied["bleu2_train"]
+        on_test = copied["bleu2"] if references == "test" else copied["bleu2_test"]
+        assert on_train == 1.0 and on_test < 1.0  # a copy scores 1.0 against train only
+        held_out = corpus.evaluate(corpus.test[:3])
+        scale = held_out["bleu2"] if references == "test" else held_out["bleu2_test"]
+        assert scale == 1.0  # and a test text against the test references
+    config = ExperimentConfig.from_dict({"task": "text",
+                                         "task_options": {"bleu_references": "valid"}})
+    with pytest.raises(ConfigError, match=r"task_options.bleu_references = 'valid' is invalid: "
+                                          "expected test or train$"):
+        task.prepare(config, data)
+
+
 def test_poems_clean_dedupe_and_split(tmp_path: Path) -> None:
     from seqgan_music.config import ExperimentConfig
     from seqgan_music.tasks.text import PoemsTask
@@ -114,6 +142,7 @@ def test_poems_clean_dedupe_and_split(tmp_path: Path) -> None:
     assert real == corpus.evaluate(corpus.valid) and 0 < real["bleu2"] < 1
 
 
+@pytest.mark.slow
 def test_coco_layout_and_missing_data_errors(tmp_path: Path) -> None:
     write_lines(tmp_path / "coco" / "data" / "image_coco.txt", sentences(60, 1))
     write_lines(tmp_path / "coco" / "data" / "testdata" / "test_coco.txt", sentences(20, 2))

@@ -287,6 +287,12 @@ def compose_command(
     soundfont: Annotated[Path | None, typer.Option(
         "--soundfont", help="General MIDI .sf2/.sf3 for --wav (default: searched in the usual "
         "system folders).")] = None,
+    bars: Annotated[int | None, typer.Option(
+        "--bars", help="Bars the tune lasts as played, repeats counted (form models; default: "
+        "the model ends it at a phrase boundary).")] = None,
+    form: Annotated[str | None, typer.Option(
+        "--form", help="Strains of the tune, e.g. AABB (a doubled letter is a repeated "
+        "strain), AAB, ABC (form models; 8 bars a strain unless --bars says).")] = None,
 ) -> None:
     """Compose folk tunes with a trained music model and write them as MIDI.
 
@@ -299,7 +305,7 @@ def compose_command(
     options = ComposeOptions(out, model, num, length, temperature, seed, primer_file,
                              keep_primer, tempo, program, wav, plot, musicxml, force, runs,
                              tune=tune, primer_notes=primer_notes, key=key, meter=meter,
-                             soundfont=soundfont)
+                             soundfont=soundfont, bars=bars, form=form)
     console = _console()
     with _progress(_console(stderr=True)) as reporter:
         result = compose(options, reporter)
@@ -408,8 +414,8 @@ def oracle_command(
         console.print(format_table(result), markup=False, soft_wrap=True)
     else:
         console.print(_oracle_table(result))
-        # format_table ends with the paragraph that explains the columns
-        console.print(format_table(result).rsplit("\n", 1)[-1], markup=False)
+        # format_table ends with the protocols and the paragraph that explains the columns
+        console.print(format_table(result).split("\n\n", 1)[-1], markup=False)
     console.print(f"{result.seconds:.0f} s; table, curves.csv and curves.png in {result.out_dir}",
                   markup=False)
 
@@ -419,19 +425,20 @@ def _oracle_table(result: Any) -> Any:
     `format_table`."""
     from rich.table import Table
 
-    from seqgan_music.tasks.oracle import METHOD_LABELS, PAPER_TABLE1
+    from seqgan_music.tasks.oracle import ROW_LABELS, TABLE_COLUMNS, table_cells
 
     table = Table(title="NLL-oracle (lower is better), paper values beside ours")
     table.add_column("method")
-    for column in ("NLL-oracle", "std over sequences", "p-value vs SeqGAN", "paper NLL-oracle",
-                   "NLL-test"):
-        table.add_column(column, justify="right", overflow="fold")
-    for method, row in result.rows.items():
-        p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
-        test = f"{row['nll_test']:.3f}" if "nll_test" in row else ""
-        table.add_row(METHOD_LABELS[method], f"{row['nll_oracle']:.3f}", f"{row['std']:.3f}", p,
-                      f"{PAPER_TABLE1[method]:.3f}", test)
-    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}", "", "", "", "")
+    # the Markdown table's column names, shortened to fit 80 columns (the notes explain them)
+    for column in ("NLL-oracle", "std", "p vs SeqGAN", "paper", "NLL-test", "distinct",
+                   "best (paper's pick)"):
+        table.add_column(column, justify="right", overflow="fold",
+                         no_wrap=column.startswith("NLL"))
+    assert len(table.columns) == len(TABLE_COLUMNS) + 1
+    for method in result.rows:
+        table.add_row(ROW_LABELS[method], *table_cells(result, method))
+    table.add_row("oracle samples (floor)", f"{result.oracle_floor:.3f}",
+                  *[""] * (len(TABLE_COLUMNS) - 1))
     return table
 
 
@@ -540,7 +547,9 @@ def export_command(
                          f"{size / 1024:.0f} KiB); compose --model {path} plays it",
                          markup=False)
         return
-    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
+    card = path.with_suffix(".md") if path.suffix == ".safetensors" else None
+    also = f" and its model card {card}" if card is not None and card.is_file() else ""
+    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB){also}", markup=False)
 
 
 @app.command("studio")

@@ -330,6 +330,10 @@ class OnsetCodec(Codec):
     def encode(self, melody: Melody) -> Encoded:
         if not melody.notes:
             raise DataError("no notes")
+        if melody.form:  # a written tune (ABC): onset encodes it as played
+            from seqgan_music.music.form import expand_form
+
+            melody = expand_form(melody)
         key = melody.key or estimate_key(melody.notes)
         shift = shift_to_c(key) if self.transpose else 0
         g = self.per_quarter
@@ -505,8 +509,167 @@ class AnyKeyOnsetCodec(OnsetCodec):
         return super().windows(moved, length, overlap)
 
 
+class FormCodec(OnsetCodec):
+    """`onset` with the written form: the tune as its ABC source writes it (each strain once)
+    with bar-line tokens that say what the bar line is (plain "|", repeat start "|:", repeat
+    end ":|", both ":|:", part boundary "||") and first / second ending tokens ("[1", "[2")
+    after a bar line. Every tune ends with a bar-line token then the end token. Decoding gives
+    a `Melody` with `form` filled (`form.expand_form` unfolds it for MIDI and WAV). The codec's
+    `constraint` keeps sampled tunes well formed (bars that add up, closed repeats, ends at
+    phrase boundaries); see `music/constraint.py`."""
+
+    name = "form"
+    written_form = True  # reads ABC sources as written (`corpus.find_music_files`)
+    REP_START = OnsetCodec.vocab_size  # 103 "|:"
+    REP_END = REP_START + 1  # ":|"
+    REP_BOTH = REP_START + 2  # ":|:"
+    PART = REP_START + 3  # "||"
+    ENDING_1 = REP_START + 4  # "[1"
+    ENDING_2 = REP_START + 5  # "[2"
+    vocab_size = REP_START + 6  # 109
+    default_window = 768
+    default_length = 1024
+    BAR_LINES: ClassVar[tuple[int, ...]] = (OnsetCodec.BAR, REP_START, REP_END, REP_BOTH, PART)
+    NAMES: ClassVar[dict[int, str]] = {REP_START: "|:", REP_END: ":|", REP_BOTH: ":|:",
+                                       PART: "||", ENDING_1: "[1", ENDING_2: "[2"}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Codec:
+        return cls(int(spec.get("per_quarter", 4)), bool(spec.get("transpose", True)))
+
+    def bar_token(self, marks: set[str]) -> int:
+        if ":|" in marks and "|:" in marks:
+            return self.REP_BOTH
+        if ":|" in marks:
+            return self.REP_END
+        if "|:" in marks:
+            return self.REP_START
+        if "||" in marks:
+            return self.PART
+        return self.BAR
+
+    def encode(self, melody: Melody) -> Encoded:
+        if not melody.notes:
+            raise DataError("no notes")
+        key = melody.key or estimate_key(melody.notes)
+        shift = shift_to_c(key) if self.transpose else 0
+        g = self.per_quarter
+        origin = min(round(min(n[0] for n in melody.notes) * g), 0)
+        on_grid = sum(abs(s * g - round(s * g)) < 1e-6 for s, _, _ in melody.notes)
+        by_step: dict[int, tuple[int, int]] = {}
+        for start, end, pitch in melody.notes:
+            on = round(start * g) - origin
+            off = max(round(end * g) - origin, on + 1)
+            if on not in by_step or pitch > by_step[on][1]:
+                by_step[on] = (off, pitch)
+        onsets = sorted(by_step)
+        length = max(off for off, _ in by_step.values())
+        if melody.end is not None:
+            length = max(length, min(round(melody.end * g) - origin, length + 4 * g * 4))
+        steps = np.full(length, self.REST, dtype=np.int64)
+        for i, on in enumerate(onsets):
+            off, pitch = by_step[on]
+            stop = min(off, onsets[i + 1]) if i + 1 < len(onsets) else off
+            steps[on] = self.onset(pitch + shift)
+            steps[on + 1 : stop] = self.HOLD
+        marks: dict[int, set[str]] = {}
+        for position, mark in melody.form:
+            marks.setdefault(min(max(round(position * g) - origin, 0), length), set()).add(mark)
+        bar_steps = {round(b * g) - origin for b in melody.bars} | set(marks)
+        bar_steps = {b for b in bar_steps if 0 <= b <= length}
+        out = [self.start_token(melody.meter)]
+        for index in range(length + 1):
+            here = marks.get(index, set())
+            if index in bar_steps and (index > 0 or "|:" in here):
+                if index == length and not here & {":|", "||"}:
+                    here = here | {"||"}  # the final bar line
+                out.append(self.bar_token(here if index > 0 else {"|:"}))
+                if "[1" in here and index < length:
+                    out.append(self.ENDING_1)
+                elif "[2" in here and index < length:
+                    out.append(self.ENDING_2)
+            elif index == length:
+                out.append(self.PART)
+            if index < length:
+                out.append(int(steps[index]))
+        out.append(self.END)
+        return Encoded(np.array(out, dtype=np.int64), len(melody.notes), len(onsets), on_grid,
+                       key)
+
+    def decode(self, tokens: Sequence[int]) -> Melody:
+        g = float(self.per_quarter)
+        notes: list[tuple[float, float, int]] = []
+        bars: list[float] = []
+        form: list[tuple[float, str]] = []
+        meter: tuple[int, int] | None = None
+        step = 0
+        current: list[Any] | None = None
+        ended = False
+        for raw in tokens:
+            token = int(raw)
+            if self.FIRST_START <= token <= self.START_OTHER:
+                if step == 0 and meter is None and token < self.START_OTHER:
+                    meter = self.METERS[token - self.FIRST_START]
+                continue
+            if token == self.END:
+                ended = True
+                break
+            if token in self.BAR_LINES:
+                if step > 0 and (not bars or bars[-1] != step / g):
+                    bars.append(step / g)
+                name = self.NAMES.get(token)
+                if token == self.REP_BOTH:
+                    form += [(step / g, ":|"), (step / g, "|:")]
+                elif name is not None:
+                    form.append((step / g, name))
+                continue
+            if token in (self.ENDING_1, self.ENDING_2):
+                form.append((step / g, self.NAMES[token]))
+                continue
+            if token >= self.FIRST_ONSET:
+                if current is not None:
+                    notes.append((current[0] / g, current[1] / g, current[2]))
+                pitch = token - self.FIRST_ONSET + paper_tokens.LOWEST_PITCH
+                current = [step, step + 1, pitch]
+            elif token == self.HOLD and current is not None and current[1] == step:
+                current[1] = step + 1
+            elif current is not None:
+                notes.append((current[0] / g, current[1] / g, current[2]))
+                current = None
+            step += 1
+        if current is not None:
+            notes.append((current[0] / g, current[1] / g, current[2]))
+        end = step / g
+        bars = [b for b in bars if b < end - 1e-9]
+        if not bars or bars[0] > 1e-9:
+            bars.insert(0, 0.0)
+        return Melody(notes, meter or (4, 4), bars, (0, "major"), end, ended, form=form)
+
+    def token_name(self, token: int) -> str:
+        token = int(token)
+        return self.NAMES.get(token) or super().token_name(token)
+
+    def window_count(self, tokens: np.ndarray, length: int, overlap: int = 0) -> int:
+        return 1
+
+    def windows(self, tokens: np.ndarray, length: int, overlap: int = 0) -> np.ndarray:
+        """The whole tune in one row of `length`, filled up with end tokens (a tune longer
+        than `length` is cut: `constraint` keeps composed tunes within it)."""
+        padded = np.full(length, self.END, dtype=np.int64)
+        tokens = np.asarray(tokens, dtype=np.int64)[:length]
+        padded[: len(tokens)] = tokens
+        return padded[None, :]
+
+    def constraint(self, **options: Any) -> Any:
+        """The sampler's constraint for this codec (`constraint.FormConstraint`)."""
+        from seqgan_music.music.constraint import FormConstraint
+
+        return FormConstraint(self, **options)
+
+
 BUILTIN_CODECS: dict[str, type[Codec]] = {"paper": PaperCodec, "onset": OnsetCodec,
-                                          "onset-anykey": AnyKeyOnsetCodec}
+                                          "onset-anykey": AnyKeyOnsetCodec,
+                                          "form": FormCodec}
 
 
 def codec_classes() -> dict[str, type[Codec]]:

@@ -51,6 +51,8 @@ class ComposeOptions:
     key: str | None = None  # e.g. "G", "D major", "Em"; None: recorded/estimated
     meter: str | None = None  # e.g. "6/8"; None: what the model (or the primer) starts with
     soundfont: Path | None = None  # for --wav; None: searched in the usual places
+    bars: int | None = None  # bars as played (form models); None: the model ends the tune
+    form: str | None = None  # strains, e.g. "AABB" (form models)
 
 
 @dataclass
@@ -130,6 +132,12 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
         parse_key(options.key)
     if options.meter is not None:
         parse_meter(options.meter)
+    if options.bars is not None:
+        limits.check_count(options.bars, "--bars", 512, unit="bars")
+    if options.form is not None:
+        from seqgan_music.music.constraint import parse_form
+
+        parse_form(options.form)
     if options.primer is not None and options.primer_notes is not None:
         raise ConfigError("pass either a primer file or inline primer notes, not both")
     steps = options.num * length
@@ -329,7 +337,7 @@ def written_key(melody: Any, codec: Any, key: str | None,
 
     from seqgan_music.music.codecs import estimate_key, parse_key, shift_to_c
 
-    transposed = codec.name == "onset" and getattr(codec, "transpose", False)
+    transposed = codec.name != "paper" and getattr(codec, "transpose", False)
     if transposed and anchor is not None:
         shift, target = -shift_to_c(anchor), anchor
     else:
@@ -396,6 +404,16 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     result.representation = codec.name
     meter = parse_meter(options.meter) if options.meter is not None else None
     length = options.length if options.length is not None else codec.default_length
+    make_constraint = getattr(codec, "constraint", None)
+    constraint = None
+    if make_constraint is not None:
+        if options.length is None and options.bars is not None and options.bars > 32:
+            # room for the bars asked for, written once each (24 sixteenths in 12/8)
+            length = min(max(length, options.bars * 26 + 32), MAX_LENGTH)
+        constraint = make_constraint(bars=options.bars, form=options.form, limit=length)
+    elif options.bars is not None or options.form is not None:
+        raise ConfigError(f"--bars and --form need a model with the written form (the form "
+                          f"representation); {model_path} uses {codec.name!r}")
     if options.primer is not None:
         read = (read_primer(options.primer, model.task, options.tune) if codec.name == "paper"
                 else read_codec_primer(options.primer, codec, str(model.task.get("melody",
@@ -431,7 +449,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     sampled = model.generator().sample(options.num, length, primer, options.temperature,
                                       options.seed, progress=step, independent=True,
                                       first_choices=first_choices,
-                                      stop_token=codec.end_token())
+                                      stop_token=codec.end_token(), constraint=constraint)
     result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
     result.primer = read
     if result.primer_steps:
@@ -462,8 +480,13 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
         if result.primer_quarters and not result.primer_written:
             result.primer_written = result.primer_quarters + (
                 0.0 if plain else melody.lead_in())
+        played = melody
+        if melody.form:  # MIDI and WAV play the repeats; MusicXML keeps the signs
+            from seqgan_music.music.form import expand_form
+
+            played = expand_form(melody)
         midi = (tokens_to_midi([tune], options.tempo, options.program) if plain
-                else melodies_to_midi([melody], options.tempo, options.program))
+                else melodies_to_midi([played], options.tempo, options.program))
         result.melodies.append(melody)
         result.midis.append(midi)
         if "midi" not in tune_paths:  # the API's tunes: nothing to write
@@ -478,7 +501,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
                 result.files.append(write_plot(tune, tune_paths["plot"], title,
                                                result.primer_steps))
             else:
-                result.files.append(write_melody_plot(melody, tune_paths["plot"], title,
+                result.files.append(write_melody_plot(played, tune_paths["plot"], title,
                                                       result.primer_quarters))
         if "musicxml" in tune_paths:
             result.files.append(write_melody_musicxml(melody, tune_paths["musicxml"],

@@ -346,48 +346,12 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
 
 
 def abc_melody(text: str, melody: str = "auto") -> Any:
-    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:."""
-    import music21
+    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:, as
+    written: repeats are not expanded, the repeat signs, endings and part boundaries are in
+    `Melody.form` and the chord symbols in `Melody.chords` (`form.expand_form` plays it)."""
+    from seqgan_music.music.form import parse_abc_written
 
-    from seqgan_music.music.codecs import Melody, estimate_key
-
-    seconds = abc_melody_notes(text, melody)  # checks the text first (check_abc_tune)
-    text = check_abc_tune(text)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            score: Any = music21.converter.parseData(text, format="abc")
-    except Exception as error:
-        raise UnusableFile(f"unparseable ABC ({type(error).__name__})") from None
-    if isinstance(score, music21.stream.Opus):
-        score = list(score.scores)[0]
-    marks = list(score.recurse().getElementsByClass(music21.tempo.MetronomeMark))
-    qpm = float(marks[0].getQuarterBPM() or DEFAULT_ABC_QPM) if marks else DEFAULT_ABC_QPM
-    qnotes = [(s * qpm / 60.0, e * qpm / 60.0, p) for s, e, p in seconds]
-    signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
-    meter = ((signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4))
-    key = None
-    for found in score.recurse().getElementsByClass(music21.key.KeySignature):
-        if isinstance(found, music21.key.Key):
-            key = (found.tonic.pitchClass, "minor" if found.mode == "minor" else "major")
-        else:
-            key = ((found.sharps * 7) % 12, "major")
-        break
-    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
-    bars: list[float] = []
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            part = parts[0].expandRepeats()
-    except Exception:
-        part = parts[0]
-    for measure in part.getElementsByClass(music21.stream.Measure):
-        bars.append(float(measure.offset))
-    if not bars:
-        bar = meter[0] * 4.0 / meter[1]
-        end = max(n[1] for n in qnotes)
-        bars = [i * bar for i in range(int(end / bar) + 1)]
-    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), None)
+    return parse_abc_written(text, melody)
 
 
 def read_melodies(path: Path, melody: str = "auto") -> tuple[list[tuple[str, Any]], list[str]]:

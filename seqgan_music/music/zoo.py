@@ -164,7 +164,7 @@ DATA_LICENSES = {"nottingham": "gpl-3.0"}  # task -> the Hub licence id of its p
 
 
 def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, float]] | None = None,
-              sha256: str | None = None) -> str:
+              weights: str = "model.safetensors", sha256: str | None = None) -> str:
     """A model card (YAML metadata with the Hub's fields, then Markdown) for an exported model.
 
     `meta` is the model's metadata (config, task spec, method, vocab_size); `figures` the run's
@@ -180,7 +180,7 @@ def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, floa
     metrics = [{"type": key.split("_")[0], "name": key, "value": float(value)}
                for key, value in final.items() if isinstance(value, (int, float))]
     data: dict[str, Any] = {
-        "name": name, "file": "model.safetensors", "task": task,
+        "name": name, "file": weights, "task": task,
         "summary": f"{meta.get('method', 'seqgan')} generator trained on {task}",
         "method": meta.get("method"), "representation": representation or None,
         "license": license_id, "library_name": "seqgan-music",
@@ -197,13 +197,17 @@ def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, floa
             "metrics": metrics}]}]
     terms = ("the training data's terms (GPL-3.0 for the Nottingham tunes)" if license_id != "other"
              else "the terms of the data it was trained on: set `license` above to them")
+    target = name if weights == "model.safetensors" else weights
+    files = ("`config.json` (the experiment config), `model.safetensors` (the generator's "
+             "weights, readable without torch), this card" if weights == "model.safetensors"
+             else f"`{weights}` (the generator's weights with its config, readable without "
+                  "torch), this card beside it")
     body = (f"# Model card: `{name}`\n\n"
             f"A SeqGAN generator exported by `seqgan-music export` ({meta.get('method')} on "
             f"`{task}`, {meta.get('vocab_size')} tokens). Load it with "
-            f"`seqgan-music compose --model {name}` (music) or `seqgan-music generate --model "
-            f"{name}`, or in Python with `seqgan_music.load_model(\"{name}\")`.\n\n"
-            "- Files: `config.json` (the experiment config), `model.safetensors` (the generator's "
-            "weights, readable without torch), this card.\n"
+            f"`seqgan-music compose --model {target}` (music) or `seqgan-music generate --model "
+            f"{target}`, or in Python with `seqgan_music.load_model(\"{target}\")`.\n\n"
+            f"- Files: {files}.\n"
             f"- Licence: the weights carry {terms}.\n")
     front = yaml.safe_dump({k: v for k, v in data.items() if v is not None}, sort_keys=False,
                            allow_unicode=True)

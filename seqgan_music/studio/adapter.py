@@ -52,12 +52,15 @@ def warm_up() -> None:
     import seqgan_music.music.render  # noqa: F401
 
 
-def shipped_models() -> list[dict[str, str]]:
-    """The zoo's models as `{"id", "name", "summary"}` (id `shipped:NAME`)."""
+def shipped_models() -> list[dict[str, Any]]:
+    """The zoo's models as `{"id", "name", "summary", "default"}` (id `shipped:NAME`; default:
+    the one `seqgan-music compose` plays without --model, which Compose selects first)."""
     from seqgan_music.music import zoo
 
-    return [{"id": f"shipped:{m.name}", "name": m.name, "summary": m.summary}
-            for m in zoo.shipped_models()]
+    models = zoo.shipped_models()
+    default = zoo.default_model().name if models else ""
+    return [{"id": f"shipped:{m.name}", "name": m.name, "summary": m.summary,
+             "default": m.name == default} for m in models]
 
 
 def shipped_path(name: str) -> Path:

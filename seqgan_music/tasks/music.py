@@ -43,7 +43,13 @@ MUSIC_OPTION_TYPES = {
     "split_seed": seed_option(),
     "representation": TaskOption("paper", "paper or onset (or a codec a plug-in registers)",
                                  lambda v: isinstance(v, str) and bool(v)),
+    # the evaluators' conventions (music.metrics): BLEU-4's references and the MSE's scale; the
+    # other choice of each is reported beside it
+    "bleu_references": TaskOption("test", "test or train", lambda v: v in ("test", "train")),
+    "mse": TaskOption("per_token", "per_token or window_l2",
+                      lambda v: v in ("per_token", "window_l2")),
 }
+EVALUATION_OPTIONS = ("bleu_references", "mse")
 
 
 def nottingham_archive() -> Archive:
@@ -62,13 +68,19 @@ class MusicTask(Task):
     sample_suffix = ".mid"
     export_suffixes = (".mid", ".midi")
     figure_groups = {
-        "the paper's metrics (test split)": ("bleu4", "mse", "nll_valid"),
+        "the paper's metrics (BLEU-4 against task_options.bleu_references, MSE as "
+        "task_options.mse; defaults: test split, per token)": ("bleu4", "mse", "nll_valid"),
+        "the other conventions (the paper's are unpublished; window L2 is inferred from its "
+        "figures)": ("bleu4_train", "bleu4_test", "mse_window_l2", "mse_per_token"),
         "music statistics": ("pitch_range", "pitch_classes", "in_scale", "rests", "repeats",
                              "copied_8grams"),
         "rhythm (onset representation)": ("pc_entropy", "len_sixteenth", "len_eighth",
                                           "len_quarter", "len_longer"),
     }
     figure_labels = {"bleu4": "BLEU-4", "mse": "MSE", "nll_valid": "NLL valid",
+                     "bleu4_train": "BLEU-4 (train refs)", "bleu4_test": "BLEU-4 (test refs)",
+                     "mse_window_l2": "MSE as window L2 (inferred)",
+                     "mse_per_token": "MSE per token",
                      "pitch_range": "pitch range", "pitch_classes": "pitch classes",
                      "in_scale": "in scale", "rests": "rests", "repeats": "repeats",
                      "copied_8grams": "copied 8-grams", "pc_entropy": "PC entropy",
@@ -104,12 +116,16 @@ class MusicTask(Task):
         from seqgan_music.music.tokens import VOCAB_SIZE
         from seqgan_music.training import Corpus
 
-        options = MusicOptions.from_options(config.task_options, self.extra_options)
+        options = MusicOptions.from_options(config.task_options,
+                                            (*self.extra_options, *EVALUATION_OPTIONS))
         codec = self.codec(config.task_options)
         roots, label = self.locate(data, config.task_options)
         music = build_music_corpus(roots, label, options, config.data.seq_len,
                                    reporter=getattr(self, "reporter", None))
-        evaluate = music_evaluator(music.train, music.test, codec)
+        evaluate = music_evaluator(
+            music.train, music.test, codec,
+            bleu_references=str(config.task_options.get("bleu_references", "test")),
+            mse=str(config.task_options.get("mse", "per_token")))
         manifest = music.manifest
         windows = manifest["windows_per_split"]
         spec: dict[str, Any] = {

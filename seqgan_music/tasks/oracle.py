@@ -33,12 +33,19 @@ if TYPE_CHECKING:
     from seqgan_music.oracle import OracleLSTM
     from seqgan_music.training import Corpus, Reporter
 
-PAPER_TABLE1 = {"random": 10.310, "mle": 9.038, "ss": 8.985, "pg-bleu": 8.946, "seqgan": 8.736}
+# The paper's "Random" (10.310) sits beside both first rows: uniform tokens score about 11.42
+# under the official oracle, G after one MLE epoch about 10.3 (the official log's first point,
+# "epoch: 0", is written after the first epoch), so the paper's Random is most likely that point.
+PAPER_TABLE1 = {"random": 10.310, "mle-1": 10.310, "mle": 9.038, "ss": 8.985, "pg-bleu": 8.946,
+                "seqgan": 8.736}
 # Paper order; the trained methods' labels are training.METHOD_LABELS (kept literal here so that
 # importing the task does not import torch).
 METHOD_LABELS = {"random": "Random", "mle": "MLE", "ss": "SS", "pg-bleu": "PG-BLEU",
                  "seqgan": "SeqGAN"}
 BENCHMARK_METHODS = tuple(METHOD_LABELS)
+# Every row of the table: the methods, plus G after one MLE epoch (added with "random").
+ROW_LABELS = {"random": "Random (uniform tokens)", "mle-1": "G after one MLE epoch",
+              **{k: v for k, v in METHOD_LABELS.items() if k != "random"}}
 OFFICIAL_SHA256 = "4f1a3c02bcce12b528caa4f38505393ab6d276c8501b18539b69023e34c433d4"
 TASK_OPTIONS = ("num_train", "num_valid", "num_test", "oracle_params", "oracle_dim",
                 "oracle_seed")
@@ -153,12 +160,44 @@ def oracle_corpus(config: ExperimentConfig, oracle: OracleLSTM, spec: dict[str, 
                   evaluate=evaluate, spec={"task": "oracle", **spec})
 
 
+def describe_protocol(config: ExperimentConfig, method: str) -> str:
+    """How a row of Table 1 was made, in a line (printed beside each row)."""
+    t, r = config.train, config.rollout
+    if method == "random":
+        return "uniform random tokens"
+    if method == "mle-1":
+        return f"one MLE epoch from the initialisation, Adam {t.pretrain_lr:g}"
+    if method == "mle":
+        return f"{t.pretrain_epochs} MLE epochs, Adam {t.pretrain_lr:g} (the shared start)"
+    if method == "ss":
+        return (f"MLE start + {t.adversarial_iterations} scheduled-sampling epochs (teacher rate "
+                f"-{t.ss_rate_decay:g}/epoch), Adam {t.pretrain_lr:g}")
+    if method == "pg-bleu":
+        refs = (f"{t.pg_bleu_reference_fraction:.0%} of training" if t.pg_bleu_reference_fraction
+                else f"{t.pg_bleu_references} training" if t.pg_bleu_references
+                else "all training")
+        rollouts = t.pg_bleu_rollouts or r.num_rollouts
+        policy = ("G itself" if t.pg_bleu_rollout_policy == "generator"
+                  else f"G_beta (rate {r.rollout_update_rate:g})")
+        return (f"MLE start + {t.pg_bleu_iterations or t.adversarial_iterations} iterations; "
+                f"reward BLEU-{t.pg_bleu_n} ({t.pg_bleu_smoothing}) against {refs} sequences, "
+                f"{rollouts} roll-out{'s' if rollouts > 1 else ''} by {policy}, "
+                f"{'batch-mean baseline' if t.pg_bleu_reward_baseline else 'no baseline'}, "
+                f"Adam {t.pg_bleu_lr or t.generator_lr:g}")
+    return (f"MLE start + {t.d_pretrain_steps} x {t.d_pretrain_epochs} D pre-training epochs, "
+            f"{t.adversarial_iterations} iterations of {t.g_steps} G step ({r.num_rollouts} "
+            f"roll-outs by G_beta, rate {r.rollout_update_rate:g}, "
+            f"{'batch-mean baseline' if t.reward_baseline else 'no baseline'}, Adam "
+            f"{t.generator_lr:g}) and {t.d_steps} x {t.d_epochs} D epochs")
+
+
 @dataclass
 class BenchmarkResult:
     """Table 1 as measured: per method the per-sequence NLL-oracle values and timings."""
 
     oracle: dict[str, Any]
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
+    protocols: dict[str, str] = field(default_factory=dict)
     curves: list[dict[str, Any]] = field(default_factory=list)
     oracle_floor: float = float("nan")
     seconds: float = 0.0
@@ -265,9 +304,20 @@ def run_benchmark(
     floor = oracle.sample(num_eval, length, generator=eval_rng)
     result.oracle_floor = oracle.nll(floor)
     per_sequence: dict[str, np.ndarray] = {}
+    distinct: dict[str, int] = {}
     if "random" in methods:
         uniform = torch.randint(0, corpus.vocab_size, (num_eval, length), generator=eval_rng)
         per_sequence["random"] = oracle.sequence_nll(uniform).numpy()
+        distinct["random"] = len(torch.unique(uniform, dim=0))
+        # G after one MLE epoch: the first point of the MLE learning curve (same seed and data
+        # order as the MLE run), most likely what the paper's "Random" row reports.
+        from seqgan_music.training import mle_epoch
+
+        first = Trainer(config, corpus, method="mle")
+        t = config.train
+        mle_epoch(first.generator, first.pretrain_optimizer, first.train_data, t.batch_size,
+                  t.grad_clip, first.rng)
+        per_sequence["mle-1"], distinct["mle-1"], _ = _score_samples(first, oracle, config)
 
     trained = [m for m in methods if m != "random"]
 
@@ -283,7 +333,8 @@ def run_benchmark(
             metrics_lines = 0  # a fresh method drops lines of an attempt that never saved
             if latest.exists():
                 state = load_checkpoint(latest)
-                if _comparable(state["config"]) != _comparable(config.to_dict()):
+                if (_comparable(state["config"], method)
+                        != _comparable(config.to_dict(), method)):
                     raise ConfigError(
                         f"{out_dir} holds a {method} run with another configuration; continue "
                         "it with the same preset and overrides, or choose a new --out folder")
@@ -296,45 +347,102 @@ def run_benchmark(
             if method == "mle":
                 mle_state = trainer.state_dict()
             trainers[method] = trainer
+    best: dict[str, float] = {}
     for method in trained:
         trainer = trainers[method]
-        rng = torch.Generator(device=trainer.device).manual_seed(config.seed + 777)
-        with torch.inference_mode():
-            samples = trainer.generator.sample(num_eval, length, generator=rng).cpu()
-        per_sequence[method] = oracle.sequence_nll(samples).numpy()
-        nll_test[method] = trainer.heldout_nll(corpus.test)
+        per_sequence[method], distinct[method], nll_test[method] = _score_samples(
+            trainer, oracle, config)
         records = trainer.metrics.records() if trainer.metrics else []
-        result.curves.extend({"method": method, "epoch": r["epoch"], "phase": r["phase"],
-                              "nll_oracle": r["nll_oracle"]}
-                             for r in records if "nll_oracle" in r)
+        curve = [{"method": method, "epoch": r["epoch"], "phase": r["phase"],
+                  "nll_oracle": r["nll_oracle"]} for r in records if "nll_oracle" in r]
+        result.curves.extend(curve)
+        own = [c["nll_oracle"] for c in curve if c["phase"] != "mle"]
+        if method != "mle" and own:  # the official code kept each method's best evaluation
+            best[method] = min(own)
     result.rows = summarise(per_sequence, "seqgan" if "seqgan" in per_sequence else "")
-    for method, value in nll_test.items():
-        result.rows[method]["nll_test"] = value
+    for method, row in result.rows.items():
+        row["distinct"] = distinct[method]
+        row["num_samples"] = num_eval
+        if method in nll_test:
+            row["nll_test"] = nll_test[method]
+        if method in best:
+            row["best_nll_oracle"] = best[method]
+        result.protocols[method] = describe_protocol(config, method)
     result.seconds = time.perf_counter() - started
     write_benchmark(result, config, out_dir)
     return result
 
 
-def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a config that decide results (not where or how fast it runs)."""
-    return {k: v for k, v in config.items() if k not in ("device", "threads")}
+def _score_samples(trainer: Any, oracle: OracleLSTM, config: ExperimentConfig
+                   ) -> tuple[np.ndarray, int, float]:
+    """Per-sequence NLL-oracle of `num_eval_samples` samples of the trainer's G (seed + 777),
+    how many of them are distinct, and G's per-token NLL of the test split."""
+    import torch
+
+    rng = torch.Generator(device=trainer.device).manual_seed(config.seed + 777)
+    with torch.inference_mode():
+        samples = trainer.generator.sample(config.train.num_eval_samples, config.data.seq_len,
+                                           generator=rng).cpu()
+    return (oracle.sequence_nll(samples).numpy(), len(torch.unique(samples, dim=0)),
+            trainer.heldout_nll(trainer.corpus.test))
+
+
+def _comparable(config: dict[str, Any], method: str = "pg-bleu") -> dict[str, Any]:
+    """The parts of a config that decide `method`'s results (not where or how fast it runs, nor
+    another method's settings). A config saved before a field existed reads as its default."""
+    from seqgan_music.config import ExperimentConfig
+
+    values = ExperimentConfig.from_dict(
+        {k: v for k, v in config.items() if k not in ("device", "threads")}).to_dict()
+    values.pop("device"), values.pop("threads")
+    if method != "pg-bleu":  # PG-BLEU's reward protocol decides nothing else
+        values["train"] = {k: v for k, v in values["train"].items()
+                           if not k.startswith("pg_bleu_")}
+    return values
+
+
+TABLE_COLUMNS = ("NLL-oracle", "std over sequences", "p-value vs SeqGAN", "paper NLL-oracle",
+                 "NLL-test", "distinct samples", "best NLL-oracle (paper's selection)")
+
+
+def table_cells(result: BenchmarkResult, method: str) -> list[str]:
+    """The cells of `method`'s row, in the order of `TABLE_COLUMNS`."""
+    row = result.rows[method]
+    p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
+    test = f"{row['nll_test']:.3f}" if "nll_test" in row else ""
+    distinct = (f"{int(row['distinct']):,} / {int(row['num_samples']):,}"
+                if "distinct" in row else "")
+    best = f"{row['best_nll_oracle']:.3f}" if "best_nll_oracle" in row else ""
+    return [f"{row['nll_oracle']:.3f}", f"{row['std']:.3f}", p,
+            f"{PAPER_TABLE1[method]:.3f}", test, distinct, best]
+
+
+TABLE_NOTES = (
+    "NLL-oracle: mean per-token NLL of generated sequences under the oracle (lower = samples the "
+    "oracle finds likely). NLL-test: the model's per-token NLL of held-out oracle samples (lower "
+    "= the model covers the data; it rises when a method trades diversity for NLL-oracle). "
+    "Distinct samples: different sequences among the scored samples (a collapsed model repeats "
+    "a few). Best NLL-oracle: the lowest of the method's evaluations during its own phase, the "
+    "figure the official code kept for SeqGAN, SS and PG-BLEU (selection on the test metric); "
+    "the NLL-oracle column is the final model. The paper's Random (10.310) matches G after one "
+    "MLE epoch rather than uniform tokens (about 11.42): its learning curves start after the "
+    "first epoch.")
 
 
 def format_table(result: BenchmarkResult) -> str:
-    """The table as Markdown, paper values beside ours."""
-    lines = ["| method | NLL-oracle | std over sequences | p-value vs SeqGAN | paper "
-             "NLL-oracle | NLL-test |", "|---|---|---|---|---|---|"]
-    for method, row in result.rows.items():
-        p = "" if row["p_value"] != row["p_value"] else f"{row['p_value']:.3g}"
-        test = f"{row['nll_test']:.3f}" if "nll_test" in row else ""
-        lines.append(f"| {METHOD_LABELS[method]} | {row['nll_oracle']:.3f} | {row['std']:.3f} | "
-                     f"{p} | {PAPER_TABLE1[method]:.3f} | {test} |")
-    lines.append(f"| oracle samples (floor) | {result.oracle_floor:.3f} | | | | |")
+    """The table as Markdown, paper values beside ours, then the protocol of every row."""
+    lines = [f"| method | {' | '.join(TABLE_COLUMNS)} |",
+             "|---" * (len(TABLE_COLUMNS) + 1) + "|"]
+    for method in result.rows:
+        lines.append(f"| {ROW_LABELS[method]} | {' | '.join(table_cells(result, method))} |")
+    lines.append(f"| oracle samples (floor) | {result.oracle_floor:.3f} |"
+                 + " |" * (len(TABLE_COLUMNS) - 1))
+    if result.protocols:
+        lines.append("")
+        lines.append("Protocols:")
+        lines.extend(f"- {ROW_LABELS[m]}: {text}" for m, text in result.protocols.items())
     lines.append("")
-    lines.append("NLL-oracle: mean per-token NLL of generated sequences under the oracle (lower "
-                 "= samples the oracle finds likely). NLL-test: the model's per-token NLL of "
-                 "held-out oracle samples (lower = the model covers the data; it rises when a "
-                 "method trades diversity for NLL-oracle).")
+    lines.append(TABLE_NOTES)
     return "\n".join(lines)
 
 
@@ -345,7 +453,8 @@ def write_benchmark(result: BenchmarkResult, config: ExperimentConfig, out_dir: 
     with atomic_write(out_dir / "table.md") as handle:
         handle.write(f"Oracle: {result.oracle['label']}\n\n{format_table(result)}\n")
     with atomic_write(out_dir / "table.json") as handle:
-        json.dump({"oracle": result.oracle, "rows": result.rows, "floor": result.oracle_floor,
+        json.dump({"oracle": result.oracle, "rows": result.rows, "protocols": result.protocols,
+                   "floor": result.oracle_floor,
                    "seconds": result.seconds, "config": config.to_dict(),
                    "paper": PAPER_TABLE1}, handle, indent=2)
     with atomic_write(out_dir / "curves.csv") as handle:

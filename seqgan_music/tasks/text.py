@@ -44,6 +44,9 @@ TEXT_OPTION_TYPES = {
     "valid_fraction": fraction_option(0.1),
     "test_fraction": fraction_option(0.1),
     "split_seed": seed_option(),
+    # which split BLEU's references are: "test" (the paper's words: "the whole test set as the
+    # references") or "train"; the other scale is reported beside it (bleuN_train / bleuN_test)
+    "bleu_references": TaskOption("test", "test or train", lambda v: v in ("test", "train")),
 }
 TOKENIZER_OPTION = TaskOption("word", "char or word", lambda v: v in ("char", "word"))
 CHINESE_PUNCTUATION = re.compile(r"[，。、；：？！,.;:?!\s]")
@@ -100,12 +103,17 @@ class TextTask(Task):
     accepted_options = TEXT_OPTION_TYPES
     paper: ClassVar[dict[str, dict[str, float]]] = {}
     figure_groups = {
-        "BLEU against the test split (higher = closer to real text)":
-            ("bleu2", "bleu3", "bleu4", "bleu5", "nll_valid"),
+        "BLEU against task_options.bleu_references (default the test split; higher = closer "
+        "to real text)": ("bleu2", "bleu3", "bleu4", "bleu5", "nll_valid"),
+        "BLEU against the other split (the training split holds more references, so its "
+        "scale is higher; a copied training text scores 1.0 there)":
+            (*(f"bleu{n}_train" for n in range(2, 6)), *(f"bleu{n}_test" for n in range(2, 6))),
         "Self-BLEU (lower = more diverse)": ("self_bleu2", "self_bleu3", "self_bleu4",
                                              "self_bleu5"),
     }
     figure_labels = {**{f"bleu{n}": f"BLEU-{n}" for n in range(2, 6)},
+                     **{f"bleu{n}_train": f"BLEU-{n} (train refs)" for n in range(2, 6)},
+                     **{f"bleu{n}_test": f"BLEU-{n} (test refs)" for n in range(2, 6)},
                      **{f"self_bleu{n}": f"Self-BLEU-{n}" for n in range(2, 6)},
                      "nll_valid": "NLL valid"}
 
@@ -119,7 +127,7 @@ class TextTask(Task):
         """The task options, checked against `accepted_options`, over the defaults."""
         values = check_task_options(self.name, self.accepted_options, dict(config.task_options))
         return {"min_freq": 1, "max_vocab": 0, "valid_fraction": 0.1, "test_fraction": 0.1,
-                "split_seed": 0, **values}
+                "split_seed": 0, "bleu_references": "test", **values}
 
     def clean(self, line: str) -> str:
         return line
@@ -225,7 +233,9 @@ class TextTask(Task):
                                  int(options["max_vocab"]) or None)
         seq_len = config.data.seq_len
         arrays = [torch.from_numpy(vocab.encode(texts, seq_len)) for texts in (train, valid, test)]
-        evaluate = text_evaluator(vocab, arrays[2].numpy(), self.bleu_orders, self.self_bleu)
+        evaluate = text_evaluator(vocab, arrays[2].numpy(), self.bleu_orders, self.self_bleu,
+                                  train=arrays[0].numpy(),
+                                  references=str(options["bleu_references"]))
         references = dict(self.paper)
         if len(valid) >= 2:  # real held-out texts scored like samples: what "good" looks like
             references["Data (valid)"] = evaluate(arrays[1])
@@ -245,20 +255,31 @@ class TextTask(Task):
         return [vocab.decode(row.tolist()) for row in tokens]
 
 
-def text_evaluator(vocab: Vocabulary, test: Any, orders: tuple[int, ...], self_bleu: bool
-                   ) -> Any:
-    """BLEU-n (each order) against the whole test split, and Self-BLEU when asked."""
+def text_evaluator(vocab: Vocabulary, test: Any, orders: tuple[int, ...], self_bleu: bool,
+                   train: Any = None, references: str = "test") -> Any:
+    """BLEU-n (each order) against the whole `references` split ("test" or "train") as `bleuN`,
+    against the other split as `bleuN_train` / `bleuN_test` (when `train` is given), and
+    Self-BLEU when asked."""
     from seqgan_music.bleu import BleuReference
     from seqgan_music.bleu import self_bleu as self_bleu_score
 
-    references = [vocab.strip(row) for row in test]
-    reference = BleuReference([r for r in references if r], max_n=max(orders))
+    def table(rows: Any) -> BleuReference:
+        stripped = [vocab.strip(row) for row in rows]
+        return BleuReference([r for r in stripped if r], max_n=max(orders))
+
+    splits = {"test": test, "train": train}
+    main = table(splits[references])
+    other_name = "train" if references == "test" else "test"
+    other = table(splits[other_name]) if splits[other_name] is not None else None
 
     def evaluate(samples: Any) -> dict[str, float]:
         hypotheses = [vocab.strip(row) or [vocab.index.get("<unk>", 2)]
                       for row in samples.tolist()]
-        scores = reference.sentence_scores_by_order(hypotheses, orders)
+        scores = main.sentence_scores_by_order(hypotheses, orders)
         figures = {f"bleu{n}": float(scores[n].mean()) for n in orders}
+        if other is not None:
+            scores = other.sentence_scores_by_order(hypotheses, orders)
+            figures.update({f"bleu{n}_{other_name}": float(scores[n].mean()) for n in orders})
         if self_bleu:
             for n in orders:
                 figures[f"self_bleu{n}"] = self_bleu_score(hypotheses, n, max_samples=2000)

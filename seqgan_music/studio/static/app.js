@@ -74,6 +74,10 @@ async function loadModels(select) {
   group("Your runs", models.runs.map((r) => ({ id: `run:${r.id}`, text: `${r.id} (${r.method}, ${r.state})` })));
   group("Uploaded", models.uploads.map((u) => ({ id: u.id, text: u.name })));
   if (keep && [...box.options].some((o) => o.value === keep)) box.value = keep;
+  else {  // the model the CLI's compose plays by default, never a run picked implicitly
+    const first = models.shipped.find((m) => m.default);
+    if (first) box.value = first.id;
+  }
 }
 
 function refreshPrimers() {
@@ -405,7 +409,7 @@ function curves(records, labels) {
       ? phases.map((phase) => [points.filter((p) => p.phase === phase), ` — ${PHASE_NAMES[phase] || phase}`])
       : [[points, ""]];
     for (const [mine, suffix] of groups) {
-      box.append(curvePanel(key, mine, `${labels[key] || key}${suffix}`));
+      box.append(curvePanel(key, mine, `${labels[key] || key}${suffix}`, !suffix));
       drawn += 1;
     }
   }
@@ -413,7 +417,7 @@ function curves(records, labels) {
   return box;
 }
 
-function curvePanel(key, points, title) {
+function curvePanel(key, points, title, namePhases = true) {
   const svgNS = "http://www.w3.org/2000/svg";
   const W = 280, H = 140, left = 44, bottom = 30;
   const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
@@ -448,7 +452,8 @@ function curvePanel(key, points, title) {
     if (mine.length === 1) add("circle", { cx: px(mine[0].x), cy: py(mine[0].y), r: 2.5, fill: PHASE_COLOURS[phase] || "#e6e8ec" });
   }
   const card = element("div", undefined, "curve");
-  card.append(element("div", `${title}  (${phases.map((p) => PHASE_NAMES[p] || p).join(", ")})`, "title"), svg);
+  const named = namePhases ? `  (${phases.map((p) => PHASE_NAMES[p] || p).join(", ")})` : "";
+  card.append(element("div", `${title}${named}`, "title"), svg);
   return card;
 }
 

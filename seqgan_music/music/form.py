@@ -1,0 +1,205 @@
+"""The written form of a tune: repeat signs, first and second endings, part boundaries.
+
+A `codecs.Melody` read from ABC keeps the tune as it is written (each strain once) and lists
+its form marks in `Melody.form`: (position in quarters of the written tune, mark), a mark one of
+"|:" (repeat start), ":|" (repeat end), "[1" / "[2" (first / second ending starts), "||" (part
+boundary). `expand_form` unfolds it into the tune as played, which is what MIDI and WAV need.
+
+Repeat rules (those of ABC and of music21's `expandRepeats` on the Nottingham tunes): ":|" goes
+back to the last "|:", or, when there is none since, to the previous ":|" or the start of the
+tune; on the second time through, the bars of a first ending are skipped and the tune goes on
+at the second ending.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from typing import Any
+
+from seqgan_music.music.codecs import Melody
+
+MARKS = ("|:", ":|", "[1", "[2", "||")
+# order of marks at one position: a repeat end closes the bar before, then a part boundary,
+# then a new repeat starts and an ending opens on the bar after
+_ORDER = {":|": 0, "||": 1, "|:": 2, "[1": 3, "[2": 4}
+_EPS = 1e-6
+
+
+def sorted_marks(form: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    return sorted(((float(p), m) for p, m in form if m in _ORDER),
+                  key=lambda item: (round(item[0], 6), _ORDER[item[1]]))
+
+
+def played_segments(form: list[tuple[float, str]], end: float) -> list[tuple[float, float]]:
+    """The written tune's spans [start, stop) in quarters, in the order they are played."""
+    segments: list[tuple[float, float]] = []
+    played_from = 0.0  # start of the span being played
+    back_to = 0.0  # where the next ":|" goes back to
+    first_ending: float | None = None
+    skip_to: float | None = None  # after a repeat with a first ending: the second ending
+    marks = sorted_marks(form)
+    for index, (position, mark) in enumerate(marks):
+        if position > end + _EPS:
+            break
+        if mark == "|:":
+            back_to = position
+            first_ending = None
+        elif mark == "[1":
+            first_ending = position
+        elif mark == "[2" and skip_to is not None:
+            skip_to = None
+        elif mark == ":|":
+            if position <= played_from + _EPS and not segments:
+                continue
+            segments.append((played_from, position))
+            stop = first_ending if first_ending is not None and first_ending > back_to else None
+            segments.append((back_to, stop if stop is not None else position))
+            played_from = position
+            if stop is not None:  # go on at the second ending (normally right here)
+                second = next((p for p, m in marks[index + 1 :] if m == "[2"), None)
+                if second is not None:
+                    played_from = second
+            back_to = position
+            first_ending = None
+    if end > played_from + _EPS:
+        segments.append((played_from, end))
+    return [(a, b) for a, b in segments if b > a + _EPS]
+
+
+def expand_form(melody: Melody) -> Melody:
+    """The tune as played: repeats and endings unfolded (notes, bar lines and chord symbols
+    moved accordingly), `form` cleared. A melody without form marks is returned unchanged."""
+    if not melody.form:
+        return melody
+    end = melody.length
+    notes: list[tuple[float, float, int]] = []
+    bars: list[float] = []
+    chords: list[tuple[float, str]] = []
+    at = 0.0
+    for start, stop in played_segments(melody.form, end):
+        shift = at - start
+        for a, b, pitch in melody.notes:
+            if start - _EPS <= a < stop - _EPS:
+                notes.append((a + shift, min(b, stop) + shift, pitch))
+        for bar in melody.bars:
+            if start - _EPS <= bar < stop - _EPS and (not bars or bar + shift > bars[-1] + _EPS):
+                bars.append(bar + shift)
+        for position, symbol in melody.chords:
+            if start - _EPS <= position < stop - _EPS:
+                chords.append((position + shift, symbol))
+        at += stop - start
+        if bars and abs(bars[-1] - at) > _EPS and stop < end - _EPS:
+            bars.append(at)  # a repeat sign is a bar line
+    bars = sorted({round(b, 6) for b in bars})
+    return replace(melody, notes=notes, bars=[float(b) for b in bars], chords=chords, form=[],
+                   end=at)
+
+
+def written_melody(score: Any, melody: str = "auto") -> Melody:
+    """A music21 score parsed from one ABC tune, as written (repeats not expanded): the melody
+    notes in quarters, meter, bar lines, key, form marks and chord symbols."""
+    import music21
+    import numpy as np
+
+    from seqgan_music.music.codecs import estimate_key
+    from seqgan_music.music.readers import UnusableFile
+
+    if isinstance(score, music21.stream.Opus):
+        scores = list(score.scores)
+        if not scores:
+            raise UnusableFile("no notes")
+        score = scores[0]
+    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
+    voices = []
+    for part in parts:
+        notes = []
+        for element in part.flatten().notes:
+            if isinstance(element, music21.harmony.ChordSymbol):
+                continue
+            start = float(element.getOffsetInHierarchy(part))
+            stop = start + float(element.quarterLength)
+            pitches = [p.midi for p in element.pitches]
+            if pitches and stop > start:
+                notes.append((start, stop, max(pitches)))
+        if notes:
+            voices.append((part, notes))
+    if not voices:
+        raise UnusableFile("no notes")
+    if melody == "highest" and len(voices) > 1:
+        part, notes = voices[0][0], sorted(n for _, v in voices for n in v)
+    else:
+        part, notes = max(voices, key=lambda v: float(np.mean([n[2] for n in v[1]])))
+    signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
+    meter = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
+    key = None
+    for found in score.recurse().getElementsByClass(music21.key.KeySignature):
+        if isinstance(found, music21.key.Key):
+            key = (found.tonic.pitchClass, "minor" if found.mode == "minor" else "major")
+        else:
+            key = ((found.sharps * 7) % 12, "major")
+        break
+    bars: list[float] = []
+    form: list[tuple[float, str]] = []
+    end = 0.0
+    for measure in part.getElementsByClass(music21.stream.Measure):
+        start = float(measure.offset)
+        stop = start + float(measure.duration.quarterLength)
+        end = max(end, stop)
+        bars.append(start)
+        left, right = measure.leftBarline, measure.rightBarline
+        if isinstance(left, music21.bar.Repeat) and left.direction == "start":
+            form.append((start, "|:"))
+        elif left is not None and left.type in ("double", "final", "light-heavy"):
+            form.append((start, "||"))
+        if isinstance(right, music21.bar.Repeat) and right.direction == "end":
+            form.append((stop, ":|"))
+        elif right is not None and right.type in ("double", "final", "light-heavy"):
+            form.append((stop, "||"))
+        for spanner in measure.getSpannerSites():
+            if isinstance(spanner, music21.spanner.RepeatBracket) and spanner.isFirst(measure):
+                number = str(spanner.number or "").split(",")[0].strip()
+                if number in ("1", "2"):
+                    form.append((start, f"[{number}"))
+    chords = []
+    for symbol in part.flatten().getElementsByClass(music21.harmony.ChordSymbol):
+        figure = str(getattr(symbol, "figure", "") or "")
+        if figure:
+            chords.append((float(symbol.getOffsetInHierarchy(part)), figure))
+    end = max(end, max(n[1] for n in notes))
+    if not bars:
+        bar = meter[0] * 4.0 / meter[1]
+        bars = [i * bar for i in range(int(end / bar) + 1)]
+    bars = [b for b in bars if b < end - _EPS]
+    form = [(p, m) for p, m in sorted_marks(form) if not (m == "||" and p >= end - _EPS
+                                                             and any(q >= end - _EPS and n == ":|"
+                                                                     for q, n in form))]
+    return Melody(notes, meter, bars, key or estimate_key(notes), end, form=_dedupe(form),
+                  chords=chords)
+
+
+def _dedupe(form: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    seen: set[tuple[float, str]] = set()
+    out = []
+    for position, mark in form:
+        item = (round(position, 6), mark)
+        if item not in seen:
+            seen.add(item)
+            out.append((position, mark))
+    return out
+
+
+def parse_abc_written(text: str, melody: str = "auto") -> Melody:
+    """One ABC tune's text (header included) as a written `Melody` with its form marks."""
+    import music21
+
+    from seqgan_music.music.readers import UnusableFile, check_abc_tune
+
+    text = check_abc_tune(text)  # refuses what would make music21 work without end
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score: Any = music21.converter.parseData(text, format="abc")
+    except Exception as error:  # music21's ABC handler raises many types on bad input
+        raise UnusableFile(f"unparseable ABC ({type(error).__name__})") from None
+    return written_melody(score, melody)
