@@ -209,7 +209,9 @@ def test_score_view_shows_notes_key_and_chords(server: tuple[str, object], brows
     assert int(driver.execute_script(  # type: ignore[attr-defined]
         "return Number(document.getElementById('roll').dataset.notes)")) > 4
     chords = driver.execute_script(  # type: ignore[attr-defined]
-        "return document.querySelectorAll('#score-page g.harm').length")
+        "return Number(document.getElementById('score').dataset.chords)")
+    wait(driver, "const i = document.querySelector('#score-page img');"
+         "return i && i.complete && i.naturalWidth > 0")
     assert chords > 0
     href = driver.find_element(By.ID, "dl-abc").get_attribute("href")  # type: ignore[attr-defined]
     abc = base64.b64decode(driver.execute_async_script(FETCH, href)).decode()  # type: ignore[attr-defined]

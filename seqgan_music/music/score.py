@@ -48,7 +48,10 @@ def engrave(data: str, width: int = PAGE_WIDTH, scale: int = SCALE) -> str:
     toolkit = _toolkit()
     toolkit.setOptions({"pageWidth": width, "scale": scale, "adjustPageHeight": True,
                         "pageHeight": 60000, "breaks": "auto", "footer": "none",
-                        "header": "auto", "svgViewBox": True})
+                        "header": "auto", "svgViewBox": True,
+                        # the glyphs of text (a chord's sharp, the tempo's note) travel inside
+                        # the SVG, so a browser or viewer without Verovio's fonts shows them
+                        "smuflTextFont": "embedded"})
     if not toolkit.loadData(data):
         raise ConfigError("Verovio could not read the score")
     svg: str = toolkit.renderToSVG(1)

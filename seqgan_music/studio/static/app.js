@@ -161,9 +161,14 @@ async function showScore(tune) {
   try {
     const answer = await fetch(tune.svg, { headers: { "X-Studio-Token": TOKEN } });
     if (!answer.ok || state.current !== tune) return;
-    const svg = new DOMParser().parseFromString(await answer.text(), "image/svg+xml").documentElement;
-    page.replaceChildren(document.importNode(svg, true));
-    box.dataset.notes = String(page.querySelectorAll("g.note").length);
+    const parsed = new DOMParser().parseFromString(await answer.text(), "image/svg+xml");
+    // shown as an image: the SVG keeps its own styles (the page's CSP allows no inline style)
+    const image = new Image();
+    image.alt = "score";
+    image.src = tune.svg;
+    page.replaceChildren(image);
+    box.dataset.notes = String(parsed.querySelectorAll("g.note").length);
+    box.dataset.chords = String(parsed.querySelectorAll("g.harm").length);
   } catch (error) {
     say(`the score could not be shown: ${error.message}`);
   }
