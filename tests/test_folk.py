@@ -310,3 +310,18 @@ def test_abc_out_alone_and_no_chords(tmp_path: Path) -> None:
         compose(ComposeOptions(out=tmp_path / "x.mid", accompaniment_program=300))
     with pytest.raises(ConfigError, match=r"must end in \.mid, \.midi or \.abc"):
         compose(ComposeOptions(out=tmp_path / "x.txt"))
+
+
+def test_generate_writes_an_abc_tune_book(tmp_path: Path) -> None:
+    import torch
+
+    from seqgan_music.music.codecs import OnsetCodec
+    from seqgan_music.tasks.music import NottinghamTask
+
+    codec = OnsetCodec()
+    row = codec.parse_primer("A4 - B4 - | C5 - D5 - E5 - - - | A4 - - -")
+    tokens = torch.tensor([codec.prefix((2, 4)) + row + [codec.END]] * 2)
+    (path,) = NottinghamTask().export(tokens, {"codec": codec.spec()}, tmp_path / "s.abc")
+    text = path.read_text()
+    assert text.count("X:") == 2 and "T:Sample 2" in text and "M:2/4" in text
+    assert "K:Am" in text  # A minor read from the notes

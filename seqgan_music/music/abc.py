@@ -91,7 +91,7 @@ def _bar_symbol(marks: list[str], final: bool = False) -> str:
     elif end:
         symbol = ":|"
     elif start:
-        symbol = "||:" if "||" in marks else "|:"
+        symbol = "|| |:" if "||" in marks else "|:"  # music21 does not read "||:"
     elif "||" in marks:
         symbol = "||"
     else:
