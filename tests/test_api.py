@@ -58,7 +58,7 @@ def test_api_compose_writes_nothing_and_describes_each_tune(tmp_path: Path,
     for tune in tunes:
         assert tune.key == "A minor" and tune.meter == "3/4" and tune.notes
         assert all(21 <= n.pitch <= 108 and n.end > n.start for n in tune.notes)
-        assert "nottingham-onset" in tune.model and tune.seconds > 0
+        assert "nottingham-form" in tune.model and tune.seconds > 0
 
 
 def test_tune_write_routes_by_suffix_and_never_overwrites_silently(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_to_pretty_midi_is_a_copy() -> None:
 
 def test_load_model_by_name_path_and_default(tmp_path: Path) -> None:
     default = seqgan_music.load_model()
-    assert default.name == "nottingham-onset" and default.representation == "onset"
+    assert default.name == "nottingham-form" and default.representation == "form"
     assert default.card["license"] == "gpl-3.0"
     paper = seqgan_music.load_model("nottingham-paper")
     assert paper.representation == "paper" and paper.task == "nottingham"

@@ -282,7 +282,10 @@ def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, prog
     midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
     instrument = pretty_midi.Instrument(program=program, name="melody")
     offset = 0.0
-    for index, melody in enumerate(melodies):
+    from seqgan_music.music.form import on_downbeats
+
+    for index, written in enumerate(melodies):
+        melody = on_downbeats(written)  # bar lines written by the model keep the downbeat
         bar = melody.bar_length()
         shift = offset + melody.lead_in()
         at = offset * seconds
