@@ -107,7 +107,8 @@ def on_downbeats(melody: Melody) -> Melody:
     its own). The pick-up before the first bar line stays as it is."""
     bar = melody.bar_length()
     lines = sorted(b for b in melody.bars if b > _EPS)
-    if len(lines) < 2 or all(abs(b - a - bar) < _EPS for a, b in zip(lines, lines[1:], strict=False)):
+    steps = [b - a for a, b in zip(lines, lines[1:], strict=False)]
+    if len(lines) < 2 or all(abs(step - bar) < _EPS for step in steps):
         return melody
     first = lines[0]
 
