@@ -72,9 +72,11 @@ def test_tune_write_routes_by_suffix_and_never_overwrites_silently(tmp_path: Pat
     tune.write(tmp_path / "t.mid", force=True)
     with pytest.raises(ConfigError, match="accepted"):
         tune.write(tmp_path / "t.ogg")
-    score = tune.to_music21()
+    score = tune.to_music21()  # the tune as written: each strain once, with repeat signs
     pitches = [p.midi for p in score.flatten().pitches]
-    assert pitches == [n.pitch for n in tune.notes]
+    written = tune._melody
+    assert written.form and pitches == [p for _, _, p in sorted(written.notes)]
+    assert "<repeat direction=\"backward\"" in xml.read_text()
 
 
 def test_tune_writes_abc_when_the_abc_writer_is_installed(tmp_path: Path) -> None:

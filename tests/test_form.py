@@ -235,6 +235,8 @@ def test_compose_honours_bars_and_form_and_writes_repeats(form_run: Path, tmp_pa
     again = [(round((s - lead - 4) * 64), p) for s, p in notes
              if lead + 4 - 1e-6 <= s < lead + 8 - 1e-6]
     assert first and first == again  # strain A is played twice (expanded in MIDI)
+    xml = (tmp_path / "f.musicxml").read_text()  # and written once, with its repeat signs
+    assert 'direction="backward"' in xml and 'direction="forward"' in xml
     bad = run("compose", "--model", str(form_run), "--out", str(tmp_path / "b.mid"),
               "--form", "ABA")
     assert bad.returncode == 1 and "--form 'ABA'" in bad.stderr
