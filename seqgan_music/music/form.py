@@ -141,7 +141,7 @@ def written_melody(score: Any, melody: str = "auto") -> Melody:
     import music21
     import numpy as np
 
-    from seqgan_music.music.codecs import estimate_key
+    from seqgan_music.music.codecs import MODE_ALIASES, estimate_key, estimate_mode
     from seqgan_music.music.readers import UnusableFile
 
     if isinstance(score, music21.stream.Opus):
@@ -172,12 +172,14 @@ def written_melody(score: Any, melody: str = "auto") -> Melody:
     signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
     meter = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
     key = None
-    for found in score.recurse().getElementsByClass(music21.key.KeySignature):
+    modal = False  # the K: field names a mode other than major or minor (K:Edor, K:Dmix)
+    signatures = list(score.recurse().getElementsByClass(music21.key.KeySignature))
+    for found in signatures[:1]:
         if isinstance(found, music21.key.Key):
-            key = (found.tonic.pitchClass, "minor" if found.mode == "minor" else "major")
+            mode = MODE_ALIASES.get(str(found.mode).lower(), "major")
+            key, modal = (found.tonic.pitchClass, mode), mode not in ("major", "minor")
         else:
             key = ((found.sharps * 7) % 12, "major")
-        break
     bars: list[float] = []
     form: list[tuple[float, str]] = []
     end = 0.0
@@ -213,8 +215,14 @@ def written_melody(score: Any, melody: str = "auto") -> Melody:
     form = [(p, m) for p, m in sorted_marks(form) if not (m == "||" and p >= end - _EPS
                                                              and any(q >= end - _EPS and n == ":|"
                                                                      for q, n in form))]
-    return Melody(notes, meter, bars, key or estimate_key(notes), end, form=_dedupe(form),
-                  chords=chords)
+    # A K: of major or minor is often a modal tune written with its signature (K:G for A
+    # dorian): the last note says which degree is the tonic (`codecs.estimate_mode`), when the
+    # tune ends in the signature it starts in. A K: that names a mode is kept as written.
+    if key is None:
+        key = estimate_key(notes)
+    elif not modal and len({found.sharps for found in signatures}) == 1:
+        key = estimate_mode(notes, key)
+    return Melody(notes, meter, bars, key, end, form=_dedupe(form), chords=chords)
 
 
 def _dedupe(form: list[tuple[float, str]]) -> list[tuple[float, str]]:
