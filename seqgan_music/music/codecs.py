@@ -767,9 +767,10 @@ class FormCodec(OnsetCodec):
             notes.append((current[0] / g, current[1] / g, current[2]))
         end = step / g
         bars = [b for b in bars if b < end - 1e-9]
-        if not bars or bars[0] > 1e-9:
-            bars.insert(0, 0.0)
-        return Melody(notes, meter or (4, 4), bars, (0, "major"), end, ended, form=form)
+        meter = meter or (4, 4)
+        if not bars or bars[0] >= meter[0] * 4.0 / meter[1] - 1e-9:
+            bars.insert(0, 0.0)  # the tune starts on a bar line (else: a pick-up, as written)
+        return Melody(notes, meter, bars, (0, "major"), end, ended, form=form)
 
     def token_name(self, token: int) -> str:
         token = int(token)
@@ -787,10 +788,18 @@ class FormCodec(OnsetCodec):
         return padded[None, :]
 
     def constraint(self, **options: Any) -> Any:
-        """The sampler's constraint for this codec (`constraint.FormConstraint`)."""
+        """The sampler's constraint for this codec (`constraint.FormConstraint`): by default
+        strains of 8 bars (a repeat sign, part boundary or the end only where one ends; first
+        and second endings as the strain's last bar), whole bars only (no short bar completing a
+        pick-up), at most 32 bars as played (two repeated strains, as two thirds of the
+        Nottingham tunes) and a last note on the tonic (C or A: tunes are moved to C major /
+        A minor) unless the cap closes the tune."""
         from seqgan_music.music.constraint import FormConstraint
 
-        return FormConstraint(self, **options)
+        defaults: dict[str, Any] = {"strain": 8, "short_bars": False, "max_bars": 32}
+        if self.transpose:
+            defaults["cadence"] = (0, 9)  # C (major) or A (minor)
+        return FormConstraint(self, **{**defaults, **options})
 
 
 BUILTIN_CODECS: dict[str, type[Codec]] = {"paper": PaperCodec, "onset": OnsetCodec,

@@ -309,7 +309,10 @@ def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, prog
     instrument = pretty_midi.Instrument(program=program, name="melody")
     backing = pretty_midi.Instrument(program=accompaniment or 0, name="accompaniment")
     offset = 0.0
-    for index, melody in enumerate(melodies):
+    from seqgan_music.music.form import on_downbeats
+
+    for index, written in enumerate(melodies):
+        melody = on_downbeats(written)  # bar lines written by the model keep the downbeat
         bar = melody.bar_length()
         shift = offset + melody.lead_in()
         at = offset * seconds
@@ -530,11 +533,41 @@ def write_melody_musicxml(melody: Any, path: Path, tempo: float = DEFAULT_TEMPO,
             for number, measure in enumerate(
                     measures.getElementsByClass(music21.stream.Measure)):
                 measure.number = number
+    _write_form(measures, getattr(melody, "form", []), pad, bar)
     score = music21.stream.Score([measures])
     score.insert(0, music21.metadata.Metadata(title=title or path.stem))
     with atomic_path(path, suffix=path.suffix) as tmp:  # music21 writes to a file name
         score.write("musicxml", fp=str(tmp))  # splits complex durations, spells accidentals
     return path
+
+
+def _write_form(measures: Any, form: Any, pad: float, bar: float) -> None:
+    """The written form (`Melody.form`) as notation: repeat barlines, volta brackets for first
+    and second endings, double barlines at part boundaries."""
+    import music21
+
+    if not form:
+        return
+    found = list(measures.getElementsByClass(music21.stream.Measure))
+    starts = [float(m.offset) - pad for m in found]
+    ends = [max(start, 0.0) + float(m.duration.quarterLength) - (pad if start < 0 else 0.0)
+            for start, m in zip(starts, found, strict=True)]
+    for position, mark in form:
+        if mark in ("|:", "[1", "[2"):
+            at = [m for m, start in zip(found, starts, strict=True)
+                  if abs(max(start, 0.0) - position) < 1e-6]
+            if not at:
+                continue
+            if mark == "|:":
+                at[0].leftBarline = music21.bar.Repeat(direction="start")
+            else:
+                measures.insert(0, music21.spanner.RepeatBracket(at[0], number=int(mark[1])))
+        else:
+            at = [m for m, end in zip(found, ends, strict=True) if abs(end - position) < 1e-6]
+            if not at:
+                continue
+            at[0].rightBarline = (music21.bar.Repeat(direction="end") if mark == ":|"
+                                  else music21.bar.Barline("double"))
 
 
 __all__ = ["find_soundfont", "melodies_to_midi", "write_melody_musicxml", "write_melody_plot",

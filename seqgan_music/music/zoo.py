@@ -21,7 +21,7 @@ from typing import Any
 
 from seqgan_music.errors import CheckpointError, ConfigError
 
-DEFAULT_MODEL = "nottingham-onset"
+DEFAULT_MODEL = "nottingham-form"
 CARD_SUFFIX = ".md"
 CARD_NAME = "README.md"  # a model folder's card, as on the Hugging Face Hub
 
