@@ -70,6 +70,12 @@ def test_two_processes_train_oracle_like_one(tmp_path: Path) -> None:
     assert files_under(tmp_path) - before == files_under(tmp_path / "two")
     assert (run_dir / "checkpoints" / "latest.pt").is_file()
     assert json.loads((run_dir / "run.json").read_text())["finished"] is True
+    # provenance tells the two runs of one seed apart: the process count and the command
+    (two_said,) = json.loads((run_dir / "run.json").read_text())["provenance"]
+    (one_said,) = json.loads(next((tmp_path / "one" / "oracle").iterdir()).joinpath(
+        "run.json").read_text())["provenance"]
+    assert (one_said["processes"], two_said["processes"]) == (1, 2)
+    assert one_said["seed"] == two_said["seed"] == 3
     mle = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
            if '"phase": "mle"' in line][-1]
     mle_one = [json.loads(line) for line in next((tmp_path / "one" / "oracle").iterdir()).joinpath(

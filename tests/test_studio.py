@@ -78,7 +78,8 @@ def test_page_and_models(client: TestClient, studio: Studio) -> None:
     assert "http://" not in page.text.replace("http://www.w3.org", "")  # nothing from outside
     assert client.get("/static/app.js").status_code == 200
     models = client.get("/api/models").json()
-    assert sorted(m["id"] for m in models["shipped"]) == ["shipped:nottingham-onset",
+    assert sorted(m["id"] for m in models["shipped"]) == ["shipped:nottingham-form",
+                                                          "shipped:nottingham-onset",
                                                           "shipped:nottingham-paper"]
 
 
@@ -334,6 +335,9 @@ def test_train_page_starts_on_what_compose_plays(client: TestClient) -> None:
     assert answer["defaults"] == {"task": card["task"], "preset": card["preset"]}
     task = next(t for t in answer["tasks"] if t["name"] == card["task"])
     assert card["preset"] in task["presets"]
+    # and Compose starts on the model the CLI's compose plays
+    shipped = client.get("/api/models").json()["shipped"]
+    assert [m["name"] for m in shipped if m["default"]] == [default_model().name]
 
 
 def test_cli_runs_show_their_preset_and_the_page_has_an_icon(client: TestClient,
