@@ -1,6 +1,6 @@
 """ABC round trip: read ABC tunes (as written, with their form and chords), write them with
 `abc.abc_tune`, read the result back with music21, and compare the notes as played (repeats
-expanded; a tie over a bar line joined), the key with its mode and the meter.
+expanded; a tie over a bar line joined), the key with its mode, the meter and the form marks.
 
     python benchmarks/folk_abc_roundtrip.py /work/shared/data/nottingham/ABC_cleaned 6
     (every 6th tune of each file)
@@ -19,6 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.test_folk import played  # noqa: E402
 
 
+def marks(melody) -> list:
+    """Form marks, less a part boundary at the tune's very end (we close a tune with `|]`,
+    which music21 reads as one; the source may end with a plain bar line)."""
+    end = max(n[1] for n in melody.notes)
+    return [(round(p, 4), m) for p, m in melody.form if not (m == "||" and p >= end - 1e-6)]
+
+
 def main(folder: Path, every: int) -> None:
     same = differ = skipped = 0
     for path in sorted(folder.glob("*.abc")):
@@ -33,7 +40,7 @@ def main(folder: Path, every: int) -> None:
                     skipped += 1
                     continue
             if played(back) == played(melody) and back.key == melody.key \
-                    and back.meter == melody.meter and back.form == melody.form:
+                    and back.meter == melody.meter and marks(back) == marks(melody):
                 same += 1
             else:
                 differ += 1
