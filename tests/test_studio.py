@@ -476,3 +476,17 @@ def test_abc_primer(client: TestClient) -> None:
     assert tune["primer_beats"] > 0
     primer = [n["pitch"] for n in tune["notes"] if n["start"] < tune["primer_beats"]]
     assert primer[:4] == [67, 69, 71, 72]
+
+
+def test_studio_tunes_come_with_abc_score_chords_and_form(client: TestClient) -> None:
+    tune = compose(client, length=None, seed=3, key="Ador", form="AABB", bars=16,
+                   model="shipped:nottingham-form")["tunes"][0]
+    assert tune["options"]["form"] == "AABB" and tune["options"]["chords"] is True
+    abc = client.get(tune["abc"]).text
+    assert "\nK:Ador\n" in abc and ":|" in abc and '"' in abc.split("K:Ador", 1)[1]
+    if tune["svg"] is not None:  # Verovio installed
+        assert client.get(tune["svg"]).text.lstrip().startswith("<svg")
+    bare = compose(client, seed=3, chords=False)["tunes"][0]
+    assert '"' not in client.get(bare["abc"]).text.split("K:", 1)[1]
+    response = client.post("/api/compose", json={"chords": "yes"})
+    assert response.status_code == 400 and "chords" in response.json()["error"]

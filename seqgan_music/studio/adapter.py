@@ -113,7 +113,8 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int | None,
                   temperature: float, seed: int, tempo: float, program: int,
                   primer: Path | None, key: str | None = None,
                   meter: str | None = None, chords: bool = True,
-                  accompaniment_program: int | None = None) -> list[Tune]:
+                  accompaniment_program: int | None = None, bars: int | None = None,
+                  form: str | None = None) -> list[Tune]:
     """Compose `num` tunes into `folder` (MIDI + WAV + ABC + SVG score each) and read their
     notes back."""
     import warnings
@@ -124,7 +125,7 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int | None,
     options = ComposeOptions(out=folder / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
                              program=program, wav=True, runs=folder, key=key, meter=meter,
-                             abc=True, svg=_engraves(), chords=chords)
+                             abc=True, svg=_engraves(), chords=chords, bars=bars, form=form)
     if accompaniment_program is not None:
         options.accompaniment_program = accompaniment_program
     with warnings.catch_warnings(record=True) as caught:
@@ -153,7 +154,8 @@ def _engraves() -> bool:
 def write_musicxml(*, model: Path, out: Path, length: int | None, temperature: float,
                    seed: int, tempo: float, program: int, primer: Path | None, index: int,
                    num: int, key: str | None = None, meter: str | None = None,
-                   chords: bool = True) -> Path:
+                   chords: bool = True, bars: int | None = None, form: str | None = None
+                   ) -> Path:
     """The MusicXML of tune `index` (from 1) of a compose call: the same call again (same seed,
     same tunes) with MusicXML asked for, so the studio never converts music itself."""
     from seqgan_music.music.compose import ComposeOptions, compose
@@ -161,7 +163,7 @@ def write_musicxml(*, model: Path, out: Path, length: int | None, temperature: f
     options = ComposeOptions(out=out / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
                              program=program, musicxml=True, force=True, runs=out, key=key,
-                             meter=meter, chords=chords)
+                             meter=meter, chords=chords, bars=bars, form=form)
     result = compose(options)
     written = [f for f in result.files if f.suffix == ".musicxml"]
     return written[index - 1]

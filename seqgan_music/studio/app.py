@@ -434,6 +434,8 @@ def create_app(studio: Studio) -> Starlette:
             "meter": check.text(body, "meter", None, 40),  # e.g. "6/8"
             "chords": check.flag(body, "chords", True),  # chord symbols, accompaniment
             "accompaniment": check.integer(body, "accompaniment", 25, 0, 127),
+            "bars": check.integer(body, "bars", None, 1, 256),  # form models: bars as played
+            "form": check.text(body, "form", None, 16),  # form models: e.g. "AABB"
         }
         model = model_path(studio, options["model"])
         primer = primer_path(studio, options["primer"])
@@ -446,7 +448,8 @@ def create_app(studio: Studio) -> Starlette:
                     temperature=options["temperature"], seed=options["seed"],
                     tempo=options["tempo"], program=options["program"], primer=primer,
                     key=options["key"], meter=options["meter"], chords=options["chords"],
-                    accompaniment_program=options["accompaniment"])
+                    accompaniment_program=options["accompaniment"], bars=options["bars"],
+                    form=options["form"])
 
         tunes = await studio.work_slot(work)
         answer = []
@@ -696,4 +699,5 @@ def _musicxml(studio: Studio, found: ComposedTune) -> Path:
             temperature=options["temperature"], seed=options["seed"], tempo=options["tempo"],
             program=options["program"], primer=primer_path(studio, options["primer"]),
             key=options["key"], meter=options["meter"], index=found.index, num=found.num,
-            chords=options.get("chords", True))
+            chords=options.get("chords", True), bars=options.get("bars"),
+            form=options.get("form"))

@@ -97,6 +97,7 @@ function composeRequest() {
     tempo: Number($("tempo").value), program: Number($("program").value), primer: $("primer").value,
     key: $("key").value, meter: $("meter").value,
     chords: $("chords").checked, accompaniment: Number($("accompaniment").value),
+    form: $("form").value, bars: $("bars").value === "" ? null : Number($("bars").value),
   };
 }
 
