@@ -42,7 +42,7 @@ from seqgan_music.music.form_metrics import FIGURES, copy_index, form_statistics
 
 COLUMNS = ("repeated_bars", "repeated_4bar", "repeated_8bar", "aabb", "wrong_length_bars",
            "syncopated", "syncopated_grid", "ends_on_tonic", "bars_median", "bars_mean",
-           "bars_min", "under_8_bars", "pitch_range", "pc_entropy", "pc_entropy_notes",
+           "bars_min", "under_8_bars", "ended", "pitch_range", "pc_entropy", "pc_entropy_notes",
            "in_scale", "copied_16", "distinct_openings")
 LABELS = dict(FIGURES)
 

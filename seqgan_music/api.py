@@ -65,9 +65,17 @@ class Tune:
     @property
     def notes(self) -> list[Note]:
         """Every melody note as written to the MIDI file, in time order."""
+        tracks = [i for i in self._midi.instruments if i.name == "melody"] or \
+            self._midi.instruments[:1]  # not the accompaniment
         notes = [Note(float(n.start), float(n.end), int(n.pitch))
-                 for instrument in self._midi.instruments for n in instrument.notes]
+                 for instrument in tracks for n in instrument.notes]
         return sorted(notes)
+
+    @property
+    def chords(self) -> list[tuple[float, str]]:
+        """Chord symbols (position in quarter notes, name such as "G", "Em", "D7"); empty
+        when composed with chords=False."""
+        return list(getattr(self._melody, "chords", []))
 
     @property
     def seconds(self) -> float:

@@ -201,13 +201,14 @@ def read_model(path: Path) -> ModelFile:
 def _read_safetensors(path: Path) -> ModelFile:
     """A `.safetensors` model, its metadata and shapes checked against the schema.
 
-    The bytes are read once: a shipped model's are checked against its card's sha256 first,
-    then the same bytes are parsed (nothing can change between the check and the use).
+    The bytes are read once: a shipped model's (or one with a card naming its sha256, as an
+    exported model folder's README.md does) are checked against the card first, then the
+    same bytes are parsed (nothing can change between the check and the use).
     """
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
-    from seqgan_music.music.zoo import check_shipped_bytes
+    from seqgan_music.music.zoo import check_card_bytes
     from seqgan_music.runs import file_error
 
     try:
@@ -215,7 +216,7 @@ def _read_safetensors(path: Path) -> ModelFile:
             data = handle.read()
     except OSError as error:
         raise file_error(path, error, "read") from None
-    check_shipped_bytes(path, data)
+    check_card_bytes(path, data)
     try:
         weights = load(data)
         size = int.from_bytes(data[:8], "little")

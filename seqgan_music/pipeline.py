@@ -547,6 +547,7 @@ def _export_folder(model: Path, out: Path, slim: dict[str, Any]) -> Path:
 def _write_card(path: Path, name: str, meta: dict[str, Any], model: Path,
                 weights: str = "model.safetensors") -> None:
     """The model card of an exported model, with the run's final figures when it has them."""
+    import hashlib
     import json
 
     from seqgan_music.music.zoo import card_text
@@ -555,9 +556,12 @@ def _write_card(path: Path, name: str, meta: dict[str, Any], model: Path,
     figures: Any = None
     with suppress(OSError, ValueError, KeyError, TypeError):
         figures = json.loads((_run_dir(model) / FIGURES_FILE).read_text())["figures"]
+    digest = None  # the weights' sha256, checked when the model is loaded (issue 23)
+    with suppress(OSError):
+        digest = hashlib.sha256((path.parent / weights).read_bytes()).hexdigest()
     with atomic_write(path) as handle:
         handle.write(card_text(name, meta, figures if isinstance(figures, dict) else None,
-                               weights))
+                               weights, sha256=digest))
 
 
 SAMPLE_BATCH = 4096  # sequences sampled together (`models.Generator.sample`'s batch)

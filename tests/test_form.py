@@ -235,6 +235,8 @@ def test_compose_honours_bars_and_form_and_writes_repeats(form_run: Path, tmp_pa
     again = [(round((s - lead - 4) * 64), p) for s, p in notes
              if lead + 4 - 1e-6 <= s < lead + 8 - 1e-6]
     assert first and first == again  # strain A is played twice (expanded in MIDI)
+    xml = (tmp_path / "f.musicxml").read_text()  # and written once, with its repeat signs
+    assert 'direction="backward"' in xml and 'direction="forward"' in xml
     bad = run("compose", "--model", str(form_run), "--out", str(tmp_path / "b.mid"),
               "--form", "ABA")
     assert bad.returncode == 1 and "--form 'ABA'" in bad.stderr
@@ -269,3 +271,19 @@ def test_bar_rewards_roll_out_from_bar_lines_under_the_constraint() -> None:
     loss = generator.constrained_weighted_nll(sequences, q)
     loss.backward()
     assert generator.position.weight.grad is not None and torch.isfinite(loss)
+
+
+def test_midi_bars_keep_the_downbeat_after_a_pick_up() -> None:
+    from seqgan_music.music.form import on_downbeats
+    from seqgan_music.music.render import melodies_to_midi
+
+    # a pick-up of one beat, then a bar of 3 beats and one of 5 written by a model
+    notes = [(0.0, 1.0, 60), (1.0, 4.0, 62), (4.0, 8.5, 64), (8.5, 9.5, 65), (9.0, 10.0, 67)]
+    tune = Melody(notes, (4, 4), [0.0, 1.0, 4.0, 9.0], (0, "major"), 13.0)
+    timed = on_downbeats(tune)
+    assert timed.bars == [0.0, 1.0, 5.0, 9.0]
+    # the long bar's note is cut at its bar line, the note past its length is dropped
+    assert timed.notes == [(0.0, 1.0, 60), (1.0, 4.0, 62), (5.0, 9.0, 64), (9.0, 10.0, 67)]
+    midi = melodies_to_midi([tune], tempo=60.0)
+    starts = sorted(n.start for n in midi.instruments[0].notes)
+    assert starts == [3.0, 4.0, 8.0, 12.0]  # a lead-in of 3 beats, downbeats at 4, 8, 12

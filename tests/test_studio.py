@@ -78,7 +78,8 @@ def test_page_and_models(client: TestClient, studio: Studio) -> None:
     assert "http://" not in page.text.replace("http://www.w3.org", "")  # nothing from outside
     assert client.get("/static/app.js").status_code == 200
     models = client.get("/api/models").json()
-    assert sorted(m["id"] for m in models["shipped"]) == ["shipped:nottingham-onset",
+    assert sorted(m["id"] for m in models["shipped"]) == ["shipped:nottingham-form",
+                                                          "shipped:nottingham-onset",
                                                           "shipped:nottingham-paper"]
 
 

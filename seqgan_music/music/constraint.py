@@ -29,6 +29,13 @@ import numpy as np
 
 from seqgan_music.errors import ConfigError
 
+_MAJOR = np.array((6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88))
+_MINOR = np.roll(np.array((6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34,
+                           3.17)), 9)  # A minor
+# every major key's profile (tonic 0..11), then every minor key's, centred: the best match of a
+# tune's centred pitch-class durations is its key (`codecs.estimate_key`)
+_KEYS = np.stack([np.roll(p - p.mean(), t) for p in (_MAJOR, np.roll(_MINOR, -9))
+                  for t in range(12)])
 POSITIONS = 32  # position-in-bar ids 0..30 (sixteenths), 31: before the start / after the end
 BAR_IDS = 8  # bar in the strain, modulo 8
 PICKUP_ID = POSITIONS + BAR_IDS  # 40: in the pick-up
@@ -68,7 +75,8 @@ class FormConstraint:
 
     def __init__(self, codec: Any, bars: int | None = None, form: str | None = None,
                  min_bars: int = 8, max_bars: int = 64, phrase: int = 4,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, strain: int | None = None,
+                 short_bars: bool = True, cadence: tuple[int, ...] | None = None) -> None:
         self.codec = codec
         c = codec
         self.vocab = c.vocab_size
@@ -85,6 +93,13 @@ class FormConstraint:
             else:
                 self.strain_bars = 8
                 bars = 8 * played
+        self.strain = strain if form is None and bars is None else None
+        if self.strain is not None:
+            if not 1 <= self.strain <= 64:
+                raise ConfigError(f"strain = {strain} is invalid; expected 1..64 bars")
+            self.strain_bars = self.strain
+        self.short_bars = short_bars
+        self.cadence = np.array(sorted(cadence), dtype=np.int64) if cadence else None
         if bars is not None and not 1 <= bars <= 512:
             raise ConfigError(f"--bars {bars} is invalid; expected 1..512")
         self.bars = bars
@@ -114,7 +129,9 @@ class FormConstraint:
                 "last": zeros - 1, "pending": false.copy(), "in_first": false.copy(),
                 "fb": zeros.copy(), "k": zeros.copy(), "played": zeros.copy(),
                 "sec": zeros.copy(), "sk": zeros.copy(), "ks": zeros.copy(),
-                "fs": zeros.copy(), "ps": zeros.copy(), "t": zeros.copy()}
+                "fs": zeros.copy(), "ps": zeros.copy(), "t": zeros.copy(),
+                "second": false.copy(), "pc": zeros - 1,
+                "hist": np.zeros((num, 12), dtype=np.int64)}
 
     @staticmethod
     def take(state: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
@@ -144,14 +161,20 @@ class FormConstraint:
         s["started"] |= starting | (tok == c.START_OTHER)
         stepping = self.is_step[tok] & s["started"] & ~s["ended"]
         s["pos"] += stepping
+        onset = stepping & (tok >= c.FIRST_ONSET) & (tok < c.FIRST_START)
+        s["pc"] = np.where(onset, (tok - c.FIRST_ONSET + 9) % 12, s["pc"])  # token 4 is A0
+        sounding = (onset | (stepping & (tok == c.HOLD))) & (s["pc"] >= 0)
+        s["hist"][np.flatnonzero(sounding), s["pc"][sounding]] += 1
         s["ks"] += stepping
         s["fs"] += stepping & s["in_first"]
         line = self.is_line[tok] & ~s["ended"]
         opening = line & (tok == c.REP_START) & (s["seen"] == 0) & (s["pos"] == 0)
         closing = line & ~opening
         counted = closing & ((s["seen"] > 0) | (s["pos"] >= s["L"]))
-        s["pickup"] = np.where(closing & (s["seen"] == 0) & (s["pos"] < s["L"]), s["pos"],
-                               s["pickup"])
+        pickup_end = closing & (s["seen"] == 0) & (s["pos"] < s["L"])
+        s["pickup"] = np.where(pickup_end, s["pos"], s["pickup"])
+        s["ps"] += np.where(pickup_end, s["ks"], 0)  # a repeat to the start leaves it out
+        s["ks"] = np.where(pickup_end, 0, s["ks"])
         s["seen"] += line
         s["k"] += counted
         s["sk"] += counted
@@ -171,10 +194,14 @@ class FormConstraint:
         s["in_first"] &= ~rep_end
         s["fb"] = np.where(rep_end, 0, s["fb"])
         s["k"] = np.where(rep_end, 0, s["k"])
-        if self.strains is not None:
+        if self.strain_bars:
             done = closing & (s["sk"] >= self.strain_bars)
             s["sec"] += done
             s["sk"] = np.where(done, 0, s["sk"])
+            # a first ending closed: the second ending is the strain's last bar again
+            s["sk"] = np.where(rep_end & s["pending"], self.strain_bars - 1, s["sk"])
+        s["second"] &= ~line
+        s["second"] |= tok == c.ENDING_2
         first = tok == c.ENDING_1
         s["in_first"] |= first
         s["fb"] = np.where(first, 0, s["fb"])
@@ -206,6 +233,13 @@ class FormConstraint:
             self.advance(s, tokens[:, t])
         return out
 
+    @staticmethod
+    def tonic(hist: np.ndarray) -> np.ndarray:
+        """The tonic pitch class (num,) of the key whose profile best matches each row's
+        pitch-class durations (num, 12)."""
+        centred = hist - hist.mean(axis=1, keepdims=True)
+        return np.asarray((centred @ _KEYS.T).argmax(axis=1) % 12)
+
     # ----- masks ----------------------------------------------------------------------------
     def allowed(self, s: dict[str, np.ndarray]) -> np.ndarray:
         """(num, V) bool: the tokens each row may take next."""
@@ -227,6 +261,8 @@ class FormConstraint:
         # a bar line: a full bar, or the end of a pick-up of at most half a bar
         regular = live & (pos > 0) & (full | ((seen == 0) & (2 * pos <= length)))
         short = live & (pos > 0) & (seen > 0) & (s["pickup"] > 0) & (pos == length - s["pickup"])
+        if not self.short_bars:
+            short[:] = False
         opening = live & (seen == 0) & (pos == 0) & ~after_line
         out[:, c.FIRST_START : c.START_OTHER] = ~started[:, None]
         out[:, self.step_cols] = (live & ~full)[:, None]
@@ -239,13 +275,17 @@ class FormConstraint:
         ok_first = (live & after_line & (pos == 0) & (k >= 1) & ~in_first & (last != c.REP_START)
                     & (last != c.REP_BOTH) & (last != c.REP_END) & (played + 2 * k + 2 <= cap))
         ok_bar &= ~(in_first & (fbb >= 2))
-        near = np.zeros(num, dtype=bool)
-        if self.limit is not None:  # close the tune while the tokens left still allow it
-            near = s["t"] + 2 * length + 8 > self.limit
-            ok_bar &= ~near
-            ok_start &= ~near
-            ok_both &= ~near
-            ok_end &= ~near | ~in_first | (s["t"] + length + 6 <= self.limit)
+        if self.strain is not None:  # form marks at strain boundaries only, one at each
+            boundary = (s["sk"] + ((seen > 0) | (pos >= length))) >= self.strain
+            ok_bar &= ~boundary
+            ok_part &= boundary
+            ok_end &= boundary
+            ok_both &= boundary
+            ok_start &= boundary | opening | ((seen == 0) & regular & (pos < length))
+            # first and second endings: the strain's last bar, a repeat, the other last bar
+            ok_first &= (s["sk"] == self.strain - 1) & (last == c.BAR)
+            ok_end &= ~s["second"]
+            ok_both &= ~s["second"]
         if self.strains is not None:
             ok_first[:] = False
             sec = np.minimum(s["sec"], len(self.strains) - 1)
@@ -261,6 +301,31 @@ class FormConstraint:
             ok_both = (regular | short) & closing & repeated & nxt & ~last_strain
             ok_end = (regular | short) & closing & repeated & (~nxt | last_strain)
             ok_part = (regular | short) & closing & ~repeated & (~nxt | last_strain)
+        near = np.zeros(num, dtype=bool)
+        if self.limit is not None and self.bars is None and self.strains is None:
+            # close the tune while the tokens left still allow it
+            near = s["t"] + 2 * length + 8 > self.limit
+            ok_bar &= ~near
+            ok_start &= ~near
+            ok_both &= ~near
+            ok_end &= ~near | ~in_first | (s["t"] + length + 6 <= self.limit)
+            ok_part |= near & regular & ~in_first
+        if self.cadence is not None:
+            # the second half of the tune's last bar ends on the tonic of the key the tune so
+            # far is in (Krumhansl-Schmuckler profiles, as `codecs.estimate_key`)
+            last_bar = live & (seen > 0) & ~in_first & ((played + kk >= cap) | (p2 >= cap)) \
+                & ~full \
+                & (2 * pos >= length)
+            rows = np.flatnonzero(last_bar)
+            if len(rows):
+                tonic = self.tonic(s["hist"][rows])
+                pcs = (np.arange(self.vocab) - c.FIRST_ONSET + 9) % 12
+                onsets = np.zeros(self.vocab, dtype=bool)
+                onsets[c.FIRST_ONSET : c.FIRST_START] = True
+                keep = ~onsets[None, :] | (pcs[None, :] == tonic[:, None])
+                on_tonic = s["pc"][rows] == tonic
+                keep[:, [c.HOLD, c.REST]] = on_tonic[:, None]
+                out[rows] &= keep
         out[:, c.BAR] = ok_bar
         out[:, c.PART] = ok_part
         out[:, c.REP_START] = ok_start
@@ -275,11 +340,18 @@ class FormConstraint:
             may_end = final & (s["sec"] >= len(self.strains))
         elif self.bars is not None:
             may_end = final & (total == self.bars)
+        elif self.strain is not None:
+            may_end = final & (total % self.strain == 0) & (total >= max(self.min_bars,
+                                                                        2 * self.strain))
+            may_end |= final & (total >= cap)
         else:
             heard = self.played_bars(s)
             may_end = final & (((heard >= self.min_bars) & (heard % self.phrase == 0))
                                | (total >= cap))
         may_end |= final & near & (self.strains is None) & (self.bars is None)
+        if self.cadence is not None and self.bars is None and self.strains is None:
+            # the tune ends on its tonic (tunes are in C major / A minor), or at the cap
+            may_end &= (s["pc"] == self.tonic(s["hist"])) | (total >= cap) | near
         must_end = may_end & ((total >= cap) | (self.bars is not None) | near)
         out[must_end] = False
         out[:, c.END] = may_end | ended

@@ -5,10 +5,11 @@ its form marks in `Melody.form`: (position in quarters of the written tune, mark
 "|:" (repeat start), ":|" (repeat end), "[1" / "[2" (first / second ending starts), "||" (part
 boundary). `expand_form` unfolds it into the tune as played, which is what MIDI and WAV need.
 
-Repeat rules (those of ABC and of music21's `expandRepeats` on the Nottingham tunes): ":|" goes
-back to the last "|:", or, when there is none since, to the previous ":|" or the start of the
-tune; on the second time through, the bars of a first ending are skipped and the tune goes on
-at the second ending.
+Repeat rules (those of ABC): ":|" goes back to the last "|:", or, when there is none since, to
+the previous ":|" or the start of the tune, its pick-up left out (music21's `expandRepeats`
+goes back to the start of the tune instead, and plays the tune AAB AB for "A :| B :|"); on the
+second time through, the bars of a first ending are skipped and the tune goes on at the second
+ending.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ def sorted_marks(form: list[tuple[float, str]]) -> list[tuple[float, str]]:
                   key=lambda item: (round(item[0], 6), _ORDER[item[1]]))
 
 
-def played_segments(form: list[tuple[float, str]], end: float) -> list[tuple[float, float]]:
-    """The written tune's spans [start, stop) in quarters, in the order they are played."""
+def played_segments(form: list[tuple[float, str]], end: float, pickup: float = 0.0
+                    ) -> list[tuple[float, float]]:
+    """The written tune's spans [start, stop) in quarters, in the order they are played; a
+    repeat back to the start leaves out the pick-up (`pickup` quarters before the first bar
+    line: the bar before the repeat sign holds it again, or the tune is read without it)."""
     segments: list[tuple[float, float]] = []
     played_from = 0.0  # start of the span being played
-    back_to = 0.0  # where the next ":|" goes back to
+    back_to = pickup  # where the next ":|" goes back to
     first_ending: float | None = None
     skip_to: float | None = None  # after a repeat with a first ending: the second ending
     marks = sorted_marks(form)
@@ -77,7 +81,7 @@ def expand_form(melody: Melody) -> Melody:
     bars: list[float] = []
     chords: list[tuple[float, str]] = []
     at = 0.0
-    for start, stop in played_segments(melody.form, end):
+    for start, stop in played_segments(melody.form, end, melody.pickup()):
         shift = at - start
         for a, b, pitch in melody.notes:
             if start - _EPS <= a < stop - _EPS:
@@ -96,13 +100,48 @@ def expand_form(melody: Melody) -> Melody:
                    end=at)
 
 
+def on_downbeats(melody: Melody) -> Melody:
+    """The melody re-timed so that every bar line after the first falls a whole bar after the
+    one before: a bar written short is followed by silence, one written long is cut at the next
+    bar line, so a listener's downbeat stays where the bar lines are (MIDI has no bar lines of
+    its own). The pick-up before the first bar line stays as it is."""
+    bar = melody.bar_length()
+    lines = sorted(b for b in melody.bars if b > _EPS)
+    steps = [b - a for a, b in zip(lines, lines[1:], strict=False)]
+    if len(lines) < 2 or all(abs(step - bar) < _EPS for step in steps):
+        return melody
+    first = lines[0]
+
+    def moved(position: float) -> tuple[float, float]:
+        """(new position, end of its bar) for a position at or after the first bar line."""
+        index = max(i for i, b in enumerate(lines) if b <= position + _EPS)
+        start = first + index * bar
+        return start + position - lines[index], start + bar
+
+    notes = []
+    for start, end, pitch in melody.notes:
+        if start < first - _EPS:
+            notes.append((start, end, pitch))
+            continue
+        new_start, bar_end = moved(start)
+        if new_start < bar_end - _EPS:  # notes past a long bar's length are dropped
+            notes.append((new_start, min(new_start + end - start, bar_end), pitch))
+    chords = [(moved(p)[0] if p >= first - _EPS else p, c) for p, c in melody.chords]
+    end = first + len(lines) * bar
+    last = lines[-1]
+    if melody.length > last + _EPS:
+        end = first + (len(lines) - 1) * bar + min(melody.length - last, bar)
+    return replace(melody, notes=notes, bars=[b for b in melody.bars if b <= _EPS]
+                   + [first + i * bar for i in range(len(lines))], chords=chords, end=end)
+
+
 def written_melody(score: Any, melody: str = "auto") -> Melody:
     """A music21 score parsed from one ABC tune, as written (repeats not expanded): the melody
     notes in quarters, meter, bar lines, key, form marks and chord symbols."""
     import music21
     import numpy as np
 
-    from seqgan_music.music.codecs import estimate_key
+    from seqgan_music.music.codecs import MODE_ALIASES, estimate_key, estimate_mode
     from seqgan_music.music.readers import UnusableFile
 
     if isinstance(score, music21.stream.Opus):
@@ -133,12 +172,14 @@ def written_melody(score: Any, melody: str = "auto") -> Melody:
     signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
     meter = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
     key = None
-    for found in score.recurse().getElementsByClass(music21.key.KeySignature):
+    modal = False  # the K: field names a mode other than major or minor (K:Edor, K:Dmix)
+    signatures = list(score.recurse().getElementsByClass(music21.key.KeySignature))
+    for found in signatures[:1]:
         if isinstance(found, music21.key.Key):
-            key = (found.tonic.pitchClass, "minor" if found.mode == "minor" else "major")
+            mode = MODE_ALIASES.get(str(found.mode).lower(), "major")
+            key, modal = (found.tonic.pitchClass, mode), mode not in ("major", "minor")
         else:
             key = ((found.sharps * 7) % 12, "major")
-        break
     bars: list[float] = []
     form: list[tuple[float, str]] = []
     end = 0.0
@@ -174,8 +215,14 @@ def written_melody(score: Any, melody: str = "auto") -> Melody:
     form = [(p, m) for p, m in sorted_marks(form) if not (m == "||" and p >= end - _EPS
                                                              and any(q >= end - _EPS and n == ":|"
                                                                      for q, n in form))]
-    return Melody(notes, meter, bars, key or estimate_key(notes), end, form=_dedupe(form),
-                  chords=chords)
+    # A K: of major or minor is often a modal tune written with its signature (K:G for A
+    # dorian): the last note says which degree is the tonic (`codecs.estimate_mode`), when the
+    # tune ends in the signature it starts in. A K: that names a mode is kept as written.
+    if key is None:
+        key = estimate_key(notes)
+    elif not modal and len({found.sharps for found in signatures}) == 1:
+        key = estimate_mode(notes, key)
+    return Melody(notes, meter, bars, key, end, form=_dedupe(form), chords=chords)
 
 
 def _dedupe(form: list[tuple[float, str]]) -> list[tuple[float, str]]:

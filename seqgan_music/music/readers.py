@@ -18,13 +18,14 @@ import math
 import re
 import warnings
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seqgan_music.errors import DataError
+from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.music.tokens import STEP_SECONDS, pitch_to_token
 
 MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
@@ -310,7 +311,7 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
     bar lines (from its time signatures) and key (its first key signature, else estimated)."""
     import pretty_midi
 
-    from seqgan_music.music.codecs import Melody, estimate_key
+    from seqgan_music.music.codecs import Melody, estimate_mode, parse_key
 
     notes, end = midi_melody_notes(path, melody)
     with warnings.catch_warnings():
@@ -338,11 +339,19 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
             bars.append(position)
             position += bar
     meter = (signatures[0][1], signatures[0][2])
-    key = None
-    if midi.key_signature_changes:
+    key = written = None
+    for event in midi.text_events:  # our writers name a mode in a text event ("K:Edor")
+        if event.text.startswith("K:"):
+            with suppress(ConfigError):
+                written = key = parse_key(event.text[2:], "the MIDI key text")
+            break
+    if key is None and midi.key_signature_changes:
         number = midi.key_signature_changes[0].key_number
         key = (number % 12, "minor" if number >= 12 else "major")
-    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), length)
+    # The final note names the mode only when the tune ends in the signature it starts in.
+    changes = len({k.key_number for k in midi.key_signature_changes}) > 1
+    return Melody(qnotes, meter, bars, written or (key if changes and key else
+                                                   estimate_mode(qnotes, key)), length)
 
 
 def abc_melody(text: str, melody: str = "auto") -> Any:

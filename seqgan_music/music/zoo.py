@@ -21,7 +21,7 @@ from typing import Any
 
 from seqgan_music.errors import CheckpointError, ConfigError
 
-DEFAULT_MODEL = "nottingham-onset"
+DEFAULT_MODEL = "nottingham-form"
 CARD_SUFFIX = ".md"
 CARD_NAME = "README.md"  # a model folder's card, as on the Hugging Face Hub
 
@@ -117,6 +117,27 @@ def check_shipped_bytes(path: Path, data: bytes) -> None:
                                   "reinstall seqgan-music")
 
 
+def check_card_bytes(path: Path, data: bytes) -> None:
+    """`check_shipped_bytes`, and for any other model file with a card beside it (an
+    exported model folder's README.md, or NAME.md) that names this file and a sha256: the
+    bytes must match it."""
+    import hashlib
+
+    check_shipped_bytes(path, data)
+    folder_card = path.parent / CARD_NAME
+    card_path = folder_card if folder_card.is_file() else path.with_suffix(CARD_SUFFIX)
+    if not card_path.is_file():
+        return
+    card = read_folder_card(path.parent if card_path == folder_card else path)
+    expected = str(card.get("sha256") or "").lower()
+    if not expected or card.get("file") != path.name:
+        return
+    found = hashlib.sha256(data).hexdigest()
+    if found != expected:
+        raise CheckpointError(f"model {path} is damaged or altered: sha256 {found[:16]}..., its "
+                              f"card {card_path.name} says {expected[:16]}...")
+
+
 def find_shipped(name: str) -> ShippedModel:
     models = shipped_models()
     for model in models:
@@ -143,7 +164,7 @@ DATA_LICENSES = {"nottingham": "gpl-3.0"}  # task -> the Hub licence id of its p
 
 
 def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, float]] | None = None,
-              weights: str = "model.safetensors") -> str:
+              weights: str = "model.safetensors", sha256: str | None = None) -> str:
     """A model card (YAML metadata with the Hub's fields, then Markdown) for an exported model.
 
     `meta` is the model's metadata (config, task spec, method, vocab_size); `figures` the run's
@@ -167,6 +188,8 @@ def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, floa
                                     else ["text-generation"])],
         "datasets": [task] if task else [],
     }
+    if sha256:  # checked when the model is loaded (`check_card_bytes`)
+        data["sha256"] = sha256
     if metrics:
         data["model-index"] = [{"name": name, "results": [{
             "task": {"type": "music-generation" if spec.get("music") else "text-generation"},

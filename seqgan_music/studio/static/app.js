@@ -96,6 +96,7 @@ function composeRequest() {
     seed: Number($("seed").value), num: Number($("num").value),
     tempo: Number($("tempo").value), program: Number($("program").value), primer: $("primer").value,
     key: $("key").value, meter: $("meter").value,
+    chords: $("chords").checked, accompaniment: Number($("accompaniment").value),
   };
 }
 
@@ -132,12 +133,14 @@ function showTune(tune, play) {
   const synth = $("synth");
   synth.textContent = `Audio: ${tune.synth.text}.`;
   synth.classList.toggle("fluid", tune.synth.fluidsynth);
-  for (const [id, key, ext] of [["dl-midi", "midi", "mid"], ["dl-musicxml", "musicxml", "musicxml"], ["dl-wav", "wav", "wav"]]) {
+  for (const [id, key, ext] of [["dl-midi", "midi", "mid"], ["dl-musicxml", "musicxml", "musicxml"], ["dl-wav", "wav", "wav"], ["dl-abc", "abc", "abc"], ["dl-svg", "svg", "svg"]]) {
     const link = $(id);
+    link.hidden = !tune[key];
+    if (!tune[key]) continue;
     link.href = tune[key];
     link.download = `seqgan-tune-${tune.number}.${ext}`;
-    link.hidden = false;
   }
+  showScore(tune);
   $("continue").disabled = false;
   $("vary").disabled = false;
   const primer = tune.primer_beats ? `, primer ${Math.round(tune.primer_beats)} beats` : "";
@@ -146,6 +149,29 @@ function showTune(tune, play) {
   refreshPrimers();
   renderHistory();
   drawRoll();
+}
+
+async function showScore(tune) {
+  // The engraved score (Verovio's SVG, made by compose) beside the piano roll.
+  const box = $("score"), page = $("score-page");
+  box.hidden = !tune.svg;
+  box.dataset.notes = "0";
+  page.replaceChildren();
+  if (!tune.svg) return;
+  try {
+    const answer = await fetch(tune.svg, { headers: { "X-Studio-Token": TOKEN } });
+    if (!answer.ok || state.current !== tune) return;
+    const parsed = new DOMParser().parseFromString(await answer.text(), "image/svg+xml");
+    // shown as an image: the SVG keeps its own styles (the page's CSP allows no inline style)
+    const image = new Image();
+    image.alt = "score";
+    image.src = tune.svg;
+    page.replaceChildren(image);
+    box.dataset.notes = String(parsed.querySelectorAll("g.note").length);
+    box.dataset.chords = String(parsed.querySelectorAll("g.harm").length);
+  } catch (error) {
+    say(`the score could not be shown: ${error.message}`);
+  }
 }
 
 function renderHistory() {
