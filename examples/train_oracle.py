@@ -1,6 +1,6 @@
 """Train SeqGAN on the synthetic oracle through the Python API (no CLI), then sample from it.
 
-    python examples/train_oracle.py [--oracle-params ../shared/data/oracle/target_params.npz]
+    python examples/train_oracle.py [--oracle-params target_params.npz]
 
 Runs the `quick` preset (about half a minute on a laptop CPU) and prints NLL-oracle for the MLE
 start and the SeqGAN model.

@@ -65,9 +65,17 @@ class Tune:
     @property
     def notes(self) -> list[Note]:
         """Every melody note as written to the MIDI file, in time order."""
+        tracks = [i for i in self._midi.instruments if i.name == "melody"] or \
+            self._midi.instruments[:1]  # not the accompaniment
         notes = [Note(float(n.start), float(n.end), int(n.pitch))
-                 for instrument in self._midi.instruments for n in instrument.notes]
+                 for instrument in tracks for n in instrument.notes]
         return sorted(notes)
+
+    @property
+    def chords(self) -> list[tuple[float, str]]:
+        """Chord symbols (position in quarter notes, name such as "G", "Em", "D7"); empty
+        when composed with chords=False."""
+        return list(getattr(self._melody, "chords", []))
 
     @property
     def seconds(self) -> float:
@@ -104,7 +112,7 @@ class Tune:
         suffix = path.suffix.lower()
         writers = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml",
                    ".xml": "musicxml", ".wav": "wav", ".png": "plot"}
-        abc_writer = getattr(render, "write_melody_abc", None)
+        abc_writer = _abc_writer()
         if abc_writer is not None:
             writers[".abc"] = "abc"
         if suffix not in writers:
@@ -124,8 +132,18 @@ class Tune:
             return render.write_melody_plot(self._melody, path, title)
         if kind == "abc":
             assert abc_writer is not None
-            return Path(abc_writer(self._melody, path))
+            return Path(abc_writer(self._melody, path, titles=[path.stem], tempo=self.tempo))
         return render.write_melody_musicxml(self._melody, path, self.tempo, path.stem)
+
+
+def _abc_writer() -> Any:
+    """`music.abc.write_abc(melodies, path, titles=..., tempo=...)` where this installation has
+    it, else None."""
+    try:
+        from seqgan_music.music import abc  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    return getattr(abc, "write_abc", None)
 
 
 def load_model(name_or_path: str | Path | Model | None = None) -> Model:

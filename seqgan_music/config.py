@@ -71,6 +71,10 @@ class RolloutConfig:
     # "auto" scores rollouts with bf16 matmuls where the CPU has native bf16 (or on CUDA), else
     # float32; rewards differ from float32 by about 1e-3, far below the Monte Carlo noise.
     precision: str = "auto"
+    # "token": Q for every prefix (the paper); "bar": Q only for prefixes that end on a bar line
+    # (whole tunes: ~30 roll-out points a tune instead of ~300; each token gets the Q of the
+    # first bar line at or after it). Needs a representation with bar lines and a constraint.
+    reward_at: str = "token"
 
 
 @dataclass
@@ -174,6 +178,8 @@ class ExperimentConfig:
         _check(0 <= r.rollout_update_rate < 1, "rollout.rollout_update_rate",
                r.rollout_update_rate, "a number in [0, 1) (0 = roll out with G itself)")
         _check(r.chunk_size >= 1, "rollout.chunk_size", r.chunk_size, "an integer >= 1")
+        _check(r.reward_at in ("token", "bar"), "rollout.reward_at", r.reward_at,
+               "token or bar")
         _check(r.precision in ("auto", "float32", "bfloat16"), "rollout.precision", r.precision,
                "auto, float32 or bfloat16")
         for name in ("batch_size", "g_steps", "d_steps", "d_epochs", "eval_every",

@@ -42,26 +42,37 @@ class NumpyGenerator:
     head_w: np.ndarray  # (H, V)
     head_b: np.ndarray  # (V,)
     start_token: int
+    positions: np.ndarray | None = None  # (ids, 4H): the metrical ids' input-gate rows
+    metrical: Any = None  # the representation's constraint (music/constraint.py), if any
 
     @classmethod
-    def from_state(cls, weights: dict[str, np.ndarray], start_token: int) -> NumpyGenerator:
+    def from_state(cls, weights: dict[str, np.ndarray], start_token: int,
+                   metrical: Any = None) -> NumpyGenerator:
         missing = [k for k in GENERATOR_KEYS if k not in weights]
         if missing:
             raise CheckpointError(f"generator weights lack {', '.join(missing)}")
         w = {k: np.asarray(weights[k], dtype=np.float64) for k in GENERATOR_KEYS}
         table = w["embedding.weight"] @ w["lstm.weight_ih_l0"].T + w["lstm.bias_ih_l0"] \
             + w["lstm.bias_hh_l0"]
+        positions = None
+        if metrical is not None and "position.weight" in weights:
+            positions = np.asarray(weights["position.weight"], dtype=np.float64) \
+                @ w["lstm.weight_ih_l0"].T
         return cls(table, w["lstm.weight_hh_l0"].T.copy(), w["head.weight"].T.copy(),
-                   w["head.bias"], start_token)
+                   w["head.bias"], start_token, positions,
+                   metrical if positions is not None else None)
 
     @property
     def hidden(self) -> int:
         return self.w_hh.shape[0]
 
-    def step(self, tokens: np.ndarray, h: np.ndarray, c: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Feed tokens (B,); return the next-token logits (B, V) and the new state."""
+    def step(self, tokens: np.ndarray, h: np.ndarray, c: np.ndarray,
+             ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feed tokens (B,) (with their metrical ids (B, 2) when the model has them); return
+        the next-token logits (B, V) and the new state."""
         gates = self.table[tokens] + h @ self.w_hh
+        if self.positions is not None and ids is not None:
+            gates = gates + self.positions[ids[:, 0]] + self.positions[ids[:, 1]]
         i, f, g, o = np.split(gates, 4, axis=1)
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
         h = _sigmoid(o) * np.tanh(c)
@@ -74,8 +85,9 @@ class NumpyGenerator:
         c = np.zeros_like(h)
         token = np.full(batch, self.start_token)
         out = np.empty(sequences.shape)
+        ids = self.metrical.track(sequences) if self.metrical is not None else None
         for t in range(sequences.shape[1]):
-            logits, h, c = self.step(token, h, c)
+            logits, h, c = self.step(token, h, c, ids[:, t] if ids is not None else None)
             logits = logits - logits.max(1, keepdims=True)
             log_z = np.log(np.exp(logits).sum(1))
             out[:, t] = logits[np.arange(batch), sequences[:, t]] - log_z
@@ -85,23 +97,29 @@ class NumpyGenerator:
     def sample(self, num: int, length: int, prefix: list[int] | None = None,
                temperature: float = 1.0, seed: int = 0,
                progress: Callable[[int], None] | None = None, independent: bool = False,
-               first_choices: list[int] | None = None, stop_token: int | None = None
-               ) -> np.ndarray:
+               first_choices: list[int] | None = None, stop_token: int | None = None,
+               constraint: Any = None) -> np.ndarray:
         """`num` sequences (num, length) continuing `prefix` (not included); seeded.
 
         `progress(steps_done)` is called after each step when given. With `independent`, row k
         draws from its own generator seeded by (seed, k), so tune k of a call does not depend
         on `num`. `first_choices` limits the first sampled token to those tokens; once every
         row has sampled `stop_token`, the rest is filled with it without sampling.
+        `constraint` (default: the model's `metrical` one) masks what would break the tune's
+        form and gives the metrical ids.
         """
+        rules = constraint if constraint is not None else self.metrical
+        track = rules.start(num) if rules is not None else None
         rng = np.random.default_rng(seed)
         rngs = [np.random.default_rng([seed, k]) for k in range(num)] if independent else []
         h = np.zeros((num, self.hidden))
         c = np.zeros_like(h)
         token = np.full(num, self.start_token)
         for given in prefix or []:
-            _, h, c = self.step(token, h, c)
+            _, h, c = self.step(token, h, c, rules.ids(track) if rules is not None else None)
             token = np.full(num, given)
+            if rules is not None:
+                rules.advance(track, token)
         out = np.empty((num, length), dtype=np.int64)
         stopped = np.zeros(num, dtype=bool)
         for t in range(length):
@@ -110,8 +128,11 @@ class NumpyGenerator:
                 if progress is not None:
                     progress(length)
                 break
-            logits, h, c = self.step(token, h, c)
+            logits, h, c = self.step(token, h, c,
+                                     rules.ids(track) if rules is not None else None)
             logits = logits / temperature
+            if rules is not None:
+                logits = np.where(rules.allowed(track), logits, -np.inf)
             if t == 0 and first_choices:
                 mask = np.full(logits.shape[1], -np.inf)
                 mask[first_choices] = 0.0
@@ -126,6 +147,8 @@ class NumpyGenerator:
                 token = np.where(stopped, stop_token, token)
                 stopped |= token == stop_token
             out[:, t] = token
+            if rules is not None:
+                rules.advance(track, token)
             if progress is not None:
                 progress(t + 1)
         return out
@@ -142,8 +165,15 @@ class ModelFile:
     vocab_size: int
 
     def generator(self) -> NumpyGenerator:
+        metrical = None
+        if self.task.get("music") and "position.weight" in self.weights:
+            from seqgan_music.music.codecs import codec_from_spec
+
+            make = getattr(codec_from_spec(self.task.get("codec"), self.task), "constraint",
+                           None)
+            metrical = make() if make is not None else None
         return NumpyGenerator.from_state(self.weights,
-                                         int(self.config["generator"]["start_token"]))
+                                         int(self.config["generator"]["start_token"]), metrical)
 
 
 def read_model(path: Path) -> ModelFile:
@@ -164,20 +194,21 @@ def read_model(path: Path) -> ModelFile:
     state = load_checkpoint(path)
     meta = check_checkpoint_model(path, state)
     weights = {k: v.float().numpy() for k, v in state["generator"].items()
-               if k in GENERATOR_KEYS}
+               if k in (*GENERATOR_KEYS, "position.weight")}
     return ModelFile(weights, meta["config"], meta["task"], meta["method"], meta["vocab_size"])
 
 
 def _read_safetensors(path: Path) -> ModelFile:
     """A `.safetensors` model, its metadata and shapes checked against the schema.
 
-    The bytes are read once: a shipped model's are checked against its card's sha256 first,
-    then the same bytes are parsed (nothing can change between the check and the use).
+    The bytes are read once: a shipped model's (or one with a card naming its sha256, as an
+    exported model folder's README.md does) are checked against the card first, then the
+    same bytes are parsed (nothing can change between the check and the use).
     """
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
-    from seqgan_music.music.zoo import check_shipped_bytes
+    from seqgan_music.music.zoo import check_card_bytes
     from seqgan_music.runs import file_error
 
     try:
@@ -185,7 +216,7 @@ def _read_safetensors(path: Path) -> ModelFile:
             data = handle.read()
     except OSError as error:
         raise file_error(path, error, "read") from None
-    check_shipped_bytes(path, data)
+    check_card_bytes(path, data)
     try:
         weights = load(data)
         size = int.from_bytes(data[:8], "little")

@@ -92,6 +92,7 @@ def sample_next(
     chunk_rows: int = 256,
     num_samples: int = 0,
     buffer: torch.Tensor | None = None,
+    allowed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Next tokens (R,) int64 from hidden states (R, H) through the output layer (V, H), (V,);
     (R, num_samples) draws per row when `num_samples` >= 1.
@@ -99,10 +100,13 @@ def sample_next(
     On CPU works in chunks of `chunk_rows` through one reused buffer (pass `buffer`, at least
     (chunk_rows, V) float32, to reuse it across calls), so each (rows, V) block of logits stays
     in cache between the matmul and the sampling and no large tensor is allocated per step.
+    `allowed` (R, V) bool limits each row's draw to its True columns (a decoding constraint).
     """
     rows = hidden.shape[0]
     if hidden.device.type != "cpu" or rows <= chunk_rows:
         logits = F.linear(hidden, weight, bias).float()
+        if allowed is not None:
+            logits = logits.masked_fill_(~allowed, float("-inf"))
         return sample_weights(probabilities(logits, temperature, inplace=True), generator,
                               num_samples)
     shape = (rows, num_samples) if num_samples else (rows,)
@@ -113,6 +117,8 @@ def sample_next(
     for lo in range(0, rows, chunk_rows):
         h = hidden[lo : lo + chunk_rows]
         logits = torch.addmm(bias, h, weight_t, out=buffer[: h.shape[0]])  # (r, V)
+        if allowed is not None:
+            logits.masked_fill_(~allowed[lo : lo + chunk_rows], float("-inf"))
         out[lo : lo + h.shape[0]] = sample_weights(
             probabilities(logits, temperature, inplace=True), generator, num_samples)
     return out
@@ -196,25 +202,55 @@ class Generator(nn.Module):
     """LSTM language model over `vocab_size` tokens.
 
     The input at step 0 is the start token (`config.start_token`), then the previous token,
-    as in the official code.
+    as in the official code. With `metrical` (a representation's constraint object, such as
+    `music.constraint.FormConstraint`) each input also gets the embeddings of its metrical ids
+    (position in the bar, bar in the strain; `position`), and sampling applies the
+    constraint's masks; without it (the paper, the oracle) the model is the paper's.
     """
 
-    def __init__(self, config: GeneratorConfig, vocab_size: int) -> None:
+    def __init__(self, config: GeneratorConfig, vocab_size: int, metrical: Any = None) -> None:
         super().__init__()
         self.config = config
         self.vocab_size = vocab_size
+        self.metrical = metrical
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim)
+        if metrical is not None:
+            from seqgan_music.music.constraint import NUM_IDS
+
+            self.position = nn.Embedding(NUM_IDS, config.embedding_dim)
         self.lstm = nn.LSTM(config.embedding_dim, config.hidden_dim, batch_first=True)
         self.head = nn.Linear(config.hidden_dim, vocab_size)
         for parameter in self.parameters():
             nn.init.normal_(parameter, std=config.init_std)
 
     def forward(
-        self, inputs: torch.Tensor, state: LSTMState | None = None
+        self, inputs: torch.Tensor, state: LSTMState | None = None,
+        ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, LSTMState]:
-        """Logits (B, T, V) float32 for input tokens (B, T) int64, and the final LSTM state."""
-        hidden, state = self.lstm(self.embedding(inputs), state)  # (B, T, H)
+        """Logits (B, T, V) float32 for input tokens (B, T) int64, and the final LSTM state;
+        `ids` (B, T, 2): the metrical ids of a metrical generator's inputs."""
+        hidden, state = self.lstm(self.embed(inputs, ids), state)  # (B, T, H)
         return self.head(hidden), state
+
+    def embed(self, inputs: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """The LSTM's inputs (B, T, E): token embeddings, plus metrical ones when given."""
+        x = self.embedding(inputs)
+        if ids is not None and self.metrical is not None:
+            x = x + self.position(ids).sum(dim=2)
+        return x
+
+    def metrical_ids(self, targets: torch.Tensor) -> torch.Tensor | None:
+        """Metrical ids (B, T, 2) of the teacher-forced inputs for `targets` (None: none)."""
+        if self.metrical is None:
+            return None
+        ids = self.metrical.track(targets.detach().cpu().numpy())
+        return torch.from_numpy(ids).to(targets.device)
+
+    def hidden_states(self, targets: torch.Tensor) -> torch.Tensor:
+        """LSTM outputs (B, T, H) with teacher forcing on `targets`."""
+        inputs = self.shift_right(targets)
+        hidden, _ = self.lstm(self.embed(inputs, self.metrical_ids(targets)))
+        return hidden
 
     def shift_right(self, targets: torch.Tensor) -> torch.Tensor:
         """Teacher-forcing inputs [start, y_1 .. y_T-1] (B, T) for targets (B, T)."""
@@ -223,21 +259,33 @@ class Generator(nn.Module):
 
     def log_probs(self, targets: torch.Tensor) -> torch.Tensor:
         """log G(y_t | Y_1:t-1) (B, T) float32 for sequences (B, T), teacher-forced."""
-        logits, _ = self(self.shift_right(targets))  # (B, T, V)
+        logits, _ = self(self.shift_right(targets), ids=self.metrical_ids(targets))
         return torch.log_softmax(logits, dim=-1).gather(2, targets.unsqueeze(2)).squeeze(2)
 
     def nll(self, targets: torch.Tensor) -> torch.Tensor:
         """Mean per-token negative log-likelihood (scalar), the MLE loss."""
-        hidden, _ = self.lstm(self.embedding(self.shift_right(targets)))  # (B, T, H)
+        hidden = self.hidden_states(targets)  # (B, T, H)
         return linear_cross_entropy(hidden.reshape(-1, hidden.shape[-1]), self.head.weight,
                                     self.head.bias, targets.reshape(-1))
 
     def weighted_nll(self, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """sum_b,t weights[b, t] * -log G(y_t | Y_1:t-1) (scalar) for sequences (B, T) and
         weights (B, T) (no gradient flows into them): the REINFORCE loss with weights = Q."""
-        hidden, _ = self.lstm(self.embedding(self.shift_right(targets)))  # (B, T, H)
+        hidden = self.hidden_states(targets)  # (B, T, H)
         return linear_cross_entropy(hidden.reshape(-1, hidden.shape[-1]), self.head.weight,
                                     self.head.bias, targets.reshape(-1), weights.reshape(-1))
+
+    def constrained_weighted_nll(self, targets: torch.Tensor, weights: torch.Tensor
+                                 ) -> torch.Tensor:
+        """`weighted_nll` under the generator's constraint: -log of the probability the
+        constrained sampler gave each token (the masked softmax), so REINFORCE updates the
+        policy that samples; a token the constraint forced contributes nothing."""
+        allowed = self.metrical.allowed_path(targets.detach().cpu().numpy())
+        hidden = self.hidden_states(targets)  # (B, T, H)
+        logits = self.head(hidden).masked_fill(~torch.from_numpy(allowed).to(targets.device),
+                                               float("-inf"))
+        picked = torch.log_softmax(logits, dim=-1).gather(2, targets.unsqueeze(2)).squeeze(2)
+        return -(picked * weights.detach()).sum()
 
     def cell_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Input-gate table (V, 4H) = embedding @ W_ih^T + b_ih + b_hh, and W_hh^T (H, 4H).
@@ -250,6 +298,22 @@ class Generator(nn.Module):
         w_hh: torch.Tensor = lstm.weight_hh_l0  # type: ignore[assignment]
         table = torch.addmm(bias, self.embedding.weight, w_ih.t())  # (V, 4H)
         return table, w_hh.t()
+
+    def position_table(self) -> torch.Tensor | None:
+        """Input-gate rows (NUM_IDS, 4H) of the metrical ids (None: not metrical)."""
+        if self.metrical is None:
+            return None
+        w_ih: torch.Tensor = self.lstm.weight_ih_l0  # type: ignore[assignment]
+        return self.position.weight @ w_ih.t()
+
+    @staticmethod
+    def gates_input(table: torch.Tensor, token: torch.Tensor, positions: torch.Tensor | None,
+                    ids: Any) -> torch.Tensor:
+        """Input-gate rows (B, 4H) of tokens (B,) and, when metrical, their ids (B, 2)."""
+        if positions is None:
+            return table[token]
+        index = torch.from_numpy(ids).to(token.device)
+        return table[token] + positions[index[:, 0]] + positions[index[:, 1]]
 
     @staticmethod
     def cell(gates_in: torch.Tensor, w_hh: torch.Tensor, state: LSTMState) -> LSTMState:
@@ -274,6 +338,7 @@ class Generator(nn.Module):
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
         batch_size: int = 4096,
+        constraint: Any = None,
     ) -> torch.Tensor:
         """Sample `num` sequences (num, length) int64.
 
@@ -285,25 +350,39 @@ class Generator(nn.Module):
             temperature: softmax temperature (> 0).
             generator: torch.Generator for reproducible draws (on the model's device).
             batch_size: sequences advanced together, to bound memory.
+            constraint: the decoding constraint (default: the generator's `metrical` one).
         """
         device = self.head.weight.device
         if prefix is not None and prefix.dim() == 1:
             prefix = prefix.unsqueeze(0).expand(num, -1)
         table, w_hh = self.cell_tables()
+        positions = self.position_table()
+        rules = constraint if constraint is not None else self.metrical
         out = torch.empty(num, length, dtype=torch.long, device=device)
         for lo in range(0, num, batch_size):
             hi = min(num, lo + batch_size)
             state = self.initial_state(hi - lo, device)
             token = torch.full((hi - lo,), self.config.start_token, device=device)
+            track = rules.start(hi - lo) if rules is not None else None
+            ids = rules.ids(track) if rules is not None else None
             if prefix is not None:
                 for p in prefix[lo:hi].to(device).t():  # feed the prefix, one step per token
-                    state = self.cell(table[token], w_hh, state)
+                    state = self.cell(self.gates_input(table, token, positions, ids), w_hh,
+                                      state)
                     token = p
+                    if rules is not None:
+                        rules.advance(track, p.cpu().numpy())
+                        ids = rules.ids(track)
             for t in range(length):
-                state = self.cell(table[token], w_hh, state)
+                state = self.cell(self.gates_input(table, token, positions, ids), w_hh, state)
+                allowed = (torch.from_numpy(rules.allowed(track)).to(device)
+                           if rules is not None else None)
                 token = sample_next(state[0], self.head.weight, self.head.bias, temperature,
-                                    generator)
+                                    generator, allowed=allowed)
                 out[lo:hi, t] = token
+                if rules is not None:
+                    rules.advance(track, token.cpu().numpy())
+                    ids = rules.ids(track)
         return out
 
 

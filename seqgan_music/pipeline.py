@@ -447,9 +447,13 @@ def load_model(model: Path, device: str = "cpu") -> LoadedModel:
         state = load_checkpoint(model, map_location=device)
         check_checkpoint_model(model, state)
     config = ExperimentConfig.from_dict(state["config"])
-    generator = Generator(config.generator, int(state["vocab_size"]))
+    from seqgan_music.training import metrical_for
+
+    generator = Generator(config.generator, int(state["vocab_size"]),
+                          metrical_for(state.get("task") or {}))
+    keys = (*GENERATOR_KEYS, *(["position.weight"] if generator.metrical is not None else []))
     try:
-        generator.load_state_dict({k: state["generator"][k] for k in GENERATOR_KEYS})
+        generator.load_state_dict({k: state["generator"][k] for k in keys})
     except RuntimeError as error:  # pragma: no cover - the schema checked every shape
         raise CheckpointError(f"{model} does not hold a usable generator: {error}") from None
     generator.to(device).eval()
@@ -475,6 +479,8 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
         _check_model_folder(out, force)
     else:
         check_output(out, force)
+        if out.suffix == ".safetensors":  # its model card goes beside it (as the shipped ones)
+            check_output(out.with_suffix(".md"), force)
     if not folder and out.suffix not in (".pt", ".safetensors"):
         raise ConfigError(f"--out {out} must end in .safetensors or .pt, or name a folder "
                           "(no suffix: config.json, model.safetensors and a model card)")
@@ -498,7 +504,9 @@ def export_model(model: Path, out: Path, force: bool = False) -> Path:
         from seqgan_music.inference import write_safetensors_model
 
         meta = {k: v for k, v in slim.items() if k != "generator"}
-        return write_safetensors_model(out, slim["generator"], meta)
+        write_safetensors_model(out, slim["generator"], meta)
+        _write_card(out.with_suffix(".md"), out.stem, meta, model, out.name)
+        return out
     save_checkpoint(out, slim)
     return out
 
@@ -522,13 +530,9 @@ def _export_folder(model: Path, out: Path, slim: dict[str, Any]) -> Path:
     import json
 
     from seqgan_music.inference import write_safetensors_model
-    from seqgan_music.music.zoo import card_text
     from seqgan_music.runs import atomic_write
 
     meta = {k: v for k, v in slim.items() if k != "generator"}
-    figures: dict[str, Any] = {}
-    with suppress(OSError, ValueError, AttributeError):
-        figures = json.loads((_run_dir(model) / FIGURES_FILE).read_text())["figures"]
     out.mkdir(parents=True, exist_ok=True)
     write_safetensors_model(out / "model.safetensors", slim["generator"], meta)
     with atomic_write(out / "config.json") as handle:
@@ -536,9 +540,28 @@ def _export_folder(model: Path, out: Path, slim: dict[str, Any]) -> Path:
                    "vocab_size": meta["vocab_size"], "method": meta["method"],
                    **meta["config"]}, handle, indent=2)
         handle.write("\n")
-    with atomic_write(out / "README.md") as handle:
-        handle.write(card_text(out.name, meta, figures if isinstance(figures, dict) else None))
+    _write_card(out / "README.md", out.name, meta, model)
     return out
+
+
+def _write_card(path: Path, name: str, meta: dict[str, Any], model: Path,
+                weights: str = "model.safetensors") -> None:
+    """The model card of an exported model, with the run's final figures when it has them."""
+    import hashlib
+    import json
+
+    from seqgan_music.music.zoo import card_text
+    from seqgan_music.runs import atomic_write
+
+    figures: Any = None
+    with suppress(OSError, ValueError, KeyError, TypeError):
+        figures = json.loads((_run_dir(model) / FIGURES_FILE).read_text())["figures"]
+    digest = None  # the weights' sha256, checked when the model is loaded (issue 23)
+    with suppress(OSError):
+        digest = hashlib.sha256((path.parent / weights).read_bytes()).hexdigest()
+    with atomic_write(path) as handle:
+        handle.write(card_text(name, meta, figures if isinstance(figures, dict) else None,
+                               weights, sha256=digest))
 
 
 SAMPLE_BATCH = 4096  # sequences sampled together (`models.Generator.sample`'s batch)

@@ -21,6 +21,7 @@ import copy
 import functools
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from seqgan_music.config import RolloutConfig
@@ -211,6 +212,100 @@ class Rollout:
                                                         (h[lo:hi], c[lo:hi]))
         return out.reshape(length - 1, batch, n_roll, length)
 
+    @torch.inference_mode()
+    def complete_at_bars(
+        self, sequences: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+        """Monte Carlo completions (P, N, T) of the prefixes of `sequences` (B, T) that end on
+        a bar line (the policy's constraint says which tokens are bar lines), drawn by G_beta
+        under the constraint, and the (row, prefix length) of each of the P prefixes.
+
+        Rows are ordered by prefix length, so the rows still sampling at a step are a leading
+        slice; rows whose completion has ended stop being advanced."""
+        policy, n_roll = self.policy, self.config.num_rollouts
+        rules = policy.metrical
+        batch, length = sequences.shape
+        device = sequences.device
+        tokens = sequences.cpu().numpy()
+        ended = (tokens == rules.codec.END).cumsum(axis=1) > 0
+        lines = rules.is_line[tokens] & ~ended
+        points = sorted(((t + 1, b) for b, t in zip(*lines[:, : length - 1].nonzero(),
+                                                     strict=True)), key=lambda p: p[0])
+        if not points:
+            return sequences.new_zeros((0, n_roll, length)), []
+        table, w_hh = policy.cell_tables()
+        positions = policy.position_table()
+        # LSTM state and constraint state after every prefix, one pass over the batch
+        state = policy.initial_state(batch, device)
+        track = rules.start(batch)
+        token = torch.full((batch,), policy.config.start_token, device=device)
+        hs, cs, tracks = [], [], []
+        for t in range(length):
+            state = Generator.cell(Generator.gates_input(table, token, positions,
+                                                         rules.ids(track)), w_hh, state)
+            token = sequences[:, t]
+            rules.advance(track, tokens[:, t])
+            hs.append(state[0])
+            cs.append(state[1])
+            tracks.append({k: v.copy() for k, v in track.items()})
+        # prefix length t keeps tokens 0..t-1: the state after input t-1 predicts token t
+        rows_b = [b for _, b in points for _ in range(n_roll)]
+        rows_t = [t for t, _ in points for _ in range(n_roll)]
+        h = torch.stack([hs[t - 1][b] for t, b in zip(rows_t, rows_b, strict=True)])
+        c = torch.stack([cs[t - 1][b] for t, b in zip(rows_t, rows_b, strict=True)])
+        state_rows = {k: np.stack([tracks[t - 1][k][b] for t, b in zip(rows_t, rows_b,
+                                                                        strict=True)])
+                      for k in tracks[0]}
+        out = sequences[torch.tensor(rows_b, device=device)].clone()  # (R, T)
+        done = np.zeros(len(rows_b), dtype=bool)
+        weight, bias = policy.head.weight, policy.head.bias
+        rows_t_np = np.array(rows_t)
+        for s in range(int(rows_t_np.min()), length):
+            live = np.flatnonzero((rows_t_np <= s) & ~done)
+            if not len(live):
+                if (rows_t_np <= s).all():
+                    break
+                continue
+            index = torch.from_numpy(live).to(device)
+            sub = {k: v[live] for k, v in state_rows.items()}
+            allowed = torch.from_numpy(rules.allowed(sub)).to(device)
+            drawn = sample_next(h[index], weight, bias, generator=generator, allowed=allowed)
+            out[index, s] = drawn
+            drawn_np = drawn.cpu().numpy()
+            rules.advance(sub, drawn_np)
+            for k in state_rows:
+                state_rows[k][live] = sub[k]
+            done[live] = drawn_np == rules.codec.END
+            if s < length - 1:
+                gates = Generator.gates_input(table, drawn, positions, rules.ids(sub))
+                h_new, c_new = Generator.cell(gates, w_hh, (h[index], c[index]))
+                h[index], c[index] = h_new, c_new
+        finished = np.flatnonzero(done)
+        for r in finished:  # an ended completion is END to the last column
+            stop = int((out[r] == rules.codec.END).nonzero()[0, 0])
+            out[r, stop:] = rules.codec.END
+        return out.reshape(len(points), n_roll, length), [(b, t) for t, b in points]
+
+    def bar_rewards(self, sequences: torch.Tensor, scorer: Scorer,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+        """Q (B, T) with roll-outs at bar lines only: token j gets the mean score of the
+        completions of the shortest bar-line prefix that contains it (D(Y) after the last)."""
+        batch, length = sequences.shape
+        completions, points = self.complete_at_bars(sequences, generator)
+        final = scorer(sequences).reshape(batch)
+        q = final[:, None].expand(batch, length).clone()
+        if points:
+            scores = scorer(completions.reshape(-1, length)).reshape(len(points), -1).mean(1)
+            by_row: dict[int, list[tuple[int, float]]] = {}
+            for (b, t), value in zip(points, scores.tolist(), strict=True):
+                by_row.setdefault(b, []).append((t, value))
+            for b, found in by_row.items():
+                previous = 0
+                for t, value in sorted(found):
+                    q[b, previous:t] = value
+                    previous = t
+        return q
+
     def rewards(
         self,
         sequences: torch.Tensor,
@@ -220,7 +315,10 @@ class Rollout:
         """Q(Y_1:t-1, y_t) (B, T) float32 for sampled sequences (B, T) int64.
 
         Columns t < T hold the mean of `scorer` over N completions; column T holds scorer(Y).
+        With `reward_at = "bar"` (a policy with a constraint) see `bar_rewards`.
         """
+        if self.config.reward_at == "bar" and getattr(self.policy, "metrical", None) is not None:
+            return self.bar_rewards(sequences, scorer, generator)
         batch, length = sequences.shape
         completions = self.complete(sequences, generator)  # (T-1, B, N, T)
         shared = getattr(scorer, "score_completions", None)

@@ -72,7 +72,7 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
         raise FileError(f"cannot write {path}: it is a directory", _errno.EISDIR)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        clean_temporaries(path.parent)  # those of writes killed before their rename
+        clean_temporaries(path.parent, once=True)  # of writes killed before their rename
         # the pid in the name tells a later write whether this one's process is still alive
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=suffix,
                                    dir=path.parent)

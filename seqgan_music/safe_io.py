@@ -2,8 +2,9 @@
 
 `open_regular` is the only way the studio (and the run-directory readers) open a file: no
 symbolic link at the last component (`O_NOFOLLOW`), never a FIFO, socket or device (opened with
-`O_NONBLOCK`, then `fstat` must say regular file), and, given a `root`, a real path that stays
-inside it (so no link in a parent folder leads out either). `read_bytes` / `read_text` add a
+`O_NONBLOCK`, then `fstat` must say regular file), and, given a `root`, a path below it walked
+one folder at a time without following any link (so no link in a parent folder leads out
+either, and none can be swapped in between a check and the open). `read_bytes` / `read_text` add a
 size cap. `output_lock` holds an OS lock on an output folder while a set of files is checked and
 written there, so two writers never overwrite each other's files; `clean_temporaries` removes
 the temporary files of writes whose process died (`runs.atomic_path` names them with its pid).
@@ -40,15 +41,19 @@ def open_regular(path: Path, root: Path | None = None) -> BinaryIO:
     """Open `path` for reading in binary mode when it is a regular file (not a link, FIFO,
     socket or device) and, with `root`, inside `root`.
 
+    With `root`, the path is walked from `root` one folder at a time, each opened with
+    `O_NOFOLLOW` relative to the last (`dir_fd`): no link anywhere below `root` is followed,
+    and nothing can be swapped for a link between a check and the open.
+
     Raises:
         FileError: "cannot read PATH: why" (the errno of the cause).
     """
-    if root is not None and not inside(root, path):
-        raise FileError(f"cannot read {path}: it leads out of {root}", _errno.EACCES)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
         | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags)
+        fd = _open_below(path, root, flags) if root is not None else os.open(path, flags)
+    except FileError:
+        raise
     except OSError as error:
         if error.errno == _errno.ELOOP:
             raise FileError(f"cannot read {path}: it is a symbolic link", error.errno) from None
@@ -66,6 +71,35 @@ def open_regular(path: Path, root: Path | None = None) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _open_below(path: Path, root: Path, flags: int) -> int:
+    """`os.open(path, flags)` for a path below `root`, no link followed on the way."""
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    parts = Path(relative).parts
+    if not parts or parts[0] == os.pardir or os.path.isabs(relative) or relative == os.curdir:
+        raise FileError(f"cannot read {path}: it leads out of {root}", _errno.EACCES)
+    if os.open not in os.supports_dir_fd:  # no openat here: the real path must stay inside
+        if not inside(root, path):
+            raise FileError(f"cannot read {path}: it leads out of {root}", _errno.EACCES)
+        return os.open(path, flags)
+    folder_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+    current = os.open(root, folder_flags)
+    try:
+        for part in parts[:-1]:
+            try:
+                below = os.open(part, folder_flags | getattr(os, "O_NOFOLLOW", 0),
+                                dir_fd=current)
+            except OSError as error:
+                if error.errno in (_errno.ELOOP, _errno.ENOTDIR):
+                    raise FileError(f"cannot read {path}: {part} is a symbolic link or not a "
+                                    "folder", error.errno) from None
+                raise
+            os.close(current)
+            current = below
+        return os.open(parts[-1], flags, dir_fd=current)
+    finally:
+        os.close(current)
 
 
 def read_bytes(path: Path, root: Path | None = None, limit: int = READ_LIMIT) -> bytes:
@@ -91,7 +125,7 @@ def read_text(path: Path, root: Path | None = None, limit: int = READ_LIMIT) -> 
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # Windows: os.kill(pid, 0) would end it
         return True
     try:
         os.kill(pid, 0)
@@ -102,11 +136,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clean_temporaries(folder: Path, every: bool = False) -> list[Path]:
+_CLEANED: set[str] = set()  # folders `clean_temporaries(once=True)` has looked at
+
+
+def clean_temporaries(folder: Path, every: bool = False, once: bool = False) -> list[Path]:
     """Remove the temporary files (`.NAME.PID-XXXX.tmp`) left in `folder` by writes whose
     process is gone; with `every` (the caller holds the folder's lock: a resume under its run
-    lock), also those of older versions, which name no process. Returns what was removed."""
+    lock), also those of older versions, which name no process; with `once`, only the first
+    time this process asks about `folder` (a write of 1,000 tunes looks once). Returns what
+    was removed."""
     removed: list[Path] = []
+    if once:
+        key = os.path.abspath(folder)
+        if key in _CLEANED:
+            return removed
+        _CLEANED.add(key)
     try:
         entries = list(os.scandir(folder))
     except OSError:

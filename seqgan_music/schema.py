@@ -73,6 +73,7 @@ def check_model(path: Path | str, meta: Any, weights: Any) -> dict[str, Any]:
     if not isinstance(task, dict):
         raise unusable(path, "its task description is not a table")
     _check_vocabulary(path, task, vocab)
+    metrical = False
     if task.get("music"):
         from seqgan_music.music.codecs import codec_from_spec
 
@@ -87,9 +88,14 @@ def check_model(path: Path | str, meta: Any, weights: Any) -> dict[str, Any]:
             raise unusable(path, f"it is marked as a music model but V = {vocab}, not the "
                                  f"{codec.vocab_size} tokens of its {codec.name!r} "
                                  "representation")
+        metrical = hasattr(codec, "constraint")
     if not isinstance(weights, dict):
         raise unusable(path, "its generator weights are not a table of tensors")
     shapes = expected_shapes(vocab, config.generator.embedding_dim, config.generator.hidden_dim)
+    if metrical:  # the metrical input of a representation with a constraint (music/constraint)
+        from seqgan_music.music.constraint import NUM_IDS
+
+        shapes["position.weight"] = (NUM_IDS, config.generator.embedding_dim)
     absent = [k for k in shapes if k not in weights]
     if absent:
         raise unusable(path, f"the generator weights lack {', '.join(absent)}")

@@ -177,6 +177,32 @@ def count_update(optimizer: torch.optim.Optimizer, *_: Any) -> None:
             parameter._seqgan_updates = getattr(parameter, "_seqgan_updates", 0) + 1
 
 
+def metrical_for(spec: dict[str, Any]) -> Any:
+    """The decoding constraint of a task spec's representation (None: the paper's model)."""
+    if not spec.get("codec"):
+        return None
+    from seqgan_music.music.codecs import codec_from_spec
+
+    make = getattr(codec_from_spec(spec["codec"], spec), "constraint", None)
+    return make() if make is not None else None
+
+
+def bucketed(lengths: torch.Tensor, batch_size: int, rng: torch.Generator
+             ) -> Iterator[torch.Tensor]:
+    """Shuffled index batches of rows of similar length: chunks of 16 batches are sorted by
+    length and cut into batches, served in a shuffled order (whole tunes padded to one length
+    cost their own length, not the longest tune's)."""
+    order = torch.randperm(len(lengths), generator=rng)
+    batches = []
+    span = batch_size * 16
+    for lo in range(0, len(order), span):
+        chunk = order[lo : lo + span]
+        chunk = chunk[torch.argsort(lengths[chunk], stable=True)]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    for pick in torch.randperm(len(batches), generator=rng).tolist():
+        yield batches[pick]
+
+
 def mle_epoch(
     generator: Generator,
     optimizer: torch.optim.Optimizer,
@@ -184,10 +210,23 @@ def mle_epoch(
     batch_size: int,
     grad_clip: float,
     rng: torch.Generator,
+    pad_token: int | None = None,
 ) -> float:
-    """One epoch of teacher-forced maximum likelihood; returns the mean per-token NLL."""
+    """One epoch of teacher-forced maximum likelihood; returns the mean per-token NLL.
+
+    With `pad_token` (whole tunes filled up with end tokens) batches hold tunes of similar
+    length, cut after their longest tune's first end token (one process only)."""
     generator.train()
     total, count = 0.0, 0
+    if pad_token is not None and not distributed.active():
+        lengths = (data != pad_token).sum(dim=1) + 1
+        for index in bucketed(lengths.cpu(), batch_size, rng):
+            index = index.to(data.device)
+            width = min(int(lengths[index].max()), data.shape[1])
+            loss = generator.nll(data[index][:, :width])
+            total += optimise(generator, optimizer, loss, grad_clip, "mle", count) * len(index)
+            count += len(index)
+        return total / max(count, 1)
     for index in minibatches(len(data), batch_size, rng, data.device):
         local = distributed.local_share(index)  # this process's rows (all of them with one)
         loss = generator.nll(data[local])
@@ -292,7 +331,10 @@ def policy_gradient_step(
     advantages = rewards - distributed.batch_mean(rewards) if reward_baseline else rewards
     generator.train()
     # -(log G(y_t | Y_1:t-1) * advantages).sum(), fused with the output layer
-    loss = generator.weighted_nll(samples, advantages)
+    if generator.metrical is not None:  # the constrained policy's own probabilities
+        loss = generator.constrained_weighted_nll(samples, advantages)
+    else:
+        loss = generator.weighted_nll(samples, advantages)
     value = optimise(generator, optimizer, loss, grad_clip, "adversarial", 0)
     rollout.update()
     if distributed.active():
@@ -332,7 +374,11 @@ class Trainer:
         self.valid_data = corpus.valid.to(self.device)
         torch.manual_seed(config.seed)
         length, vocab = config.data.seq_len, corpus.vocab_size
-        self.generator = Generator(config.generator, vocab).to(self.device)
+        self.metrical = metrical_for(corpus.spec)
+        if self.metrical is not None:  # sampled tunes close within the sequence length
+            self.metrical.limit = config.data.seq_len
+        self.pad_token = self.metrical.codec.END if self.metrical is not None else None
+        self.generator = Generator(config.generator, vocab, self.metrical).to(self.device)
         self.discriminator = Discriminator(config.discriminator, vocab, length).to(self.device)
         distributed.broadcast_parameters(self.generator, self.discriminator)  # rank 0's start
         t = config.train
@@ -447,7 +493,8 @@ class Trainer:
         record: dict[str, Any] = {"phase": phase, "step": step + 1}
         if phase == "mle":
             record["g_loss"] = mle_epoch(self.generator, self.pretrain_optimizer,
-                                         self.train_data, t.batch_size, t.grad_clip, self.rng)
+                                         self.train_data, t.batch_size, t.grad_clip, self.rng,
+                                         self.pad_token)
             self.epoch += 1
         elif phase == "d_pretrain":
             record.update(self._train_discriminator(t.d_pretrain_epochs))

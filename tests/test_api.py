@@ -24,8 +24,9 @@ def midi_notes(path_or_midi: object) -> list[tuple[float, float, int]]:
 
     midi = (path_or_midi if isinstance(path_or_midi, pretty_midi.PrettyMIDI)
             else pretty_midi.PrettyMIDI(str(path_or_midi)))
+    melody = [i for i in midi.instruments if i.name == "melody"] or midi.instruments[:1]
     return sorted((round(n.start, 6), round(n.end, 6), n.pitch)
-                  for inst in midi.instruments for n in inst.notes)
+                  for inst in melody for n in inst.notes)  # not the accompaniment
 
 
 # ----- the API gives the CLI's tune ----------------------------------------------------------
@@ -58,7 +59,7 @@ def test_api_compose_writes_nothing_and_describes_each_tune(tmp_path: Path,
     for tune in tunes:
         assert tune.key == "A minor" and tune.meter == "3/4" and tune.notes
         assert all(21 <= n.pitch <= 108 and n.end > n.start for n in tune.notes)
-        assert "nottingham-onset" in tune.model and tune.seconds > 0
+        assert "nottingham-form" in tune.model and tune.seconds > 0
 
 
 def test_tune_write_routes_by_suffix_and_never_overwrites_silently(tmp_path: Path) -> None:
@@ -72,9 +73,21 @@ def test_tune_write_routes_by_suffix_and_never_overwrites_silently(tmp_path: Pat
     tune.write(tmp_path / "t.mid", force=True)
     with pytest.raises(ConfigError, match="accepted"):
         tune.write(tmp_path / "t.ogg")
-    score = tune.to_music21()
-    pitches = [p.midi for p in score.flatten().pitches]
-    assert pitches == [n.pitch for n in tune.notes]
+    score = tune.to_music21()  # the tune as written: each strain once, with repeat signs
+    import music21
+
+    pitches = [p.midi for n in score.flatten().notes  # chord symbols are harmony, not notes
+               if not isinstance(n, music21.harmony.ChordSymbol) for p in n.pitches]
+    written = tune._melody
+    assert written.form and pitches == [p for _, _, p in sorted(written.notes)]
+    assert "<repeat direction=\"backward\"" in xml.read_text()
+
+
+def test_tune_writes_abc_when_the_abc_writer_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("seqgan_music.music.abc")
+    (tune,) = seqgan_music.compose(seed=1, meter="6/8")
+    text = tune.write(tmp_path / "t.abc").read_text()
+    assert "X:1" in text and "M:6/8" in text
 
 
 def test_to_pretty_midi_is_a_copy() -> None:
@@ -86,7 +99,7 @@ def test_to_pretty_midi_is_a_copy() -> None:
 
 def test_load_model_by_name_path_and_default(tmp_path: Path) -> None:
     default = seqgan_music.load_model()
-    assert default.name == "nottingham-onset" and default.representation == "onset"
+    assert default.name == "nottingham-form" and default.representation == "form"
     assert default.card["license"] == "gpl-3.0"
     paper = seqgan_music.load_model("nottingham-paper")
     assert paper.representation == "paper" and paper.task == "nottingham"
@@ -252,6 +265,7 @@ def test_compose_messages_fit_what_happened(tmp_path: Path) -> None:
     assert "primer" in primed.stdout and "steps kept" in primed.stdout
 
 
+@pytest.mark.slow
 def test_piped_training_says_data_and_run_directory_first(tmp_path: Path) -> None:
     from tests.conftest import TINY_ORACLE_FLAGS
 

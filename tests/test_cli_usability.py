@@ -115,7 +115,7 @@ def test_output_format_follows_the_suffix() -> None:
     assert output_format(poems, Path("p.jsonl")) == "jsonl"
     with pytest.raises(ConfigError, match=r"--out p.mid does not suit a poems model.*\.txt"):
         output_format(poems, Path("p.mid"))
-    with pytest.raises(ConfigError, match="suffix .wav is not one of .mid, .midi, .txt"):
+    with pytest.raises(ConfigError, match="suffix .wav is not one of .mid, .midi, .abc, .txt"):
         output_format(music, Path("a.wav"))
 
 

@@ -54,6 +54,7 @@ def test_nproc_is_taken_out_of_the_workers_arguments() -> None:
     assert distributed.without_nproc(["train", "--nproc=4", "oracle"]) == ["train", "oracle"]
 
 
+@pytest.mark.slow
 def test_two_processes_train_oracle_like_one(tmp_path: Path) -> None:
     flags = [*TINY_ORACLE_FLAGS, "--seed", "3"]
     one = run("train", "oracle", *flags, "--out", str(tmp_path / "one"), cwd=tmp_path)
@@ -69,6 +70,12 @@ def test_two_processes_train_oracle_like_one(tmp_path: Path) -> None:
     assert files_under(tmp_path) - before == files_under(tmp_path / "two")
     assert (run_dir / "checkpoints" / "latest.pt").is_file()
     assert json.loads((run_dir / "run.json").read_text())["finished"] is True
+    # provenance tells the two runs of one seed apart: the process count and the command
+    (two_said,) = json.loads((run_dir / "run.json").read_text())["provenance"]
+    (one_said,) = json.loads(next((tmp_path / "one" / "oracle").iterdir()).joinpath(
+        "run.json").read_text())["provenance"]
+    assert (one_said["processes"], two_said["processes"]) == (1, 2)
+    assert one_said["seed"] == two_said["seed"] == 3
     mle = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
            if '"phase": "mle"' in line][-1]
     mle_one = [json.loads(line) for line in next((tmp_path / "one" / "oracle").iterdir()).joinpath(
@@ -82,6 +89,7 @@ def test_two_processes_train_oracle_like_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("method", ["seqgan", "pg-bleu", "ss"])
+@pytest.mark.slow
 def test_two_processes_train_music_like_one(tmp_path_factory: pytest.TempPathFactory,
                                             method: str) -> None:
     base = tmp_path_factory.mktemp("dist-music")
@@ -116,8 +124,9 @@ def _rank_pids(marker: str, rank: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+@pytest.mark.slow
 def test_a_killed_rank_stops_the_job_and_the_checkpoint_resumes(tmp_path: Path) -> None:
-    flags = [*TINY_ORACLE_FLAGS, "--seed", "4", "--set", "train.adversarial_iterations=300",
+    flags = [*TINY_ORACLE_FLAGS, "--seed", "4", "--set", "train.adversarial_iterations=60",
              "--set", "train.checkpoint_every=1"]
     env = {**os.environ, "SEQGAN_TEST_MARK": str(tmp_path)}
     job = subprocess.Popen([sys.executable, "-m", "seqgan_music", "train", "oracle", *flags,
@@ -144,9 +153,10 @@ def test_a_killed_rank_stops_the_job_and_the_checkpoint_resumes(tmp_path: Path) 
     assert f"--resume {run_dir}" in err  # rank 0 names the checkpoint to continue from
     resumed = run("train", "oracle", "--resume", str(run_dir), cwd=tmp_path)  # one process now
     assert resumed.returncode == 0, resumed.stderr
-    assert final_record(tmp_path / "runs", "oracle")["step"] == 300
+    assert final_record(tmp_path / "runs", "oracle")["step"] == 60
 
 
+@pytest.mark.slow
 def test_a_bad_setting_is_one_line_from_all_processes(tmp_path: Path) -> None:
     result = run("train", "oracle", *TINY_ORACLE_FLAGS, "--set", "train.batch_size=1",
                  "--nproc", "2", "--out", str(tmp_path / "runs"), cwd=tmp_path)
@@ -185,6 +195,7 @@ def _collectives_worker(rank: int, store: str, out: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_collectives_give_the_global_batch_on_uneven_shares(tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
@@ -203,6 +214,7 @@ def test_collectives_give_the_global_batch_on_uneven_shares(tmp_path: Path) -> N
         assert result["sums"] == [1.0, 2.0]
 
 
+@pytest.mark.slow
 def test_torchrun_trains_a_text_plug_in_task_with_mle(tmp_path: Path) -> None:
     """The documented torchrun command itself, on the text task (a plug-in like any other)."""
     from tests.test_text import TINY_TEXT, sentences, write_lines

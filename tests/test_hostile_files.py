@@ -626,7 +626,7 @@ def test_the_studio_refuses_a_run_model_that_links_out(tmp_path: Path) -> None:
     run = _fake_run(client.studio.runs, "nottingham")
     (run / "model.safetensors").symlink_to(zoo.default_model().path)
     response = client.post("/api/compose", json={"model": "run:nottingham/20260101-000000"})
-    assert response.status_code == 403 and "leads out" in response.json()["error"]
+    assert response.status_code == 403 and "symbolic link" in response.json()["error"]
     client.studio.close()
 
 
@@ -661,8 +661,9 @@ def test_guarded_open_refuses_links_fifos_folders_and_escapes(tmp_path: Path) ->
     (root / "up").symlink_to(tmp_path)
     os.mkfifo(root / "fifo")
     assert read_bytes(root / "ok.txt", root) == b"fine"
-    for path, words in ((root / "link.txt", "leads out"), (root / "inner-link.txt", "link"),
-                        (root / "up" / "outside.txt", "leads out"), (root / "fifo", "FIFO"),
+    for path, words in ((root / "link.txt", "symbolic link"), (root / "inner-link.txt", "link"),
+                        (root / "up" / "outside.txt", "up is a symbolic link"),
+                        (root / "fifo", "FIFO"), (root / ".." / "outside.txt", "leads out"),
                         (root / "sub", "folder"), (root / "absent", "No such file")):
         with pytest.raises(FileError, match=words):
             open_regular(path, root)
@@ -1073,3 +1074,22 @@ def test_an_abc_tune_of_too_many_notes_is_refused_early(monkeypatch: pytest.Monk
     monkeypatch.setattr(readers, "MAX_ABC_NOTES", 100)
     with pytest.raises(readers.UnusableFile, match="notes: more than any tune"):
         readers.check_abc_tune("X:1\nM:4/4\nK:G\n" + "GABc dedB|" * 20)
+
+
+def test_an_exported_model_folder_is_checked_against_its_card(
+        trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23, class 3, beyond the shipped models: an exported folder's README.md records
+    the weights' sha256, checked at load."""
+    from seqgan_music.music.zoo import read_folder_card
+
+    folder = tmp_path / "mine"
+    assert cli(capsys, "export", "--model", trained_run, "--out", folder)[0] == 0
+    card = read_folder_card(folder)
+    weights = folder / "model.safetensors"
+    assert card["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert cli(capsys, "generate", "--model", folder, "-n", "2")[0] == 0
+    data = bytearray(weights.read_bytes())
+    data[-2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    code, _, err = cli(capsys, "generate", "--model", folder, "-n", "2")
+    assert code == 1 and "is damaged or altered" in one_error(err)

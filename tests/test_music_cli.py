@@ -110,6 +110,7 @@ def test_compose_errors_are_one_line(args: list[str], message: str, tmp_path: Pa
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_compose_refuses_a_text_or_oracle_model(tmp_path: Path) -> None:
     from tests.conftest import TINY_ORACLE_FLAGS
 
@@ -153,6 +154,7 @@ def onset_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_onset_compose_whole_tunes_keys_meters_and_seeds(onset_run: Path, tmp_path: Path
                                                          ) -> None:
     import pretty_midi
@@ -195,6 +197,7 @@ def test_music_tasks_are_listed_and_missing_data_is_explained(tmp_path: Path) ->
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_export_writes_a_small_generator_only_model(trained: Path, tmp_path: Path) -> None:
     latest = trained / "checkpoints" / "latest.pt"
     for name in ("model.pt", "model.safetensors"):
@@ -228,6 +231,7 @@ def test_compose_help_imports_neither_torch_nor_music21() -> None:
     assert "--primer" in out and "--keep-primer" in out
 
 
+@pytest.mark.slow
 def test_export_writes_a_model_folder_that_compose_generate_and_the_api_load(
         onset_run: Path, tmp_path: Path) -> None:
     import json
@@ -258,8 +262,17 @@ def test_export_writes_a_model_folder_that_compose_generate_and_the_api_load(
     assert seqgan_music.load_model(folder).representation == "onset"
     printed = run("generate", "--model", str(folder), "-n", "2")
     assert printed.returncode == 0, printed.stderr
+    single = tmp_path / "tunes.safetensors"  # a file export: its card goes beside it
+    done = run("export", "--model", str(onset_run), "--out", str(single))
+    assert done.returncode == 0 and "model card" in done.stdout, done.stderr
+    beside = parse_card_metadata(single.with_suffix(".md").read_text())
+    assert beside["file"] == "tunes.safetensors" and beside["license"] == "gpl-3.0"
+    single.unlink()
+    again = run("export", "--model", str(onset_run), "--out", str(single))
+    assert again.returncode == 1 and "tunes.md exists" in again.stderr and not single.exists()
 
 
+@pytest.mark.slow
 def test_generate_and_evaluate_accept_shipped_names_and_print_whole_tunes(
         tmp_path: Path) -> None:
     printed = run("generate", "--model", "nottingham-onset", "-n", "3", "--seed", "1")

@@ -76,6 +76,7 @@ def test_summary_has_p_values_against_seqgan() -> None:
     assert rows["seqgan"]["p_value"] != rows["seqgan"]["p_value"]  # nan for the reference
 
 
+@pytest.mark.slow
 def test_benchmark_end_to_end_tiny(tiny_config: ExperimentConfig, tmp_path: Path) -> None:
     tiny_config.task_options.update({"num_train": 16, "num_valid": 4, "num_test": 4,
                                      "oracle_dim": 4})

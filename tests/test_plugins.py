@@ -47,6 +47,7 @@ def test_third_party_task_is_listed_with_its_provider(site: Path) -> None:
     assert len(warnings) == 1 and "'broken'" in warnings[0] and "broken-plugin" in warnings[0]
 
 
+@pytest.mark.slow
 def test_third_party_task_trains_and_adds_commands(site: Path, tmp_path: Path) -> None:
     trained = cli(site, "train", "scales", "--preset", "quick", "--device", "cpu", "--out",
                   str(tmp_path / "runs"))

@@ -78,7 +78,8 @@ def test_page_and_models(client: TestClient, studio: Studio) -> None:
     assert "http://" not in page.text.replace("http://www.w3.org", "")  # nothing from outside
     assert client.get("/static/app.js").status_code == 200
     models = client.get("/api/models").json()
-    assert sorted(m["id"] for m in models["shipped"]) == ["shipped:nottingham-onset",
+    assert sorted(m["id"] for m in models["shipped"]) == ["shipped:nottingham-form",
+                                                          "shipped:nottingham-onset",
                                                           "shipped:nottingham-paper"]
 
 
@@ -268,6 +269,7 @@ def test_training_runs_the_cli_to_the_end(client: TestClient, studio: Studio) ->
     assert not detail["resumable"]
 
 
+@pytest.mark.slow
 def test_training_cancel_and_resume(tmp_path: Path) -> None:
     studio = Studio(runs=tmp_path / "runs", hosts=("testserver",), work=tmp_path,
                     train_overrides=tiny_train_overrides(epochs=100000))
@@ -333,6 +335,9 @@ def test_train_page_starts_on_what_compose_plays(client: TestClient) -> None:
     assert answer["defaults"] == {"task": card["task"], "preset": card["preset"]}
     task = next(t for t in answer["tasks"] if t["name"] == card["task"])
     assert card["preset"] in task["presets"]
+    # and Compose starts on the model the CLI's compose plays
+    shipped = client.get("/api/models").json()["shipped"]
+    assert [m["name"] for m in shipped if m["default"]] == [default_model().name]
 
 
 def test_cli_runs_show_their_preset_and_the_page_has_an_icon(client: TestClient,
@@ -471,3 +476,17 @@ def test_abc_primer(client: TestClient) -> None:
     assert tune["primer_beats"] > 0
     primer = [n["pitch"] for n in tune["notes"] if n["start"] < tune["primer_beats"]]
     assert primer[:4] == [67, 69, 71, 72]
+
+
+def test_studio_tunes_come_with_abc_score_chords_and_form(client: TestClient) -> None:
+    tune = compose(client, length=None, seed=3, key="Ador", form="AABB", bars=16,
+                   model="shipped:nottingham-form")["tunes"][0]
+    assert tune["options"]["form"] == "AABB" and tune["options"]["chords"] is True
+    abc = client.get(tune["abc"]).text
+    assert "\nK:Ador\n" in abc and ":|" in abc and '"' in abc.split("K:Ador", 1)[1]
+    if tune["svg"] is not None:  # Verovio installed
+        assert client.get(tune["svg"]).text.lstrip().startswith("<svg")
+    bare = compose(client, seed=3, chords=False)["tunes"][0]
+    assert '"' not in client.get(bare["abc"]).text.split("K:", 1)[1]
+    response = client.post("/api/compose", json={"chords": "yes"})
+    assert response.status_code == 400 and "chords" in response.json()["error"]

@@ -21,10 +21,10 @@ from tests.test_studio import tiny_train_overrides
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None or DRIVER is None,
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-    "chromium-driver; .ci/run installs them)")
+    "chromium-driver; .ci/run installs them)")]
 
 
 def free_port() -> int:
@@ -179,3 +179,43 @@ def test_compose_hear_download_and_train(server: tuple[str, object], browser: ob
     text = driver.find_element(By.ID, "run-detail").text  # type: ignore[attr-defined]
     assert "finished" in text and "SeqGAN" in text
     driver.save_screenshot(str(shots / "studio-runs.png"))  # type: ignore[attr-defined]
+
+
+def test_score_view_shows_notes_key_and_chords(server: tuple[str, object], browser: object,
+                                               tmp_path: Path) -> None:
+    """A tune in A dorian, 6/8, with chords: the engraved score appears beside the piano roll
+    with its notes, and the ABC download says K:Ador. The screenshot (`studio-score.png` in
+    `$STUDIO_SCREENSHOTS`) is the one in docs/."""
+    pytest.importorskip("verovio")
+    from selenium.webdriver.common.by import By
+
+    url, _studio = server
+    shots = Path(os.environ.get("STUDIO_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    driver = browser
+    driver.set_window_size(1280, 1500)  # type: ignore[attr-defined]
+    driver.get(url)  # type: ignore[attr-defined]
+    wait(driver, "return document.querySelectorAll('#model option').length > 0")
+    driver.execute_script(  # type: ignore[attr-defined]
+        "document.getElementById('key').value = 'Ador';"
+        "document.getElementById('meter').value = '6/8';"
+        "document.getElementById('length').value = '200';"
+        "document.getElementById('seed').value = '5';")
+    assert driver.find_element(By.ID, "chords").is_selected()  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "compose-button").click()  # type: ignore[attr-defined]
+    notes = int(wait(driver, "return Number(document.getElementById('score').dataset.notes)",
+                     120))  # type: ignore[arg-type]
+    assert notes > 4
+    assert int(driver.execute_script(  # type: ignore[attr-defined]
+        "return Number(document.getElementById('roll').dataset.notes)")) > 4
+    chords = driver.execute_script(  # type: ignore[attr-defined]
+        "return Number(document.getElementById('score').dataset.chords)")
+    wait(driver, "const i = document.querySelector('#score-page img');"
+         "return i && i.complete && i.naturalWidth > 0")
+    assert chords > 0
+    href = driver.find_element(By.ID, "dl-abc").get_attribute("href")  # type: ignore[attr-defined]
+    abc = base64.b64decode(driver.execute_async_script(FETCH, href)).decode()  # type: ignore[attr-defined]
+    assert "\nK:Ador\n" in abc and "M:6/8" in abc and '"' in abc
+    driver.execute_script(  # type: ignore[attr-defined]
+        "document.querySelector('.stage').scrollIntoView()")
+    driver.save_screenshot(str(shots / "studio-score.png"))  # type: ignore[attr-defined]

@@ -54,6 +54,7 @@ def sentences(num: int, seed: int = 0) -> list[str]:
     return [" ".join(rng.choice(words, size=int(rng.integers(3, 9)))) for _ in range(num)]
 
 
+@pytest.mark.slow
 def test_text_task_end_to_end_with_the_text_commands(tmp_path: Path) -> None:
     data = write_lines(tmp_path / "mine.txt", sentences(120))
     trained = run("train", "text", "--data", str(data), "--tokenizer", "word", "--set",
@@ -141,6 +142,7 @@ def test_poems_clean_dedupe_and_split(tmp_path: Path) -> None:
     assert real == corpus.evaluate(corpus.valid) and 0 < real["bleu2"] < 1
 
 
+@pytest.mark.slow
 def test_coco_layout_and_missing_data_errors(tmp_path: Path) -> None:
     write_lines(tmp_path / "coco" / "data" / "image_coco.txt", sentences(60, 1))
     write_lines(tmp_path / "coco" / "data" / "testdata" / "test_coco.txt", sentences(20, 2))

@@ -78,6 +78,7 @@ def test_run_writes_run_directory(tiny_config: ExperimentConfig, tmp_path: Path)
     assert ExperimentConfig.from_dict(state["config"]) == tiny_config
 
 
+@pytest.mark.slow
 def test_resume_continues_to_the_same_result(tiny_config: ExperimentConfig, tmp_path: Path
                                              ) -> None:
     tiny_config.train.adversarial_iterations = 3
@@ -131,6 +132,7 @@ def test_checkpoint_refuses_pickled_code(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("phase", ["adversarial", "pg_bleu"])
+@pytest.mark.slow
 def test_rollout_policy_starts_from_the_pretrained_generator(
     tiny_config: ExperimentConfig, tmp_path: Path, phase: str
 ) -> None:
@@ -156,6 +158,7 @@ def test_rollout_policy_starts_from_the_pretrained_generator(
     assert torch.equal(_params(again.rollout.policy), _params(trainer.rollout.policy))
 
 
+@pytest.mark.slow
 def test_evaluation_does_not_move_training_randomness(tiny_config: ExperimentConfig) -> None:
     tiny_config.train.adversarial_iterations = 3
     often = Trainer(tiny_config, _corpus())

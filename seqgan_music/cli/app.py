@@ -243,9 +243,9 @@ def _download(console: Console, task_name: str, force: bool) -> Path:
 
 @app.command("compose")
 def compose_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="MIDI file to write (numbered "
-                                      "tune-1.mid, tune-2.mid... when -n > 1).")] = Path(
-        "tune.mid"),
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="MIDI (.mid) or ABC (.abc) file to write (numbered tune-1.mid, "
+        "tune-2.mid... when -n > 1).")] = Path("tune.mid"),
     model: Annotated[Path | None, typer.Option(
         "--model", help="Run directory, checkpoint, model folder, a shipped model's name "
         "(seqgan-music models) or 'latest' (the latest finished nottingham run in --runs); "
@@ -279,7 +279,8 @@ def compose_command(
     runs: Annotated[Path, typer.Option("--runs", help="Where --model latest looks.")] =
         Path("runs"),
     key: Annotated[str | None, typer.Option(
-        "--key", help="Key to write the tune in, e.g. G, D, Em, \"A minor\" (default: onset "
+        "--key", help="Key to write the tune in: a tonic and a mode, e.g. G, Bb, Em, Dmix, "
+        "\"E dorian\", Ador (default: onset "
         "models G major / E minor; paper models as sampled).")] = None,
     meter: Annotated[str | None, typer.Option(
         "--meter", help="Time signature, e.g. 4/4, 6/8, 3/4 (onset models start the tune in "
@@ -287,6 +288,23 @@ def compose_command(
     soundfont: Annotated[Path | None, typer.Option(
         "--soundfont", help="General MIDI .sf2/.sf3 for --wav (default: searched in the usual "
         "system folders).")] = None,
+    abc: Annotated[bool, typer.Option(
+        "--abc", help="Also write the tune as ABC (.abc; or --out tune.abc for ABC alone).")]
+        = False,
+    svg: Annotated[bool, typer.Option(
+        "--svg", help="Also engrave the score as .svg (key, meter, repeats, chords).")] = False,
+    chords: Annotated[bool, typer.Option(
+        "--chords/--no-chords", help="Harmonise the tune: chord symbols in ABC and MusicXML, "
+        "an accompaniment track in MIDI and WAV.")] = True,
+    accompaniment_program: Annotated[int, typer.Option(
+        "--accompaniment-program", help="General MIDI instrument of the accompaniment "
+        "(25 steel guitar, 0 piano, 21 accordion, 32 acoustic bass).")] = 25,
+    bars: Annotated[int | None, typer.Option(
+        "--bars", help="Bars the tune lasts as played, repeats counted (form models; default: "
+        "the model ends it at a phrase boundary).")] = None,
+    form: Annotated[str | None, typer.Option(
+        "--form", help="Strains of the tune, e.g. AABB (a doubled letter is a repeated "
+        "strain), AAB, ABC (form models; 8 bars a strain unless --bars says).")] = None,
 ) -> None:
     """Compose folk tunes with a trained music model and write them as MIDI.
 
@@ -299,7 +317,8 @@ def compose_command(
     options = ComposeOptions(out, model, num, length, temperature, seed, primer_file,
                              keep_primer, tempo, program, wav, plot, musicxml, force, runs,
                              tune=tune, primer_notes=primer_notes, key=key, meter=meter,
-                             soundfont=soundfont)
+                             soundfont=soundfont, abc=abc, svg=svg, chords=chords,
+                             accompaniment_program=accompaniment_program, bars=bars, form=form)
     console = _console()
     with _progress(_console(stderr=True)) as reporter:
         result = compose(options, reporter)
@@ -541,7 +560,9 @@ def export_command(
                          f"{size / 1024:.0f} KiB); compose --model {path} plays it",
                          markup=False)
         return
-    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", markup=False)
+    card = path.with_suffix(".md") if path.suffix == ".safetensors" else None
+    also = f" and its model card {card}" if card is not None and card.is_file() else ""
+    _console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB){also}", markup=False)
 
 
 @app.command("studio")

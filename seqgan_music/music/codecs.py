@@ -78,29 +78,90 @@ class Melody:
         return (self.bar_length() - pickup) % self.bar_length() if pickup else 0.0
 
 
-def parse_key(text: str) -> tuple[int, str]:
-    """'G', 'D major', 'Em', 'A minor', 'f#m' -> (tonic pitch class, mode)."""
-    match = re.fullmatch(r"\s*([A-Ga-g])\s*([#b]?)\s*(m|min|minor|maj|major)?\s*", text or "")
-    if not match:
-        raise ConfigError(f"--key {text!r} is invalid; expected a tonic and an optional mode, "
-                          "e.g. G, D major, Em, F#m, Bb")
-    tonic = KEY_TONICS[(match.group(1) + match.group(2)).upper()]
-    mode = "minor" if (match.group(3) or "").startswith("m") and match.group(3) not in (
-        "maj", "major") else "major"
-    return tonic, mode
+# A mode: semitones from its relative major's tonic to its own tonic (the church modes of one
+# key signature: E dorian, A mixolydian and B minor share D major's two sharps).
+MODES = {"major": 0, "dorian": 2, "phrygian": 4, "lydian": 5, "mixolydian": 7, "minor": 9,
+         "locrian": 11}
+MODE_ALIASES = {"": "major", "maj": "major", "major": "major", "ion": "major", "ionian": "major",
+                "m": "minor", "min": "minor", "minor": "minor", "aeo": "minor",
+                "aeolian": "minor", "dor": "dorian", "dorian": "dorian", "phr": "phrygian",
+                "phrygian": "phrygian", "lyd": "lydian", "lydian": "lydian",
+                "mix": "mixolydian", "mixolydian": "mixolydian", "loc": "locrian",
+                "locrian": "locrian"}
+# ABC's three-letter mode names (K:Edor), "" for major and "m" for minor.
+ABC_MODES = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
+             "mixolydian": "mix", "locrian": "loc"}
+# Scale steps of each mode from its tonic (the major scale rotated).
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+KEY_PATTERN = re.compile(r"\s*([A-Ga-g])\s*([#b\u266f\u266d]?)\s*([A-Za-z]*)\s*")
+FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 
 
-def key_name(key: tuple[int, str]) -> str:
+def mode_scale(mode: str) -> tuple[int, ...]:
+    """The seven pitch classes of `mode` on tonic C, e.g. dorian -> (0, 2, 3, 5, 7, 9, 10)."""
+    offset = MODES[mode]
+    index = MAJOR_STEPS.index(offset)
+    rotated = MAJOR_STEPS[index:] + MAJOR_STEPS[:index]
+    return tuple((step - offset) % 12 for step in rotated)
+
+
+def parse_key(text: str, option: str = "--key") -> tuple[int, str]:
+    """A tonic and an optional mode -> (tonic pitch class, mode).
+
+    Accepts what a musician writes and ABC's K: field: 'G', 'D major', 'Em', 'A minor', 'f#m',
+    'Bb', 'Dmix', 'E dorian', 'Ador', 'G Mixolydian', 'Bphr', 'Flyd', 'Bloc' (mode names are
+    case-insensitive, three letters or in full; 'ion'/'aeo' are major/minor).
+    """
+    match = KEY_PATTERN.fullmatch(text or "")
+    word = match.group(3).lower() if match else ""
+    if word not in MODE_ALIASES and MODE_ALIASES.get(word[:3], "-").startswith(word):
+        word = word[:3]  # 'mixo', 'dori': a mode's name cut short
+    if not match or word not in MODE_ALIASES:
+        raise ConfigError(f"{option} {text!r} is invalid; expected a tonic and an optional mode, "
+                          "e.g. G, Bb, Em, F#m, D major, Dmix, E dorian, Ador")
+    accidental = match.group(2).replace("\u266f", "#").replace("\u266d", "b")
+    tonic = KEY_TONICS[(match.group(1) + accidental).upper()]
+    return tonic, MODE_ALIASES[word]
+
+
+def names_mode(text: str) -> bool:
+    """Whether a --key text names its mode ('Em', 'D major', 'Ador') or only a tonic ('D')."""
+    match = KEY_PATTERN.fullmatch(text or "")
+    return bool(match and match.group(3))
+
+
+def relative_major(key: tuple[int, str]) -> int:
+    """The tonic pitch class of the major key with `key`'s signature (E dorian -> D)."""
     tonic, mode = key
-    sharps = KEY_SHARPS[(tonic + 3) % 12 if mode == "minor" else tonic]
-    names = NOTE_NAMES if sharps >= 0 else ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab",
-                                           "A", "Bb", "B")
-    return f"{names[tonic]} {mode}"
+    return (tonic - MODES.get(mode, 0)) % 12
 
 
 def key_sharps(key: tuple[int, str]) -> int:
-    tonic, mode = key
-    return KEY_SHARPS[(tonic + 3) % 12 if mode == "minor" else tonic]
+    """Sharps (+) or flats (-) of `key`'s signature (E dorian: 2, G minor: -2)."""
+    return KEY_SHARPS[relative_major(key)]
+
+
+def tonic_name(key: tuple[int, str]) -> str:
+    """The tonic spelled as the key signature spells it (Bb in flat keys, F# in sharp ones)."""
+    tonic = key[0]
+    sharps = key_sharps(key)
+    if sharps >= 0:
+        name = NOTE_NAMES[tonic]
+        if sharps >= 6 and tonic == 5:
+            name = "E#"
+        return name
+    name = FLAT_NAMES[tonic]
+    return "Cb" if sharps <= -7 and tonic == 11 else name
+
+
+def key_name(key: tuple[int, str]) -> str:
+    """'E dorian', 'Bb major', 'F# minor'."""
+    return f"{tonic_name(key)} {key[1]}"
+
+
+def abc_key(key: tuple[int, str]) -> str:
+    """The ABC K: field of a key: 'G', 'Em', 'Edor', 'Dmix', 'Bb'."""
+    return tonic_name(key) + ABC_MODES[key[1]]
 
 
 def parse_meter(text: str) -> tuple[int, int]:
@@ -133,11 +194,76 @@ def estimate_key(notes: Sequence[tuple[float, float, int]]) -> tuple[int, str]:
 
 
 def shift_to_c(key: tuple[int, str]) -> int:
-    """Semitones (-5..+6) moving `key`'s relative major to C (A minor for minor keys)."""
-    tonic, mode = key
-    major = (tonic + 3) % 12 if mode == "minor" else tonic
-    shift = (-major) % 12
+    """Semitones (-5..+6) moving `key`'s signature to C's (its relative major to C major, so a
+    minor key lands on A minor, E dorian on D dorian, D mixolydian on G mixolydian)."""
+    shift = (-relative_major(key)) % 12
     return shift - 12 if shift > 6 else shift
+
+
+def diatonic_major(notes: Sequence[tuple[float, float, int]]) -> int | None:
+    """The major key (tonic pitch class) whose scale holds the most of the notes' duration
+    (None for no notes); ties go to the signature with fewer accidentals."""
+    weights = np.zeros(12)
+    for start, end, pitch in notes:
+        weights[pitch % 12] += max(end - start, 1e-3)
+    if not weights.any():
+        return None
+    scores = [(float(sum(weights[(major + s) % 12] for s in MAJOR_STEPS)),
+               -abs(KEY_SHARPS[major]), major) for major in range(12)]
+    return max(scores)[2]
+
+
+FOLK_MODES = ("major", "minor", "dorian", "mixolydian")
+
+
+def estimate_mode(notes: Sequence[tuple[float, float, int]],
+                  key: tuple[int, str] | None = None,
+                  modes: Sequence[str] = FOLK_MODES) -> tuple[int, str]:
+    """The tune's key with its mode, read from its notes against a key signature.
+
+    The signature is `key`'s (as written, e.g. an ABC K: field: kept, so that a tune moves to C
+    by its signature as before), else the diatonic scale that holds most of the notes. The tonic
+    is the last note's pitch class when it is a degree of that scale whose mode is one of
+    `modes` (the folk modes: a tune ending on the second degree of its scale is dorian, on the
+    fifth mixolydian), else `key` itself: a K:G tune ending on A is A dorian, on D D mixolydian,
+    on B (a third, a cadence of some songs) G major.
+    """
+    ordered = sorted((n for n in notes if n[1] > n[0]), key=lambda n: (n[0], -n[2]))
+    if not ordered:
+        return key or (0, "major")
+    if key is None:
+        fitted = diatonic_major(ordered)
+        key = estimate_key(ordered)
+        major = fitted if fitted is not None else relative_major(key)
+    else:
+        major = relative_major(key)
+    last_start = ordered[-1][0]
+    final = max(n[2] for n in ordered if abs(n[0] - last_start) < 1e-9) % 12
+    offset = (final - major) % 12
+    for mode in modes:
+        if MODES[mode] == offset:
+            return final, mode
+    if relative_major(key) == major:
+        return key
+    return major, "major"
+
+
+def move_to_mode(notes: Sequence[tuple[float, float, int]], source: tuple[int, str],
+                 target: tuple[int, str]) -> list[tuple[float, float, int]]:
+    """The notes moved from `source` to `target`, degree by degree: a tune in C major asked for
+    in D dorian keeps its contour and becomes D dorian (its third and seventh lowered, its tonic
+    moved to D). Notes outside the source scale keep their distance from the degree below."""
+    source_scale, target_scale = mode_scale(source[1]), mode_scale(target[1])
+    shift = (target[0] - source[0]) % 12
+    if shift > 6:
+        shift -= 12
+    moved = []
+    for start, end, pitch in notes:
+        relative = (pitch - source[0]) % 12
+        degree = max(i for i, s in enumerate(source_scale) if s <= relative)
+        change = target_scale[degree] - source_scale[degree]
+        moved.append((start, end, pitch + shift + change))
+    return moved
 
 
 def fold_pitch(pitch: int) -> int:
@@ -330,6 +456,10 @@ class OnsetCodec(Codec):
     def encode(self, melody: Melody) -> Encoded:
         if not melody.notes:
             raise DataError("no notes")
+        if melody.form:  # a written tune (ABC): onset encodes it as played
+            from seqgan_music.music.form import expand_form
+
+            melody = expand_form(melody)
         key = melody.key or estimate_key(melody.notes)
         shift = shift_to_c(key) if self.transpose else 0
         g = self.per_quarter
@@ -505,8 +635,176 @@ class AnyKeyOnsetCodec(OnsetCodec):
         return super().windows(moved, length, overlap)
 
 
+class FormCodec(OnsetCodec):
+    """`onset` with the written form: the tune as its ABC source writes it (each strain once)
+    with bar-line tokens that say what the bar line is (plain "|", repeat start "|:", repeat
+    end ":|", both ":|:", part boundary "||") and first / second ending tokens ("[1", "[2")
+    after a bar line. Every tune ends with a bar-line token then the end token. Decoding gives
+    a `Melody` with `form` filled (`form.expand_form` unfolds it for MIDI and WAV). The codec's
+    `constraint` keeps sampled tunes well formed (bars that add up, closed repeats, ends at
+    phrase boundaries); see `music/constraint.py`."""
+
+    name = "form"
+    written_form = True  # reads ABC sources as written (`corpus.find_music_files`)
+    REP_START = OnsetCodec.vocab_size  # 103 "|:"
+    REP_END = REP_START + 1  # ":|"
+    REP_BOTH = REP_START + 2  # ":|:"
+    PART = REP_START + 3  # "||"
+    ENDING_1 = REP_START + 4  # "[1"
+    ENDING_2 = REP_START + 5  # "[2"
+    vocab_size = REP_START + 6  # 109
+    default_window = 768
+    default_length = 1024
+    BAR_LINES: ClassVar[tuple[int, ...]] = (OnsetCodec.BAR, REP_START, REP_END, REP_BOTH, PART)
+    NAMES: ClassVar[dict[int, str]] = {REP_START: "|:", REP_END: ":|", REP_BOTH: ":|:",
+                                       PART: "||", ENDING_1: "[1", ENDING_2: "[2"}
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Codec:
+        return cls(int(spec.get("per_quarter", 4)), bool(spec.get("transpose", True)))
+
+    def bar_token(self, marks: set[str]) -> int:
+        if ":|" in marks and "|:" in marks:
+            return self.REP_BOTH
+        if ":|" in marks:
+            return self.REP_END
+        if "|:" in marks:
+            return self.REP_START
+        if "||" in marks:
+            return self.PART
+        return self.BAR
+
+    def encode(self, melody: Melody) -> Encoded:
+        if not melody.notes:
+            raise DataError("no notes")
+        key = melody.key or estimate_key(melody.notes)
+        shift = shift_to_c(key) if self.transpose else 0
+        g = self.per_quarter
+        origin = min(round(min(n[0] for n in melody.notes) * g), 0)
+        on_grid = sum(abs(s * g - round(s * g)) < 1e-6 for s, _, _ in melody.notes)
+        by_step: dict[int, tuple[int, int]] = {}
+        for start, end, pitch in melody.notes:
+            on = round(start * g) - origin
+            off = max(round(end * g) - origin, on + 1)
+            if on not in by_step or pitch > by_step[on][1]:
+                by_step[on] = (off, pitch)
+        onsets = sorted(by_step)
+        length = max(off for off, _ in by_step.values())
+        if melody.end is not None:
+            length = max(length, min(round(melody.end * g) - origin, length + 4 * g * 4))
+        steps = np.full(length, self.REST, dtype=np.int64)
+        for i, on in enumerate(onsets):
+            off, pitch = by_step[on]
+            stop = min(off, onsets[i + 1]) if i + 1 < len(onsets) else off
+            steps[on] = self.onset(pitch + shift)
+            steps[on + 1 : stop] = self.HOLD
+        marks: dict[int, set[str]] = {}
+        for position, mark in melody.form:
+            marks.setdefault(min(max(round(position * g) - origin, 0), length), set()).add(mark)
+        bar_steps = {round(b * g) - origin for b in melody.bars} | set(marks)
+        bar_steps = {b for b in bar_steps if 0 <= b <= length}
+        out = [self.start_token(melody.meter)]
+        for index in range(length + 1):
+            here = marks.get(index, set())
+            if index in bar_steps and (index > 0 or "|:" in here):
+                if index == length and not here & {":|", "||"}:
+                    here = here | {"||"}  # the final bar line
+                out.append(self.bar_token(here if index > 0 else {"|:"}))
+                if "[1" in here and index < length:
+                    out.append(self.ENDING_1)
+                elif "[2" in here and index < length:
+                    out.append(self.ENDING_2)
+            elif index == length:
+                out.append(self.PART)
+            if index < length:
+                out.append(int(steps[index]))
+        out.append(self.END)
+        return Encoded(np.array(out, dtype=np.int64), len(melody.notes), len(onsets), on_grid,
+                       key)
+
+    def decode(self, tokens: Sequence[int]) -> Melody:
+        g = float(self.per_quarter)
+        notes: list[tuple[float, float, int]] = []
+        bars: list[float] = []
+        form: list[tuple[float, str]] = []
+        meter: tuple[int, int] | None = None
+        step = 0
+        current: list[Any] | None = None
+        ended = False
+        for raw in tokens:
+            token = int(raw)
+            if self.FIRST_START <= token <= self.START_OTHER:
+                if step == 0 and meter is None and token < self.START_OTHER:
+                    meter = self.METERS[token - self.FIRST_START]
+                continue
+            if token == self.END:
+                ended = True
+                break
+            if token in self.BAR_LINES:
+                if step > 0 and (not bars or bars[-1] != step / g):
+                    bars.append(step / g)
+                name = self.NAMES.get(token)
+                if token == self.REP_BOTH:
+                    form += [(step / g, ":|"), (step / g, "|:")]
+                elif name is not None:
+                    form.append((step / g, name))
+                continue
+            if token in (self.ENDING_1, self.ENDING_2):
+                form.append((step / g, self.NAMES[token]))
+                continue
+            if token >= self.FIRST_ONSET:
+                if current is not None:
+                    notes.append((current[0] / g, current[1] / g, current[2]))
+                pitch = token - self.FIRST_ONSET + paper_tokens.LOWEST_PITCH
+                current = [step, step + 1, pitch]
+            elif token == self.HOLD and current is not None and current[1] == step:
+                current[1] = step + 1
+            elif current is not None:
+                notes.append((current[0] / g, current[1] / g, current[2]))
+                current = None
+            step += 1
+        if current is not None:
+            notes.append((current[0] / g, current[1] / g, current[2]))
+        end = step / g
+        bars = [b for b in bars if b < end - 1e-9]
+        meter = meter or (4, 4)
+        if not bars or bars[0] >= meter[0] * 4.0 / meter[1] - 1e-9:
+            bars.insert(0, 0.0)  # the tune starts on a bar line (else: a pick-up, as written)
+        return Melody(notes, meter, bars, (0, "major"), end, ended, form=form)
+
+    def token_name(self, token: int) -> str:
+        token = int(token)
+        return self.NAMES.get(token) or super().token_name(token)
+
+    def window_count(self, tokens: np.ndarray, length: int, overlap: int = 0) -> int:
+        return 1
+
+    def windows(self, tokens: np.ndarray, length: int, overlap: int = 0) -> np.ndarray:
+        """The whole tune in one row of `length`, filled up with end tokens (a tune longer
+        than `length` is cut: `constraint` keeps composed tunes within it)."""
+        padded = np.full(length, self.END, dtype=np.int64)
+        tokens = np.asarray(tokens, dtype=np.int64)[:length]
+        padded[: len(tokens)] = tokens
+        return padded[None, :]
+
+    def constraint(self, **options: Any) -> Any:
+        """The sampler's constraint for this codec (`constraint.FormConstraint`): by default
+        strains of 8 bars (a repeat sign, part boundary or the end only where one ends; first
+        and second endings as the strain's last bar), whole bars only (no short bar completing a
+        pick-up), at most 32 bars as played (two repeated strains, as two thirds of the
+        Nottingham tunes) and a last note on the tonic (C or A: tunes are moved to C major /
+        A minor) unless the cap closes the tune."""
+        from seqgan_music.music.constraint import FormConstraint
+
+        defaults: dict[str, Any] = {"strain": 8, "short_bars": False, "max_bars": 32}
+        if self.transpose:
+            defaults["cadence"] = (0, 9)  # C (major) or A (minor)
+        return FormConstraint(self, **{**defaults, **options})
+
+
 BUILTIN_CODECS: dict[str, type[Codec]] = {"paper": PaperCodec, "onset": OnsetCodec,
-                                          "onset-anykey": AnyKeyOnsetCodec}
+                                          "onset-anykey": AnyKeyOnsetCodec,
+                                          "form": FormCodec}
 
 
 def codec_classes() -> dict[str, type[Codec]]:

@@ -11,7 +11,6 @@ replaced with `force`, and each file is written atomically. With no `out`, nothi
 
 from __future__ import annotations
 
-import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,7 +19,7 @@ from typing import Any
 
 from seqgan_music import limits
 from seqgan_music.errors import CheckpointError, ConfigError, DataError
-from seqgan_music.music.render import DEFAULT_TEMPO, check_render_options
+from seqgan_music.music.render import ACCOMPANIMENT_PROGRAM, DEFAULT_TEMPO, check_render_options
 from seqgan_music.runs import check_output
 
 PRETRAINED = "nottingham.safetensors"
@@ -51,6 +50,12 @@ class ComposeOptions:
     key: str | None = None  # e.g. "G", "D major", "Em"; None: recorded/estimated
     meter: str | None = None  # e.g. "6/8"; None: what the model (or the primer) starts with
     soundfont: Path | None = None  # for --wav; None: searched in the usual places
+    abc: bool = False  # also write the tune as ABC (--out x.abc writes ABC alone)
+    svg: bool = False  # also engrave the score as SVG (verovio)
+    chords: bool = True  # harmonise the tune: chord symbols and an accompaniment track
+    accompaniment_program: int = ACCOMPANIMENT_PROGRAM  # GM program of the accompaniment
+    bars: int | None = None  # bars as played (form models); None: the model ends the tune
+    form: str | None = None  # strains, e.g. "AABB" (form models)
 
 
 @dataclass
@@ -95,19 +100,24 @@ def pretrained_model() -> Path:
 
 
 def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
-    """Per tune: the MIDI path and the extra files asked for (numbered when num > 1); no
-    paths when `options.out` is None."""
+    """Per tune: the main file (MIDI, or ABC for an --out ending in .abc) and the extra files
+    asked for (numbered when num > 1); no paths when `options.out` is None."""
     out = options.out
     if out is None:
         return [{} for _ in range(options.num)]
-    if out.suffix.lower() not in (".mid", ".midi"):
-        raise ConfigError(f"--out {out} must end in .mid or .midi")
+    if out.suffix.lower() not in (".mid", ".midi", ".abc"):
+        raise ConfigError(f"--out {out} must end in .mid, .midi or .abc")
     width = len(str(options.num))
     tunes = []
     for index in range(1, options.num + 1):
-        midi = out if options.num == 1 else out.with_name(f"{out.stem}-{index:0{width}d}"
+        main = out if options.num == 1 else out.with_name(f"{out.stem}-{index:0{width}d}"
                                                            f"{out.suffix}")
-        paths = {"midi": midi}
+        midi = main.with_suffix(".mid") if main.suffix.lower() == ".abc" else main
+        paths = {"abc": main} if main.suffix.lower() == ".abc" else {"midi": main}
+        if options.abc:
+            paths["abc"] = midi.with_suffix(".abc")
+        if options.svg:
+            paths["svg"] = midi.with_suffix(".svg")
         if options.wav:
             paths["wav"] = midi.with_suffix(".wav")
         if options.plot:
@@ -130,6 +140,12 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
         parse_key(options.key)
     if options.meter is not None:
         parse_meter(options.meter)
+    if options.bars is not None:
+        limits.check_count(options.bars, "--bars", 512, unit="bars")
+    if options.form is not None:
+        from seqgan_music.music.constraint import parse_form
+
+        parse_form(options.form)
     if options.primer is not None and options.primer_notes is not None:
         raise ConfigError("pass either a primer file or inline primer notes, not both")
     steps = options.num * length
@@ -140,6 +156,8 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
     limits.check_temperature(options.temperature)
     limits.check_seed(options.seed)
     check_render_options(options.tempo, options.program)
+    check_render_options(options.tempo, options.accompaniment_program,
+                         option="--accompaniment-program")
     if options.model is not None and not options.model.exists() and str(options.model) != LATEST:
         from seqgan_music.music.zoo import find_shipped, shipped_models
 
@@ -163,9 +181,9 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
             raise ConfigError(f"output {existing[0]} exists{more}; pass --force to overwrite")
     for tune in paths:
-        if "midi" not in tune:
+        if not tune:
             continue
-        folder = tune["midi"].parent
+        folder = next(iter(tune.values())).parent
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"--out folder {folder} is a file")
     return paths
@@ -317,38 +335,52 @@ def read_codec_primer(path: Path, codec: Any, melody: str = "auto", tune: int = 
 
 def written_key(melody: Any, codec: Any, key: str | None,
                 anchor: tuple[int, str] | None = None) -> tuple[Any, tuple[int, str]]:
-    """The melody moved to the key it is written in, and that key.
+    """The melody moved to the key it is written in, and that key (with its mode).
 
-    Onset tunes are made in C major / A minor. `anchor` is the key a primer was read in (it was
-    moved to C by that key's signature): the tune goes back by the same interval, so the primer
-    sounds as given. Else `--key` names the key to write (its tonic; the tune's own mode is kept
-    unless the key names one), else G major / E minor, the Nottingham tunes' most common key.
+    Onset tunes are made in C's signature (C major, A minor, D dorian, G mixolydian...).
+    `anchor` is the key a primer was read in (it was moved to C by that key's signature): the
+    tune goes back by the same interval, so the primer sounds as given and keeps its mode. Else
+    `--key` names the key to write: its tonic, and its mode when it names one (`Dmix`, `E
+    dorian`, `Gm`): a tune the model made in another mode is moved degree by degree into it
+    (`codecs.move_to_mode`); a key without a mode (`D`) keeps the tune's own. Else G major / E
+    minor (the Nottingham tunes' most common keys; A dorian, D mixolydian for modal tunes).
     Paper tunes keep their pitches unless `--key` asks to move them.
     """
     from dataclasses import replace
 
-    from seqgan_music.music.codecs import estimate_key, parse_key, shift_to_c
+    from seqgan_music.music.codecs import (
+        estimate_key,
+        estimate_mode,
+        move_to_mode,
+        names_mode,
+        parse_key,
+        shift_to_c,
+    )
 
-    transposed = codec.name == "onset" and getattr(codec, "transpose", False)
+    transposed = codec.name != "paper" and getattr(codec, "transpose", False)
     if transposed and anchor is not None:
         shift, target = -shift_to_c(anchor), anchor
+        notes = [(s, e, p + shift) for s, e, p in melody.notes]
     else:
-        if transposed:
-            source = (0, "major") if _prefers_major(melody.notes) else (9, "minor")
+        if transposed:  # C's signature; major or minor by its profile, a mode by its end
+            major = _prefers_major(melody.notes)
+            base = (0, "major") if major else (9, "minor")
+            # an ended tune's last note names its mode when the mode agrees with the profile
+            # (dorian is a minor mode, mixolydian a major one); a tune cut at --length has none
+            modes = ("major", "mixolydian") if major else ("minor", "dorian")
+            source = estimate_mode(melody.notes, base, modes) if melody.ended else base
         else:
-            source = estimate_key(melody.notes)
+            source = estimate_mode(melody.notes, estimate_key(melody.notes))
         if key is None:
             if not transposed:
-                return melody, source
-            target = (7, "major") if source[1] == "major" else (4, "minor")
+                return replace(melody, key=source), source
+            target = ((source[0] + 7) % 12, source[1])  # C's signature -> G's
         else:
             target = parse_key(key)
-            if not re.search(r"m|min|maj", key.strip()[1:].lstrip("#b")):
+            if not names_mode(key):
                 target = (target[0], source[1])
-        shift = (target[0] - source[0]) % 12
-        if shift > 6:
-            shift -= 12
-    notes = [(s, e, min(max(p + shift, 21), 108)) for s, e, p in melody.notes]
+        notes = move_to_mode(melody.notes, source, target)
+    notes = [(s, e, min(max(p, 21), 108)) for s, e, p in notes]
     return replace(melody, notes=notes, key=target), target
 
 
@@ -396,6 +428,16 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     result.representation = codec.name
     meter = parse_meter(options.meter) if options.meter is not None else None
     length = options.length if options.length is not None else codec.default_length
+    make_constraint = getattr(codec, "constraint", None)
+    constraint = None
+    if make_constraint is not None:
+        if options.length is None and options.bars is not None and options.bars > 32:
+            # room for the bars asked for, written once each (24 sixteenths in 12/8)
+            length = min(max(length, options.bars * 26 + 32), MAX_LENGTH)
+        constraint = make_constraint(bars=options.bars, form=options.form, limit=length)
+    elif options.bars is not None or options.form is not None:
+        raise ConfigError(f"--bars and --form need a model with the written form (the form "
+                          f"representation); {model_path} uses {codec.name!r}")
     if options.primer is not None:
         read = (read_primer(options.primer, model.task, options.tune) if codec.name == "paper"
                 else read_codec_primer(options.primer, codec, str(model.task.get("melody",
@@ -431,7 +473,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
     sampled = model.generator().sample(options.num, length, primer, options.temperature,
                                       options.seed, progress=step, independent=True,
                                       first_choices=first_choices,
-                                      stop_token=codec.end_token())
+                                      stop_token=codec.end_token(), constraint=constraint)
     result.model, result.primer_steps = described, len(primer) if options.keep_primer else 0
     result.primer = read
     if result.primer_steps:
@@ -462,27 +504,50 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
         if result.primer_quarters and not result.primer_written:
             result.primer_written = result.primer_quarters + (
                 0.0 if plain else melody.lead_in())
+        if options.chords and codec.name != "paper" and not melody.chords and melody.notes:
+            from seqgan_music.music.harmony import harmonise
+
+            melody = replace(melody, chords=harmonise(melody))  # at the written positions
+        played = melody
+        if melody.form:  # MIDI and WAV play the repeats; MusicXML keeps the signs
+            from seqgan_music.music.form import expand_form
+
+            played = expand_form(melody)
+        accompaniment = (options.accompaniment_program if options.chords and melody.chords
+                         else None)
         midi = (tokens_to_midi([tune], options.tempo, options.program) if plain
-                else melodies_to_midi([melody], options.tempo, options.program))
+                else melodies_to_midi([played], options.tempo, options.program,
+                                      accompaniment=accompaniment))
         result.melodies.append(melody)
         result.midis.append(midi)
-        if "midi" not in tune_paths:  # the API's tunes: nothing to write
+        if not tune_paths:  # the API's tunes: nothing to write
             continue
-        result.files.append(write_midi(midi, tune_paths["midi"]))
+        stem = next(iter(tune_paths.values())).stem
+        if "midi" in tune_paths:
+            result.files.append(write_midi(midi, tune_paths["midi"]))
         if "wav" in tune_paths:
             result.synth = write_wav(midi, tune_paths["wav"], soundfont=options.soundfont)
             result.files.append(tune_paths["wav"])
         if "plot" in tune_paths:
-            title = f"{tune_paths['midi'].name} (seed {options.seed})"
+            title = f"{stem} (seed {options.seed})"
             if codec.name == "paper":
                 result.files.append(write_plot(tune, tune_paths["plot"], title,
                                                result.primer_steps))
             else:
-                result.files.append(write_melody_plot(melody, tune_paths["plot"], title,
+                result.files.append(write_melody_plot(played, tune_paths["plot"], title,
                                                       result.primer_quarters))
         if "musicxml" in tune_paths:
             result.files.append(write_melody_musicxml(melody, tune_paths["musicxml"],
-                                                      options.tempo, tune_paths["midi"].stem))
+                                                      options.tempo, stem))
+        if "abc" in tune_paths:
+            from seqgan_music.music.abc import write_abc
+
+            result.files.append(write_abc(melody, tune_paths["abc"], [stem], options.tempo,
+                                          composer="seqgan-music"))
+        if "svg" in tune_paths:
+            from seqgan_music.music.score import write_svg
+
+            result.files.append(write_svg(melody, tune_paths["svg"], stem, options.tempo))
         if reporter is not None:
             reporter.advance("write", {})
     return result

@@ -105,8 +105,10 @@ class MusicData:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def find_music_files(root: Path) -> tuple[list[Path], str]:
-    """The music files under `root` (searched recursively) and the layout recognised."""
+def find_music_files(root: Path, written: bool = False) -> tuple[list[Path], str]:
+    """The music files under `root` (searched recursively) and the layout recognised. With
+    `written` (a codec that keeps the written form) the jukedeck layout gives its ABC sources
+    (`ABC_cleaned/`) instead of the MIDI renderings, whose repeats are played out."""
     if root.is_file():
         if root.suffix.lower() not in MUSIC_SUFFIXES:
             raise DataError(f"{root} is not a MIDI or ABC file; accepted: "
@@ -114,6 +116,8 @@ def find_music_files(root: Path) -> tuple[list[Path], str]:
         return [root], "file"
     if not root.is_dir():
         raise DataError(f"data path {root} does not exist")
+    if written and (root / "ABC_cleaned").is_dir() and any((root / "ABC_cleaned").glob("*.abc")):
+        return sorted((root / "ABC_cleaned").glob("*.abc")), "jukedeck (ABC_cleaned)"
     for melody_dir in (root / "MIDI" / "melody", root / "melody"):
         if melody_dir.is_dir() and any(melody_dir.glob("*.mid")):
             return sorted(melody_dir.glob("*.mid")), "jukedeck (MIDI/melody)"
@@ -288,7 +292,7 @@ def build_music_corpus(
     files: list[tuple[Path, str]] = []
     layouts = []
     for root in roots:
-        found, layout = find_music_files(root)
+        found, layout = find_music_files(root, _writes_form(options.representation))
         layouts.append(layout)
         base = root if root.is_dir() else root.parent
         prefix = f"{root.name}/" if len(roots) > 1 else ""
@@ -327,6 +331,14 @@ def build_music_corpus(
         # no cache: the windows in memory (the staging folder goes on the way out)
         return MusicData(np.array(data.train), np.array(data.valid), np.array(data.test),
                          data.manifest)
+
+
+def _writes_form(representation: str) -> bool:
+    if representation == "paper":
+        return False
+    from seqgan_music.music.codecs import codec_classes
+
+    return bool(getattr(codec_classes().get(representation), "written_form", False))
 
 
 def _staging(corpus_dir: Path | None, stack: ExitStack) -> Path:

@@ -18,13 +18,14 @@ import math
 import re
 import warnings
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from seqgan_music.errors import DataError
+from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.music.tokens import STEP_SECONDS, pitch_to_token
 
 MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
@@ -310,7 +311,7 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
     bar lines (from its time signatures) and key (its first key signature, else estimated)."""
     import pretty_midi
 
-    from seqgan_music.music.codecs import Melody, estimate_key
+    from seqgan_music.music.codecs import Melody, estimate_mode, parse_key
 
     notes, end = midi_melody_notes(path, melody)
     with warnings.catch_warnings():
@@ -338,56 +339,28 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
             bars.append(position)
             position += bar
     meter = (signatures[0][1], signatures[0][2])
-    key = None
-    if midi.key_signature_changes:
+    key = written = None
+    for event in midi.text_events:  # our writers name a mode in a text event ("K:Edor")
+        if event.text.startswith("K:"):
+            with suppress(ConfigError):
+                written = key = parse_key(event.text[2:], "the MIDI key text")
+            break
+    if key is None and midi.key_signature_changes:
         number = midi.key_signature_changes[0].key_number
         key = (number % 12, "minor" if number >= 12 else "major")
-    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), length)
+    # The final note names the mode only when the tune ends in the signature it starts in.
+    changes = len({k.key_number for k in midi.key_signature_changes}) > 1
+    return Melody(qnotes, meter, bars, written or (key if changes and key else
+                                                   estimate_mode(qnotes, key)), length)
 
 
 def abc_melody(text: str, melody: str = "auto") -> Any:
-    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:."""
-    import music21
+    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:, as
+    written: repeats are not expanded, the repeat signs, endings and part boundaries are in
+    `Melody.form` and the chord symbols in `Melody.chords` (`form.expand_form` plays it)."""
+    from seqgan_music.music.form import parse_abc_written
 
-    from seqgan_music.music.codecs import Melody, estimate_key
-
-    seconds = abc_melody_notes(text, melody)  # checks the text first (check_abc_tune)
-    text = check_abc_tune(text)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            score: Any = music21.converter.parseData(text, format="abc")
-    except Exception as error:
-        raise UnusableFile(f"unparseable ABC ({type(error).__name__})") from None
-    if isinstance(score, music21.stream.Opus):
-        score = list(score.scores)[0]
-    marks = list(score.recurse().getElementsByClass(music21.tempo.MetronomeMark))
-    qpm = float(marks[0].getQuarterBPM() or DEFAULT_ABC_QPM) if marks else DEFAULT_ABC_QPM
-    qnotes = [(s * qpm / 60.0, e * qpm / 60.0, p) for s, e, p in seconds]
-    signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
-    meter = ((signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4))
-    key = None
-    for found in score.recurse().getElementsByClass(music21.key.KeySignature):
-        if isinstance(found, music21.key.Key):
-            key = (found.tonic.pitchClass, "minor" if found.mode == "minor" else "major")
-        else:
-            key = ((found.sharps * 7) % 12, "major")
-        break
-    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
-    bars: list[float] = []
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            part = parts[0].expandRepeats()
-    except Exception:
-        part = parts[0]
-    for measure in part.getElementsByClass(music21.stream.Measure):
-        bars.append(float(measure.offset))
-    if not bars:
-        bar = meter[0] * 4.0 / meter[1]
-        end = max(n[1] for n in qnotes)
-        bars = [i * bar for i in range(int(end / bar) + 1)]
-    return Melody(qnotes, meter, bars, key or estimate_key(qnotes), None)
+    return parse_abc_written(text, melody)
 
 
 def read_melodies(path: Path, melody: str = "auto") -> tuple[list[tuple[str, Any]], list[str]]:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from seqgan_music.errors import ConfigError
+from seqgan_music.music.codecs import abc_key
 from seqgan_music.music.tokens import (
     HIGHEST_PITCH,
     LOWEST_PITCH,
@@ -28,6 +29,7 @@ from seqgan_music.runs import atomic_path, atomic_write
 
 DEFAULT_TEMPO = 150.0
 DEFAULT_VELOCITY = 90  # the Nottingham MIDI files' velocity
+ACCOMPANIMENT_PROGRAM = 25  # General MIDI steel-string guitar: a session's boom-chick
 ALL_NOTES_OFF = 123
 
 
@@ -35,12 +37,13 @@ def step_seconds(tempo: float) -> float:
     return 60.0 / tempo
 
 
-def check_render_options(tempo: float, program: int, velocity: int = DEFAULT_VELOCITY) -> None:
+def check_render_options(tempo: float, program: int, velocity: int = DEFAULT_VELOCITY,
+                         option: str = "--program") -> None:
     if not 20 <= tempo <= 400:
         raise ConfigError(f"--tempo = {tempo:g} is invalid; expected quarter notes per minute "
                           "between 20 and 400")
     if not 0 <= program <= 127:
-        raise ConfigError(f"--program = {program} is invalid; expected a General MIDI program "
+        raise ConfigError(f"{option} = {program} is invalid; expected a General MIDI program "
                           "number 0..127 (0 piano, 40 violin, 73 flute, 21 accordion)")
     if not 1 <= velocity <= 127:
         raise ConfigError(f"--velocity = {velocity} is invalid; expected 1..127")
@@ -212,32 +215,52 @@ def write_plot(tokens: Sequence[int], path: Path, title: str = "", primer: int =
     return path
 
 
+PLOT_BARS_PER_ROW = 8
+
+
 def write_melody_plot(melody: Any, path: Path, title: str = "", primer: float = 0.0) -> Path:
-    """A piano-roll PNG of a decoded melody (quarter notes across, bar lines dotted)."""
+    """A piano-roll PNG of a decoded melody, laid out like a page: rows of eight bars (quarter
+    notes across, bar lines dotted, chord symbols above), 12 inches (1,320 px) wide whatever the
+    tune's length."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     length = max(melody.length, 1.0)
-    fig, ax = plt.subplots(figsize=(min(max(6.0, length * 0.35), 60.0), 3.6), dpi=110)
-    for start, end, pitch in melody.notes:
-        ax.broken_barh([(start, end - start)], (pitch - 0.4, 0.8), facecolors="tab:blue",
-                       edgecolors="black", linewidth=0.4)
-    for bar in melody.bars:
-        ax.axvline(bar, color="0.6", linewidth=0.6, linestyle=":")
-    if primer:
-        ax.axvspan(0, primer, color="0.9", zorder=0, label="primer")
-        ax.legend(loc="upper right")
+    span = melody.bar_length() * PLOT_BARS_PER_ROW
+    origin = melody.pickup() - melody.bar_length() if melody.pickup() else 0.0
+    rows = max(1, math.ceil((length - origin) / span - 1e-9))
+    fig, axes = plt.subplots(rows, 1, figsize=(12.0, 0.6 + 1.9 * rows), dpi=110, squeeze=False)
     pitches = [n[2] for n in melody.notes] or [60]
-    low, high = min(pitches) - 2, max(pitches) + 2
+    low, high = min(pitches) - 2, max(pitches) + 3
     ticks = [p for p in range(max(low, LOWEST_PITCH), min(high, HIGHEST_PITCH) + 1)
              if p % 12 in (0, 7)]
-    ax.set_yticks(ticks, [token_name(p - LOWEST_PITCH + 1) for p in ticks])
-    ax.set_ylim(low, high)
-    ax.set_xlim(0, length)
-    ax.set_xlabel(f"quarter notes ({melody.meter[0]}/{melody.meter[1]}; bar lines dotted)")
-    ax.set_title(title)
+    for row in range(rows):
+        ax = axes[row][0]
+        left = origin + row * span
+        for start, end, pitch in melody.notes:
+            if end > left and start < left + span:
+                ax.broken_barh([(start, end - start)], (pitch - 0.4, 0.8),
+                               facecolors="tab:blue", edgecolors="black", linewidth=0.4)
+        for bar in melody.bars:
+            if left <= bar <= left + span:
+                ax.axvline(bar, color="0.6", linewidth=0.6, linestyle=":")
+        for at, name in getattr(melody, "chords", []):
+            if left <= at < left + span:
+                ax.text(at, high - 0.6, name, fontsize=8, va="top", color="0.25")
+        if primer and primer > left:
+            ax.axvspan(left, min(primer, left + span), color="0.9", zorder=0,
+                       label="primer" if row == 0 else None)
+        ax.set_yticks(ticks, [token_name(p - LOWEST_PITCH + 1) for p in ticks])
+        ax.set_ylim(low, high)
+        ax.set_xlim(left, left + span)
+        ax.tick_params(labelsize=8)
+    if primer:
+        axes[0][0].legend(loc="upper right", fontsize=8)
+    axes[-1][0].set_xlabel(f"quarter notes ({melody.meter[0]}/{melody.meter[1]}; bar lines "
+                           f"dotted; {PLOT_BARS_PER_ROW} bars a row)")
+    axes[0][0].set_title(title)
     fig.tight_layout()
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png")
@@ -271,18 +294,25 @@ def write_musicxml(tokens: Sequence[int], path: Path, tempo: float = DEFAULT_TEM
 
 
 def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, program: int = 0,
-                     velocity: int = DEFAULT_VELOCITY) -> Any:
+                     velocity: int = DEFAULT_VELOCITY, accompaniment: int | None = None) -> Any:
     """A `pretty_midi.PrettyMIDI` of decoded melodies (`codecs.Melody`, quarter notes) one
     after another, each starting on a bar (a pick-up is preceded by silence, so bar lines fall
-    where the tune has them), with the first melody's time and key signature."""
+    where the tune has them), with the first melody's time and key signature.
+
+    `accompaniment`: a General MIDI program; melodies with chord symbols (`Melody.chords`) get a
+    second track, "accompaniment", that plays them in a folk style (`accompany`)."""
     import pretty_midi
 
     check_render_options(tempo, program, velocity)
     seconds = 60.0 / tempo
     midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
     instrument = pretty_midi.Instrument(program=program, name="melody")
+    backing = pretty_midi.Instrument(program=accompaniment or 0, name="accompaniment")
     offset = 0.0
-    for index, melody in enumerate(melodies):
+    from seqgan_music.music.form import on_downbeats
+
+    for index, written in enumerate(melodies):
+        melody = on_downbeats(written)  # bar lines written by the model keep the downbeat
         bar = melody.bar_length()
         shift = offset + melody.lead_in()
         at = offset * seconds
@@ -290,19 +320,120 @@ def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, prog
             midi.time_signature_changes.append(
                 pretty_midi.TimeSignature(melody.meter[0], melody.meter[1], at))
         if melody.key is not None and (index == 0 or melody.key != melodies[index - 1].key):
-            tonic, mode = melody.key
-            midi.key_signature_changes.append(
-                pretty_midi.KeySignature(tonic + (12 if mode == "minor" else 0), at))
+            midi.key_signature_changes.append(pretty_midi.KeySignature(midi_key(melody.key), at))
+            # MIDI key signatures know major and minor only: the mode goes in a text event
+            midi.text_events.append(pretty_midi.Text(f"K:{abc_key(melody.key)}", at))
         for start, end, pitch in melody.notes:
             instrument.notes.append(pretty_midi.Note(
                 velocity=velocity, pitch=int(pitch), start=(shift + start) * seconds,
                 end=(shift + end) * seconds))
+        if accompaniment is not None:
+            for start, end, pitch, loud in accompany(melody):
+                backing.notes.append(pretty_midi.Note(
+                    velocity=loud, pitch=pitch, start=(shift + start) * seconds,
+                    end=(shift + end) * seconds))
         length = shift - offset + melody.length
         offset += math.ceil(length / bar - 1e-9) * bar if length > 0 else bar
     instrument.control_changes.append(
         pretty_midi.ControlChange(number=ALL_NOTES_OFF, value=0, time=offset * seconds))
     midi.instruments.append(instrument)
+    if backing.notes:
+        midi.instruments.append(backing)
     return midi
+
+
+def accompaniment_pattern(meter: tuple[int, int]) -> list[tuple[float, float, str]]:
+    """One bar of a folk accompaniment: (start, length in quarters, "bass" / "fifth" / "chord").
+
+    Oom-pah in 2/4 and 2/2 (bass, chord), oom-pah-oom-pah in 4/4 (root, chord, fifth, chord),
+    oom-pah-pah in 3/4, 3/8 and 3/2 (bass, chord, chord), the jig's boom-chick in 6/8, 9/8 and
+    12/8 (a quarter of bass, an eighth of chord in each dotted quarter); other meters: bass on
+    the bar's first beat, chords on the others."""
+    num, den = meter
+    beat = 4.0 / den
+    if den == 8 and num % 3 == 0 and num > 3:
+        groups = num // 3
+        out = []
+        for g in range(groups):
+            out.append((g * 1.5, 1.0, "bass" if g % 2 == 0 else "fifth"))
+            out.append((g * 1.5 + 1.0, 0.5, "chord"))
+        return out
+    if num == 4:
+        return [(0.0, beat, "bass"), (beat, beat, "chord"), (2 * beat, beat, "fifth"),
+                (3 * beat, beat, "chord")]
+    if num == 3:
+        return [(0.0, beat, "bass"), (beat, beat, "chord"), (2 * beat, beat, "chord")]
+    if num == 2:
+        return [(0.0, beat, "bass"), (beat, beat, "chord")]
+    return [(0.0, beat, "bass")] + [(i * beat, beat, "chord") for i in range(1, num)]
+
+
+def accompany(melody: Any) -> list[tuple[float, float, int, int]]:
+    """The accompaniment notes (start, end in quarters, pitch, velocity) of a melody with chord
+    symbols: `accompaniment_pattern` bar by bar from the first chord to the melody's end, the
+    bass on the chord's root (or fifth) in the octave below C3, the chord's tones closed above
+    G3; a chord stab lasts two thirds of its beat."""
+    from seqgan_music.music.harmony import QUALITIES, chord_at, parse_chord
+
+    chords = sorted(melody.chords)
+    if not chords or not melody.notes:
+        return []
+    bar = melody.bar_length()
+    end = max(max(n[1] for n in melody.notes), melody.end or 0.0)
+    first = melody.pickup()
+    start = first + math.floor((chords[0][0] - first) / bar + 1e-9) * bar
+    pattern = accompaniment_pattern(melody.meter)
+    notes: list[tuple[float, float, int, int]] = []
+    position = start
+    while position < end - 1e-9:
+        for at, length, role in pattern:
+            when = position + at
+            if when >= end - 1e-9:
+                break
+            name = chord_at(chords, when + 1e-6)
+            parsed = parse_chord(name) if name else None
+            if parsed is None:
+                continue
+            root, quality = parsed
+            stop = min(when + length, end)
+            if role == "chord":
+                tones = sorted(55 + (root + step - 55) % 12 for step in QUALITIES[quality])
+                notes += [(when, when + (stop - when) * 2 / 3, p, 58) for p in tones]
+            else:
+                low = 36 + (root - 36) % 12
+                pitch = low + 7 if role == "fifth" else low
+                notes.append((when, stop, pitch if pitch < 56 else pitch - 12, 72))
+        position += bar
+    return notes
+
+
+def write_melody_abc(melody: Any, path: Path, title: str = "", tempo: float | None = None
+                     ) -> Path:
+    """ABC of a decoded melody (`abc.write_abc`: key with its mode, repeats, chord symbols)."""
+    from seqgan_music.music.abc import write_abc
+
+    return write_abc(melody, path, [title or path.stem], tempo)
+
+
+def midi_key(key: tuple[int, str]) -> int:
+    """pretty_midi's key number (0-11 major, 12-23 minor) of `key`'s signature: a mode on a
+    minor-like tonic (dorian, phrygian, locrian) as its signature's minor key, else as its
+    major key (E dorian -> B minor, D mixolydian -> G major)."""
+    from seqgan_music.music.codecs import relative_major
+
+    major = relative_major(key)
+    if key[1] in ("minor", "dorian", "phrygian", "locrian"):
+        return (major + 9) % 12 + 12
+    return major
+
+
+def music21_key(key: tuple[int, str]) -> Any:
+    """A music21 Key with `key`'s tonic (spelled as its signature spells it) and mode."""
+    import music21
+
+    from seqgan_music.music.codecs import tonic_name
+
+    return music21.key.Key(tonic_name(key).replace("b", "-"), key[1])
 
 
 def spelled_pitch(pitch: int, key: tuple[int, str] | None) -> Any:
@@ -315,24 +446,40 @@ def spelled_pitch(pitch: int, key: tuple[int, str] | None) -> Any:
     base = music21.pitch.Pitch(midi=int(pitch))
     if key is None:
         return base
-    tonic, mode = key
     sharps = key_sharps(key)
-    signature = music21.key.KeySignature(sharps)
-    scale_names = {p.name for p in signature.asKey(mode).pitches}
+    scale = music21_key(key).pitches
+    scale_names = {p.name for p in scale}
+    if key[1] == "minor":  # the raised sixth and seventh (melodic and harmonic minor)
+        scale_names |= {scale[5].transpose("A1").name, scale[6].transpose("A1").name}
     candidates = [base]
     for other in (base.getLowerEnharmonic(inPlace=False),
                   base.getHigherEnharmonic(inPlace=False)):
-        if other is not None and other.accidental is not None and \
-                abs(other.accidental.alter) <= 1 or other is not None and other.accidental is None:
+        if other is not None and (other.accidental is None or abs(other.accidental.alter) <= 1):
             candidates.append(other)
     for candidate in candidates:
         if candidate.name in scale_names:
+            return candidate
+    for candidate in candidates:  # a chromatic note: naturals stay, else the signature's way
+        if candidate.accidental is None or candidate.accidental.alter == 0:
             return candidate
     wanted = "-" if sharps < 0 else "#"
     for candidate in candidates:
         if wanted in candidate.name:
             return candidate
     return base
+
+
+def chord_symbol(name: str) -> Any:
+    """A music21 ChordSymbol for a chord name ('G', 'Bbm', 'D7'); None when it is not one."""
+    import music21
+
+    text = name[0] + name[1:].replace("b", "-", 1) if name[1:2] == "b" else name
+    try:
+        symbol = music21.harmony.ChordSymbol(text)
+    except Exception:  # music21 raises several types on figures it cannot read
+        return None
+    symbol.writeAsChord = False
+    return symbol
 
 
 def write_melody_musicxml(melody: Any, path: Path, tempo: float = DEFAULT_TEMPO,
@@ -362,13 +509,15 @@ def write_melody_musicxml(melody: Any, path: Path, tempo: float = DEFAULT_TEMPO,
         events.append((position, music21.note.Rest(quarterLength=close - position)))
     if pad:
         part.insert(0, music21.note.Rest(quarterLength=pad))
+    for at, name in getattr(melody, "chords", []):
+        symbol = chord_symbol(name)
+        if symbol is not None:
+            events.append((at, symbol))
     for at, element in events:
         part.insert(at + pad, element)
     part.insert(0, music21.meter.TimeSignature(f"{melody.meter[0]}/{melody.meter[1]}"))
     if melody.key is not None:
-        from seqgan_music.music.codecs import key_sharps
-
-        part.insert(0, music21.key.KeySignature(key_sharps(melody.key)))
+        part.insert(0, music21_key(melody.key))
     part.insert(0, music21.tempo.MetronomeMark(number=tempo))
     measures = part.makeMeasures()
     measures.makeTies(inPlace=True)
@@ -384,11 +533,41 @@ def write_melody_musicxml(melody: Any, path: Path, tempo: float = DEFAULT_TEMPO,
             for number, measure in enumerate(
                     measures.getElementsByClass(music21.stream.Measure)):
                 measure.number = number
+    _write_form(measures, getattr(melody, "form", []), pad, bar)
     score = music21.stream.Score([measures])
     score.insert(0, music21.metadata.Metadata(title=title or path.stem))
     with atomic_path(path, suffix=path.suffix) as tmp:  # music21 writes to a file name
         score.write("musicxml", fp=str(tmp))  # splits complex durations, spells accidentals
     return path
+
+
+def _write_form(measures: Any, form: Any, pad: float, bar: float) -> None:
+    """The written form (`Melody.form`) as notation: repeat barlines, volta brackets for first
+    and second endings, double barlines at part boundaries."""
+    import music21
+
+    if not form:
+        return
+    found = list(measures.getElementsByClass(music21.stream.Measure))
+    starts = [float(m.offset) - pad for m in found]
+    ends = [max(start, 0.0) + float(m.duration.quarterLength) - (pad if start < 0 else 0.0)
+            for start, m in zip(starts, found, strict=True)]
+    for position, mark in form:
+        if mark in ("|:", "[1", "[2"):
+            at = [m for m, start in zip(found, starts, strict=True)
+                  if abs(max(start, 0.0) - position) < 1e-6]
+            if not at:
+                continue
+            if mark == "|:":
+                at[0].leftBarline = music21.bar.Repeat(direction="start")
+            else:
+                measures.insert(0, music21.spanner.RepeatBracket(at[0], number=int(mark[1])))
+        else:
+            at = [m for m, end in zip(found, ends, strict=True) if abs(end - position) < 1e-6]
+            if not at:
+                continue
+            at[0].rightBarline = (music21.bar.Repeat(direction="end") if mark == ":|"
+                                  else music21.bar.Barline("double"))
 
 
 __all__ = ["find_soundfont", "melodies_to_midi", "write_melody_musicxml", "write_melody_plot",

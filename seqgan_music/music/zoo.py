@@ -21,7 +21,7 @@ from typing import Any
 
 from seqgan_music.errors import CheckpointError, ConfigError
 
-DEFAULT_MODEL = "nottingham-onset"
+DEFAULT_MODEL = "nottingham-form"
 CARD_SUFFIX = ".md"
 CARD_NAME = "README.md"  # a model folder's card, as on the Hugging Face Hub
 
@@ -117,6 +117,27 @@ def check_shipped_bytes(path: Path, data: bytes) -> None:
                                   "reinstall seqgan-music")
 
 
+def check_card_bytes(path: Path, data: bytes) -> None:
+    """`check_shipped_bytes`, and for any other model file with a card beside it (an
+    exported model folder's README.md, or NAME.md) that names this file and a sha256: the
+    bytes must match it."""
+    import hashlib
+
+    check_shipped_bytes(path, data)
+    folder_card = path.parent / CARD_NAME
+    card_path = folder_card if folder_card.is_file() else path.with_suffix(CARD_SUFFIX)
+    if not card_path.is_file():
+        return
+    card = read_folder_card(path.parent if card_path == folder_card else path)
+    expected = str(card.get("sha256") or "").lower()
+    if not expected or card.get("file") != path.name:
+        return
+    found = hashlib.sha256(data).hexdigest()
+    if found != expected:
+        raise CheckpointError(f"model {path} is damaged or altered: sha256 {found[:16]}..., its "
+                              f"card {card_path.name} says {expected[:16]}...")
+
+
 def find_shipped(name: str) -> ShippedModel:
     models = shipped_models()
     for model in models:
@@ -142,8 +163,8 @@ def default_model() -> ShippedModel:
 DATA_LICENSES = {"nottingham": "gpl-3.0"}  # task -> the Hub licence id of its public data
 
 
-def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, float]] | None = None
-              ) -> str:
+def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, float]] | None = None,
+              weights: str = "model.safetensors", sha256: str | None = None) -> str:
     """A model card (YAML metadata with the Hub's fields, then Markdown) for an exported model.
 
     `meta` is the model's metadata (config, task spec, method, vocab_size); `figures` the run's
@@ -159,7 +180,7 @@ def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, floa
     metrics = [{"type": key.split("_")[0], "name": key, "value": float(value)}
                for key, value in final.items() if isinstance(value, (int, float))]
     data: dict[str, Any] = {
-        "name": name, "file": "model.safetensors", "task": task,
+        "name": name, "file": weights, "task": task,
         "summary": f"{meta.get('method', 'seqgan')} generator trained on {task}",
         "method": meta.get("method"), "representation": representation or None,
         "license": license_id, "library_name": "seqgan-music",
@@ -167,6 +188,8 @@ def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, floa
                                     else ["text-generation"])],
         "datasets": [task] if task else [],
     }
+    if sha256:  # checked when the model is loaded (`check_card_bytes`)
+        data["sha256"] = sha256
     if metrics:
         data["model-index"] = [{"name": name, "results": [{
             "task": {"type": "music-generation" if spec.get("music") else "text-generation"},
@@ -174,13 +197,17 @@ def card_text(name: str, meta: dict[str, Any], figures: dict[str, dict[str, floa
             "metrics": metrics}]}]
     terms = ("the training data's terms (GPL-3.0 for the Nottingham tunes)" if license_id != "other"
              else "the terms of the data it was trained on: set `license` above to them")
+    target = name if weights == "model.safetensors" else weights
+    files = ("`config.json` (the experiment config), `model.safetensors` (the generator's "
+             "weights, readable without torch), this card" if weights == "model.safetensors"
+             else f"`{weights}` (the generator's weights with its config, readable without "
+                  "torch), this card beside it")
     body = (f"# Model card: `{name}`\n\n"
             f"A SeqGAN generator exported by `seqgan-music export` ({meta.get('method')} on "
             f"`{task}`, {meta.get('vocab_size')} tokens). Load it with "
-            f"`seqgan-music compose --model {name}` (music) or `seqgan-music generate --model "
-            f"{name}`, or in Python with `seqgan_music.load_model(\"{name}\")`.\n\n"
-            "- Files: `config.json` (the experiment config), `model.safetensors` (the generator's "
-            "weights, readable without torch), this card.\n"
+            f"`seqgan-music compose --model {target}` (music) or `seqgan-music generate --model "
+            f"{target}`, or in Python with `seqgan_music.load_model(\"{target}\")`.\n\n"
+            f"- Files: {files}.\n"
             f"- Licence: the weights carry {terms}.\n")
     front = yaml.safe_dump({k: v for k, v in data.items() if v is not None}, sort_keys=False,
                            allow_unicode=True)

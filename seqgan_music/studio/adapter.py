@@ -40,6 +40,8 @@ class Tune:
     seconds: float = 0.0
     beats_per_bar: float = 4.0  # quarter notes per bar (3 in 6/8)
     warnings: list[str] = field(default_factory=list)
+    abc: Path | None = None  # the tune as ABC (key with its mode, repeats, chord symbols)
+    svg: Path | None = None  # its engraved score
 
 
 def warm_up() -> None:
@@ -52,12 +54,15 @@ def warm_up() -> None:
     import seqgan_music.music.render  # noqa: F401
 
 
-def shipped_models() -> list[dict[str, str]]:
-    """The zoo's models as `{"id", "name", "summary"}` (id `shipped:NAME`)."""
+def shipped_models() -> list[dict[str, Any]]:
+    """The zoo's models as `{"id", "name", "summary", "default"}` (id `shipped:NAME`; default:
+    the one `seqgan-music compose` plays without --model, which Compose selects first)."""
     from seqgan_music.music import zoo
 
-    return [{"id": f"shipped:{m.name}", "name": m.name, "summary": m.summary}
-            for m in zoo.shipped_models()]
+    models = zoo.shipped_models()
+    default = zoo.default_model().name if models else ""
+    return [{"id": f"shipped:{m.name}", "name": m.name, "summary": m.summary,
+             "default": m.name == default} for m in models]
 
 
 def shipped_path(name: str) -> Path:
@@ -107,8 +112,11 @@ def methods() -> list[str]:
 def compose_tunes(*, model: Path, folder: Path, num: int, length: int | None,
                   temperature: float, seed: int, tempo: float, program: int,
                   primer: Path | None, key: str | None = None,
-                  meter: str | None = None) -> list[Tune]:
-    """Compose `num` tunes into `folder` (MIDI + WAV each) and read their notes back."""
+                  meter: str | None = None, chords: bool = True,
+                  accompaniment_program: int | None = None, bars: int | None = None,
+                  form: str | None = None) -> list[Tune]:
+    """Compose `num` tunes into `folder` (MIDI + WAV + ABC + SVG score each) and read their
+    notes back."""
     import warnings
 
     from seqgan_music.errors import DataWarning
@@ -116,7 +124,10 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int | None,
 
     options = ComposeOptions(out=folder / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
-                             program=program, wav=True, runs=folder, key=key, meter=meter)
+                             program=program, wav=True, runs=folder, key=key, meter=meter,
+                             abc=True, svg=_engraves(), chords=chords, bars=bars, form=form)
+    if accompaniment_program is not None:
+        options.accompaniment_program = accompaniment_program
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = compose(options)
@@ -125,15 +136,26 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int | None,
     tunes = []
     for midi in (f for f in result.files if f.suffix.lower() in (".mid", ".midi")):
         tune = Tune(midi, midi.with_suffix(".wav"), result.synth, result.model,
-                    primer_seconds=primer_seconds, warnings=said)
+                    primer_seconds=primer_seconds, warnings=said, abc=midi.with_suffix(".abc"))
+        if midi.with_suffix(".svg").is_file():
+            tune.svg = midi.with_suffix(".svg")
         tune.notes, tune.seconds, tune.beats_per_bar = read_notes(midi, tempo)
         tunes.append(tune)
     return tunes
 
 
+def _engraves() -> bool:
+    """Whether Verovio is here to engrave scores."""
+    from importlib.util import find_spec
+
+    return find_spec("verovio") is not None
+
+
 def write_musicxml(*, model: Path, out: Path, length: int | None, temperature: float,
                    seed: int, tempo: float, program: int, primer: Path | None, index: int,
-                   num: int, key: str | None = None, meter: str | None = None) -> Path:
+                   num: int, key: str | None = None, meter: str | None = None,
+                   chords: bool = True, bars: int | None = None, form: str | None = None
+                   ) -> Path:
     """The MusicXML of tune `index` (from 1) of a compose call: the same call again (same seed,
     same tunes) with MusicXML asked for, so the studio never converts music itself."""
     from seqgan_music.music.compose import ComposeOptions, compose
@@ -141,7 +163,7 @@ def write_musicxml(*, model: Path, out: Path, length: int | None, temperature: f
     options = ComposeOptions(out=out / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
                              program=program, musicxml=True, force=True, runs=out, key=key,
-                             meter=meter)
+                             meter=meter, chords=chords, bars=bars, form=form)
     result = compose(options)
     written = [f for f in result.files if f.suffix == ".musicxml"]
     return written[index - 1]
@@ -161,8 +183,10 @@ def read_notes(midi: Path, tempo: float | None = None) -> tuple[list[dict[str, f
         _times, tempi = score.get_tempo_changes()
         tempo = float(tempi[0]) if len(tempi) else 120.0
     beat = 60.0 / tempo
+    tracks = [i for i in score.instruments if not i.is_drum]
+    melody = [i for i in tracks if i.name == "melody"]  # not the accompaniment compose adds
     notes = [{"pitch": n.pitch, "start": n.start / beat, "end": n.end / beat}
-             for inst in score.instruments if not inst.is_drum for n in inst.notes]
+             for inst in (melody or tracks) for n in inst.notes]
     notes.sort(key=lambda n: (n["start"], n["pitch"]))
     signatures = score.time_signature_changes
     beats_per_bar = (signatures[0].numerator * 4.0 / signatures[0].denominator if signatures

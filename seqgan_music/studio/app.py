@@ -432,6 +432,10 @@ def create_app(studio: Studio) -> Starlette:
             "primer": check.text(body, "primer", None, MAX_ID),
             "key": check.text(body, "key", None, 40),  # e.g. "D", "Em"; None: the model's
             "meter": check.text(body, "meter", None, 40),  # e.g. "6/8"
+            "chords": check.flag(body, "chords", True),  # chord symbols, accompaniment
+            "accompaniment": check.integer(body, "accompaniment", 25, 0, 127),
+            "bars": check.integer(body, "bars", None, 1, 256),  # form models: bars as played
+            "form": check.text(body, "form", None, 16),  # form models: e.g. "AABB"
         }
         model = model_path(studio, options["model"])
         primer = primer_path(studio, options["primer"])
@@ -443,7 +447,9 @@ def create_app(studio: Studio) -> Starlette:
                     model=model, folder=folder, num=options["num"], length=options["length"],
                     temperature=options["temperature"], seed=options["seed"],
                     tempo=options["tempo"], program=options["program"], primer=primer,
-                    key=options["key"], meter=options["meter"])
+                    key=options["key"], meter=options["meter"], chords=options["chords"],
+                    accompaniment_program=options["accompaniment"], bars=options["bars"],
+                    form=options["form"])
 
         tunes = await studio.work_slot(work)
         answer = []
@@ -471,7 +477,14 @@ def create_app(studio: Studio) -> Starlette:
             return FileResponse(found.musicxml,
                                 media_type="application/vnd.recordare.musicxml+xml",
                                 filename=f"{name}.musicxml")
-        raise Refused(404, f"download {kind!r} is unknown; accepted: mid, wav, musicxml")
+        if kind == "abc" and found.tune.abc is not None:
+            return FileResponse(found.tune.abc, media_type="text/vnd.abc",
+                                filename=f"{name}.abc")
+        if kind == "svg" and found.tune.svg is not None:
+            return FileResponse(found.tune.svg, media_type="image/svg+xml",
+                                filename=f"{name}.svg", content_disposition_type="inline")
+        raise Refused(404, f"download {kind!r} is unknown; accepted: mid, wav, musicxml, abc, "
+                      "svg (when Verovio is installed)")
 
     async def runs(request: Request) -> Response:
         def listing() -> list[dict[str, Any]]:
@@ -667,7 +680,8 @@ def tune_json(key: str, tune: adapter.Tune, options: dict[str, Any]) -> dict[str
             "synth": adapter.synth_label(tune.synth), "model": tune.model, "options": options,
             "warnings": tune.warnings, "model_label": _model_label(options["model"]),
             "midi": f"/api/tune/{key}.mid", "wav": f"/api/tune/{key}.wav",
-            "musicxml": f"/api/tune/{key}.musicxml"}
+            "musicxml": f"/api/tune/{key}.musicxml", "abc": f"/api/tune/{key}.abc",
+            "svg": f"/api/tune/{key}.svg" if tune.svg is not None else None}
 
 
 def _model_label(model_id: str) -> str:
@@ -684,4 +698,6 @@ def _musicxml(studio: Studio, found: ComposedTune) -> Path:
             model=model_path(studio, options["model"]), out=out, length=options["length"],
             temperature=options["temperature"], seed=options["seed"], tempo=options["tempo"],
             program=options["program"], primer=primer_path(studio, options["primer"]),
-            key=options["key"], meter=options["meter"], index=found.index, num=found.num)
+            key=options["key"], meter=options["meter"], index=found.index, num=found.num,
+            chords=options.get("chords", True), bars=options.get("bars"),
+            form=options.get("form"))

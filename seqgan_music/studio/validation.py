@@ -107,6 +107,16 @@ def integer(body: dict[str, Any], key: str, default: Any, lowest: int, highest: 
     return value
 
 
+def flag(body: dict[str, Any], key: str, default: bool) -> bool:
+    """`body[key]` as a boolean (true or false only)."""
+    if key not in body or body[key] is None:
+        return default
+    value = body[key]
+    if not isinstance(value, bool):
+        raise Invalid(f"{key} = {_show(value)} is invalid; expected true or false")
+    return value
+
+
 def number(body: dict[str, Any], key: str, default: Any) -> Any:
     """`body[key]` as a finite float (a number, or a string that reads as one)."""
     if not _given(body, key):

@@ -66,7 +66,7 @@ class MusicTask(Task):
 
     preset_root = builtin_presets("music")
     sample_suffix = ".mid"
-    export_suffixes = (".mid", ".midi")
+    export_suffixes = (".mid", ".midi", ".abc")
     figure_groups = {
         "the paper's metrics (BLEU-4 against task_options.bleu_references, MSE as "
         "task_options.mse; defaults: test split, per token)": ("bleu4", "mse", "nll_valid"),
@@ -153,11 +153,22 @@ class MusicTask(Task):
                 for row in tokens]
 
     def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
-        """One MIDI file with the samples one after another, a rest step apart."""
-        from seqgan_music.music.codecs import codec_from_spec
+        """One MIDI file with the samples one after another, a rest step apart; or, for a path
+        ending in .abc, an ABC tune book with a tune per sample (its key and mode read from its
+        notes)."""
+        from dataclasses import replace
+
+        from seqgan_music.music.codecs import codec_from_spec, estimate_key, estimate_mode
         from seqgan_music.music.render import melodies_to_midi, tokens_to_midi, write_midi
 
         codec = codec_from_spec(spec.get("codec"), spec)
+        if path.suffix.lower() == ".abc":
+            from seqgan_music.music.abc import write_abc
+
+            tunes = [codec.decode(row.tolist()) for row in tokens]
+            tunes = [replace(m, key=estimate_mode(m.notes, estimate_key(m.notes))
+                             if m.notes else (0, "major")) for m in tunes]
+            return [write_abc(tunes, path, [f"Sample {i + 1}" for i in range(len(tunes))])]
         if codec.name == "paper":
             return [write_midi(tokens_to_midi([row.tolist() for row in tokens], gap=1), path)]
         melodies = [codec.decode(_until_end(row.tolist(), codec)) for row in tokens]

@@ -74,6 +74,10 @@ async function loadModels(select) {
   group("Your runs", models.runs.map((r) => ({ id: `run:${r.id}`, text: `${r.id} (${r.method}, ${r.state})` })));
   group("Uploaded", models.uploads.map((u) => ({ id: u.id, text: u.name })));
   if (keep && [...box.options].some((o) => o.value === keep)) box.value = keep;
+  else {  // the model the CLI's compose plays by default, never a run picked implicitly
+    const first = models.shipped.find((m) => m.default);
+    if (first) box.value = first.id;
+  }
 }
 
 function refreshPrimers() {
@@ -92,6 +96,8 @@ function composeRequest() {
     seed: Number($("seed").value), num: Number($("num").value),
     tempo: Number($("tempo").value), program: Number($("program").value), primer: $("primer").value,
     key: $("key").value, meter: $("meter").value,
+    chords: $("chords").checked, accompaniment: Number($("accompaniment").value),
+    form: $("form").value, bars: $("bars").value === "" ? null : Number($("bars").value),
   };
 }
 
@@ -128,12 +134,14 @@ function showTune(tune, play) {
   const synth = $("synth");
   synth.textContent = `Audio: ${tune.synth.text}.`;
   synth.classList.toggle("fluid", tune.synth.fluidsynth);
-  for (const [id, key, ext] of [["dl-midi", "midi", "mid"], ["dl-musicxml", "musicxml", "musicxml"], ["dl-wav", "wav", "wav"]]) {
+  for (const [id, key, ext] of [["dl-midi", "midi", "mid"], ["dl-musicxml", "musicxml", "musicxml"], ["dl-wav", "wav", "wav"], ["dl-abc", "abc", "abc"], ["dl-svg", "svg", "svg"]]) {
     const link = $(id);
+    link.hidden = !tune[key];
+    if (!tune[key]) continue;
     link.href = tune[key];
     link.download = `seqgan-tune-${tune.number}.${ext}`;
-    link.hidden = false;
   }
+  showScore(tune);
   $("continue").disabled = false;
   $("vary").disabled = false;
   const primer = tune.primer_beats ? `, primer ${Math.round(tune.primer_beats)} beats` : "";
@@ -142,6 +150,29 @@ function showTune(tune, play) {
   refreshPrimers();
   renderHistory();
   drawRoll();
+}
+
+async function showScore(tune) {
+  // The engraved score (Verovio's SVG, made by compose) beside the piano roll.
+  const box = $("score"), page = $("score-page");
+  box.hidden = !tune.svg;
+  box.dataset.notes = "0";
+  page.replaceChildren();
+  if (!tune.svg) return;
+  try {
+    const answer = await fetch(tune.svg, { headers: { "X-Studio-Token": TOKEN } });
+    if (!answer.ok || state.current !== tune) return;
+    const parsed = new DOMParser().parseFromString(await answer.text(), "image/svg+xml");
+    // shown as an image: the SVG keeps its own styles (the page's CSP allows no inline style)
+    const image = new Image();
+    image.alt = "score";
+    image.src = tune.svg;
+    page.replaceChildren(image);
+    box.dataset.notes = String(parsed.querySelectorAll("g.note").length);
+    box.dataset.chords = String(parsed.querySelectorAll("g.harm").length);
+  } catch (error) {
+    say(`the score could not be shown: ${error.message}`);
+  }
 }
 
 function renderHistory() {
@@ -405,7 +436,7 @@ function curves(records, labels) {
       ? phases.map((phase) => [points.filter((p) => p.phase === phase), ` — ${PHASE_NAMES[phase] || phase}`])
       : [[points, ""]];
     for (const [mine, suffix] of groups) {
-      box.append(curvePanel(key, mine, `${labels[key] || key}${suffix}`));
+      box.append(curvePanel(key, mine, `${labels[key] || key}${suffix}`, !suffix));
       drawn += 1;
     }
   }
@@ -413,7 +444,7 @@ function curves(records, labels) {
   return box;
 }
 
-function curvePanel(key, points, title) {
+function curvePanel(key, points, title, namePhases = true) {
   const svgNS = "http://www.w3.org/2000/svg";
   const W = 280, H = 140, left = 44, bottom = 30;
   const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
@@ -448,7 +479,8 @@ function curvePanel(key, points, title) {
     if (mine.length === 1) add("circle", { cx: px(mine[0].x), cy: py(mine[0].y), r: 2.5, fill: PHASE_COLOURS[phase] || "#e6e8ec" });
   }
   const card = element("div", undefined, "curve");
-  card.append(element("div", `${title}  (${phases.map((p) => PHASE_NAMES[p] || p).join(", ")})`, "title"), svg);
+  const named = namePhases ? `  (${phases.map((p) => PHASE_NAMES[p] || p).join(", ")})` : "";
+  card.append(element("div", `${title}${named}`, "title"), svg);
   return card;
 }
 
