@@ -39,7 +39,7 @@ from seqgan_music.music.store import (
 )
 from seqgan_music.music.tokens import STEP_SECONDS
 
-READER_VERSION = 1  # bump when the readers change what they produce
+READER_VERSION = 2  # bump when the readers change what they produce
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC_SUFFIXES = (*MIDI_SUFFIXES, ".abc")
 MIN_TUNES = 3  # one per split
