@@ -84,8 +84,11 @@ def serve(runs: Path = Path("runs"), host: str = "127.0.0.1", port: int = DEFAUL
     print("studio stopped", flush=True)
 
 
-class Stopped(Exception):
-    """SIGTERM (a service manager, `kill`) or SIGHUP (the terminal closed)."""
+class Stopped(BaseException):
+    """SIGTERM (a service manager, `kill`) or SIGHUP (the terminal closed).
+
+    A BaseException, like KeyboardInterrupt, so that no library's `except Exception` wraps it
+    (uvicorn configuring its logging when the signal lands would turn it into a ValueError)."""
 
 
 def _stop_on_signals() -> dict[int, Any]:
