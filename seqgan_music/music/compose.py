@@ -463,6 +463,19 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
             primer = codec.prefix(meter or (4, 4)) + primer
         else:
             first_choices = codec.first_choices()
+    if constraint is not None and make_constraint is not None and primer:
+        # A continuation: the token limit and the cap on played bars count what comes after the
+        # primer, so that a whole tune given as primer (the studio's "Continue this tune") gets
+        # new strains instead of closing at once.
+        extra: dict[str, Any] = {}
+        if options.bars is None and options.form is None:
+            from seqgan_music.music.form import expand_form
+
+            played = expand_form(codec.decode(primer))
+            primer_bars = int(played.length / played.bar_length())
+            extra["max_bars"] = min(32 + primer_bars, 512)
+        constraint = make_constraint(bars=options.bars, form=options.form,
+                                     limit=len(primer) + length, **extra)
     step = None
     if reporter is not None:
         reporter.phase("sample", length, 0)
