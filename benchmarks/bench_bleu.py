@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seqgan_music.bleu import BleuReference, bleu, self_bleu, self_bleu_scores  # noqa: E402
+from seqgan_music.eval.bleu import BleuReference, bleu, self_bleu, self_bleu_scores  # noqa: E402
 
 ORDERS = (2, 3, 4, 5)
 

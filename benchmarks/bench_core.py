@@ -41,17 +41,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/
 from seqgan_music.config import ExperimentConfig  # noqa: E402
-from seqgan_music.oracle import OracleLSTM  # noqa: E402
-from seqgan_music.rollout import DiscriminatorScorer, use_bfloat16  # noqa: E402
-from seqgan_music.threads import available_cpus  # noqa: E402
-from seqgan_music.training import (  # noqa: E402
-    Corpus,
-    Trainer,
+from seqgan_music.core.oracle import OracleLSTM  # noqa: E402
+from seqgan_music.core.rollout import DiscriminatorScorer, use_bfloat16  # noqa: E402
+from seqgan_music.core.steps import (  # noqa: E402
     discriminator_epochs,
     mle_epoch,
     optimise,
     policy_gradient_step,
 )
+from seqgan_music.runtime.threads import available_cpus  # noqa: E402
+from seqgan_music.trainer.loop import Corpus, Trainer  # noqa: E402
 from tests.reference import straightforward_rewards  # noqa: E402
 
 MEASURES = ("g_step", "straightforward", "d_epoch", "mle_epoch", "nll_oracle", "sampling")

@@ -43,8 +43,9 @@ def one(setting: dict[str, int]) -> dict[str, float]:
 
     from seqgan_music import limits
     from seqgan_music.config import ExperimentConfig
+    from seqgan_music.core.steps import policy_gradient_step
     from seqgan_music.errors import ConfigError
-    from seqgan_music.training import Corpus, Trainer, policy_gradient_step
+    from seqgan_music.trainer.loop import Corpus, Trainer
 
     torch.set_num_threads(1)
     t, v, n, b = setting["T"], setting["V"], setting["N"], setting["B"]

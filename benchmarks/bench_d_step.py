@@ -34,10 +34,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_core import load  # noqa: E402
-from seqgan_music.allocator import keep_freed_memory  # noqa: E402
 from seqgan_music.config import DiscriminatorConfig, ExperimentConfig  # noqa: E402
-from seqgan_music.models import Discriminator  # noqa: E402
-from seqgan_music.training import adam  # noqa: E402
+from seqgan_music.core.discriminator import Discriminator  # noqa: E402
+from seqgan_music.core.steps import adam  # noqa: E402
+from seqgan_music.runtime.allocator import keep_freed_memory  # noqa: E402
 
 GEMMS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.addmm_.default}
 

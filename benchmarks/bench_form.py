@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from seqgan_music.music.codecs import Codec, Melody, make_codec
+from seqgan_music.music.codecs import Codec, make_codec
 from seqgan_music.music.form_metrics import FIGURES, copy_index, form_statistics, tune_record
+from seqgan_music.music.melody import Melody
 
 COLUMNS = ("repeated_bars", "repeated_4bar", "repeated_8bar", "aabb", "wrong_length_bars",
            "syncopated", "syncopated_grid", "ends_on_tonic", "bars_median", "bars_mean",
@@ -60,7 +61,7 @@ def task_tunes(task_name: str, data: Path | None, representation: str,
                options: dict[str, Any] | None = None) -> dict[str, list[tuple[str, list[int]]]]:
     """Each split's (name, tokens) of a music task's corpus in `representation`: the files
     the task locates, read (through the reader cache) and split exactly as training does."""
-    from seqgan_music.data import cache_dir
+    from seqgan_music.io.downloads import cache_dir
     from seqgan_music.music.corpus import (
         MusicOptions,
         _cached_read,
@@ -105,9 +106,9 @@ def decoded(codec: Codec, rows: list[list[int]]) -> list[Melody]:
 
 def compose_tunes(model: Path | str, num: int, seed: int) -> tuple[list[Melody], Codec]:
     """`num` tunes of a model through the library function `compose` uses."""
-    from seqgan_music.inference import read_model
+    from seqgan_music.app.compose import ComposeOptions, compose, resolve_model
+    from seqgan_music.app.inference import read_model
     from seqgan_music.music.codecs import codec_from_spec
-    from seqgan_music.music.compose import ComposeOptions, compose, resolve_model
 
     with tempfile.TemporaryDirectory() as folder:
         options = ComposeOptions(out=Path(folder) / "tune.mid", model=Path(model), num=num,
@@ -120,9 +121,9 @@ def compose_tunes(model: Path | str, num: int, seed: int) -> tuple[list[Melody],
 
 
 def model_codec(model: Path | str) -> Codec:
-    from seqgan_music.inference import read_model
+    from seqgan_music.app.compose import ComposeOptions, resolve_model
+    from seqgan_music.app.inference import read_model
     from seqgan_music.music.codecs import codec_from_spec
-    from seqgan_music.music.compose import ComposeOptions, resolve_model
 
     path, _ = resolve_model(ComposeOptions(model=Path(model)))
     spec = read_model(path).task

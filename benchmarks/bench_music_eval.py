@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from seqgan_music.inference import read_model
+from seqgan_music.app.inference import read_model
 from seqgan_music.music.codecs import codec_from_spec
 from seqgan_music.music.metrics import COPY_N, melody_statistics
 from seqgan_music.music.readers import midi_melody
@@ -81,8 +81,8 @@ def paper_rows(table: dict[str, dict[str, float]], test: list[Path], num: int) -
     tunes (168 steps, the corpus's mean tune length), one step = 0.8 quarter at 120 qpm."""
     from dataclasses import replace
 
+    from seqgan_music.app.compose import pretrained_model
     from seqgan_music.music.codecs import PaperCodec
-    from seqgan_music.music.compose import pretrained_model
 
     codec = PaperCodec()
 

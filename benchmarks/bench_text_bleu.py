@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqgan_music.bleu import BleuReference, self_bleu
+from seqgan_music.eval.bleu import BleuReference, self_bleu
 
 DEFAULT_COCO = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco"
 
@@ -34,7 +34,7 @@ def main() -> None:
         raise SystemExit(f"no COCO test file at {test_file}; pass --coco")
     references = [line.split() for line in test_file.read_text().splitlines() if line.strip()]
     if args.model is not None:
-        from seqgan_music.pipeline import generate, load_model
+        from seqgan_music.app.model import generate, load_model
         from seqgan_music.text.tokenizers import Vocabulary
 
         loaded = load_model(args.model)

@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
-from seqgan_music.pipeline import build_config
+from seqgan_music.app.train import build_config
 from seqgan_music.tasks import load_task
-from seqgan_music.training import Trainer
+from seqgan_music.trainer.loop import Trainer
 
 # name -> discriminator settings (the preset's own D is measured as "preset")
 CANDIDATES: dict[str, dict[str, Any]] = {

@@ -89,7 +89,7 @@ def main() -> None:
     if args.composed:
         import tempfile
 
-        from seqgan_music.music.compose import ComposeOptions, compose
+        from seqgan_music.app.compose import ComposeOptions, compose
 
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "t.mid"

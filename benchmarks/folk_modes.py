@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from seqgan_music.music.codecs import key_name, parse_key
+from seqgan_music.music.keys import key_name, parse_key
 
 
 def main(abc: Path, cache: Path) -> None:

@@ -17,9 +17,9 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+from seqgan_music.app.compose import ComposeOptions, compose
 from seqgan_music.music.abc import write_abc
-from seqgan_music.music.codecs import mode_scale
-from seqgan_music.music.compose import ComposeOptions, compose
+from seqgan_music.music.keys import mode_scale
 from seqgan_music.music.readers import abc_melody
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqgan_music.data import cache_dir
+from seqgan_music.io.downloads import cache_dir
 from seqgan_music.music.codecs import FormCodec
 from seqgan_music.music.corpus import _cached_read
 

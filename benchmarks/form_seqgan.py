@@ -18,11 +18,11 @@ import torch
 
 
 def main() -> None:
+    from seqgan_music.app.model import export_model
     from seqgan_music.config import ExperimentConfig
-    from seqgan_music.pipeline import export_model
-    from seqgan_music.runs import load_checkpoint
+    from seqgan_music.io.runs import load_checkpoint
     from seqgan_music.tasks import load_task
-    from seqgan_music.training import Trainer
+    from seqgan_music.trainer.loop import Trainer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from seqgan_music.pipeline import build_config
+from seqgan_music.app.train import build_config
 from seqgan_music.tasks import load_task
-from seqgan_music.training import Trainer
+from seqgan_music.trainer.loop import Trainer
 
 
 def main() -> None:

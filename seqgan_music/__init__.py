@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from seqgan_music import _deprecated
+from seqgan_music._version import __version__
 from seqgan_music.errors import (
     CheckpointError,
     ConfigError,
@@ -29,7 +31,8 @@ from seqgan_music.errors import (
 if TYPE_CHECKING:
     from seqgan_music.api import Model, Note, Tune, compose, load_model, train
 
-__version__ = "0.1.0"
+
+_deprecated.install()  # the flat layout's module paths, until 0.3 (docs/architecture.md)
 
 _API = ("Model", "Note", "Tune", "compose", "load_model", "train")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from seqgan_music.errors import ConfigError
 
 if TYPE_CHECKING:
-    from seqgan_music.pipeline import TrainOutcome
+    from seqgan_music.app.train import TrainOutcome
 
 __all__ = ["Model", "Note", "Tune", "compose", "load_model", "train"]
 
@@ -105,8 +105,8 @@ class Tune:
         (FluidSynth with a General MIDI soundfont when found, else sine waves), .png (piano
         roll) or .abc (when this installation has an ABC writer). An existing file is replaced
         only with `force`; every file is written atomically."""
+        from seqgan_music.io.runs import check_output
         from seqgan_music.music import render
-        from seqgan_music.runs import check_output
 
         path = Path(path)
         suffix = path.suffix.lower()
@@ -151,7 +151,7 @@ def load_model(name_or_path: str | Path | Model | None = None) -> Model:
     directory, a model folder (`seqgan-music export --out DIR`), a checkpoint or a
     `.safetensors` file; None: the shipped default model. Raises `CheckpointError` or
     `ConfigError` (one line) when it is none of those or unreadable."""
-    from seqgan_music.inference import read_model
+    from seqgan_music.app.inference import read_model
     from seqgan_music.music import zoo
     from seqgan_music.music.codecs import codec_from_spec
 
@@ -185,8 +185,8 @@ def compose(num: int = 1, *, model: str | Path | Model | None = None, seed: int 
     e.g. "6/8"; `length` the most steps to sample (None: the model's default); `tempo` in
     quarter notes per minute. Further `ComposeOptions` fields may be passed by name.
     """
-    from seqgan_music.music.compose import ComposeOptions
-    from seqgan_music.music.compose import compose as compose_files
+    from seqgan_music.app.compose import ComposeOptions
+    from seqgan_music.app.compose import compose as compose_files
     from seqgan_music.music.render import DEFAULT_TEMPO
 
     chosen = model.path if isinstance(model, Model) else (Path(model) if model is not None
@@ -233,13 +233,13 @@ def train(task: str, *, preset: str = "default", data: str | Path | None = None,
     `overrides` are config fields, e.g. {"train.batch_size": 32} or ["train.batch_size=32"].
     `reporter` receives progress (a `training.Reporter`); None trains silently.
     """
-    from seqgan_music import pipeline
+    from seqgan_music.app import train as training_job
 
     if isinstance(overrides, dict):
         sets = [f"{k}={_toml_value(v)}" for k, v in overrides.items()]
     else:
         sets = list(overrides or [])
-    return pipeline.train(task, Path(data) if data is not None else None, preset,
+    return training_job.train(task, Path(data) if data is not None else None, preset,
                           Path(config) if config is not None else None, sets, Path(out),
                           Path(resume) if resume is not None else None, seed, device, method,
                           reporter)

@@ -24,6 +24,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 MAX_LEARNING_RATE = 1e6
 OFFICIAL_FILTER_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 OFFICIAL_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+# the training methods (the paper's SeqGAN and its baselines) and the phases each runs, in order
+METHOD_PHASES: dict[str, tuple[str, ...]] = {
+    "mle": ("mle",),
+    "seqgan": ("mle", "d_pretrain", "adversarial"),
+    "pg-bleu": ("mle", "pg_bleu"),
+    "ss": ("mle", "scheduled_sampling"),
+}
+METHODS = tuple(METHOD_PHASES)
+METHOD_LABELS = {"mle": "MLE", "seqgan": "SeqGAN", "ss": "SS", "pg-bleu": "PG-BLEU"}
+SMOOTHINGS = ("method1", "nltk-3.2.1", "none")  # BLEU smoothings (`eval.bleu`)
 
 
 @dataclass
@@ -199,8 +209,6 @@ class ExperimentConfig:
                "auto, float32 or bfloat16")
         _check(0 <= t.ss_rate_decay <= 1, "train.ss_rate_decay", t.ss_rate_decay,
                "a number in [0, 1]")
-        from seqgan_music.bleu import SMOOTHINGS
-
         _check(t.pg_bleu_smoothing in SMOOTHINGS, "train.pg_bleu_smoothing",
                t.pg_bleu_smoothing, " or ".join(SMOOTHINGS))
         _check(0 <= t.pg_bleu_reference_fraction <= 1, "train.pg_bleu_reference_fraction",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from seqgan_music.models import Generator
-from seqgan_music.rollout import Scorer
+from seqgan_music.core.generator import Generator
+from seqgan_music.core.rollout import Scorer
 
 
 def straightforward_rewards(

@@ -283,8 +283,8 @@ def test_heldout_nll_in_bounded_batches_gives_the_whole_batch_figure(
         tiny_config: object, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from seqgan_music import training
-    from seqgan_music.training import Corpus, Trainer
+    from seqgan_music.trainer import loop as training
+    from seqgan_music.trainer.loop import Corpus, Trainer
 
     data = torch.randint(0, 8, (50, 6))
     trainer = Trainer(tiny_config, Corpus(train=data, valid=data[:20], test=data[:20],  # type: ignore[arg-type]

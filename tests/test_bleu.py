@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from seqgan_music.bleu import (
+from seqgan_music.eval.bleu import (
     BleuReference,
     bleu,
     self_bleu,

@@ -143,7 +143,7 @@ def test_tasks_lists_oracle() -> None:
 
 def test_evaluate_reproduces_the_training_table(tmp_path: Path) -> None:
     """Same model, same evaluation seed and sample count: the figures `train` printed."""
-    from seqgan_music.pipeline import evaluate_run, train
+    from seqgan_music.app.train import evaluate_run, train
 
     flags = TINY_ORACLE_FLAGS
     overrides = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--set"]

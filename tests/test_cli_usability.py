@@ -61,8 +61,8 @@ def test_progress_without_a_terminal_prints_plain_lines() -> None:
 
 
 def test_thread_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    from seqgan_music import threads
     from seqgan_music.errors import ConfigError
+    from seqgan_music.runtime import threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv(threads.ENV_VARIABLE, raising=False)
@@ -91,7 +91,7 @@ def test_trainer_uses_the_chosen_threads(monkeypatch: pytest.MonkeyPatch,
                                          tiny_config: ExperimentConfig) -> None:
     import torch
 
-    from seqgan_music.training import Corpus, Trainer
+    from seqgan_music.trainer.loop import Corpus, Trainer
 
     data = torch.zeros(4, 6, dtype=torch.int64)
     before = torch.get_num_threads()
@@ -104,8 +104,8 @@ def test_trainer_uses_the_chosen_threads(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_output_format_follows_the_suffix() -> None:
+    from seqgan_music.app.model import output_format
     from seqgan_music.errors import ConfigError
-    from seqgan_music.pipeline import output_format
     from seqgan_music.tasks import load_task
 
     music, poems = load_task("nottingham"), load_task("poems")
@@ -131,8 +131,8 @@ def test_poems_print_in_lines_with_their_punctuation() -> None:
 def test_write_samples_music_to_txt_and_poems_decoded(tmp_path: Path) -> None:
     import torch
 
+    from seqgan_music.app.model import LoadedModel, write_samples
     from seqgan_music.config import ExperimentConfig
-    from seqgan_music.pipeline import LoadedModel, write_samples
     from seqgan_music.tasks import load_task
     from seqgan_music.text.tokenizers import Vocabulary
 
@@ -155,7 +155,7 @@ def test_write_samples_music_to_txt_and_poems_decoded(tmp_path: Path) -> None:
 
 
 def test_generate_refuses_a_mismatched_suffix_before_writing(tmp_path: Path) -> None:
-    from seqgan_music.music.compose import pretrained_model
+    from seqgan_music.app.compose import pretrained_model
 
     result = run("generate", "--model", str(pretrained_model()), "--out", str(tmp_path / "g.wav"))
     assert result.returncode == 1 and "does not suit a nottingham model" in result.stderr
@@ -163,7 +163,7 @@ def test_generate_refuses_a_mismatched_suffix_before_writing(tmp_path: Path) -> 
 
 
 def test_train_text_derives_seq_len_unless_set(tmp_path: Path) -> None:
-    from seqgan_music.pipeline import _derive_seq_len, build_config, sets_field
+    from seqgan_music.app.train import _derive_seq_len, build_config, sets_field
     from seqgan_music.tasks import load_task
 
     data = tmp_path / "mine.txt"
@@ -206,9 +206,9 @@ JIG = ("X:1\nT:jig\nM:6/8\nL:1/8\nK:G\nGAB dBG|c2e dBG|\n\n"
 
 def test_primer_warns_of_notes_lost_to_the_grid_and_reads_one_tune(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqgan_music.app.compose import read_primer
     from seqgan_music.errors import DataError, DataWarning
     from seqgan_music.music import readers
-    from seqgan_music.music.compose import read_primer
 
     path = tmp_path / "tunes.abc"
     path.write_text(JIG, encoding="utf-8")

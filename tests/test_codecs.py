@@ -10,14 +10,9 @@ import numpy as np
 import pytest
 
 from seqgan_music.errors import ConfigError
-from seqgan_music.music.codecs import (
-    Melody,
-    OnsetCodec,
-    PaperCodec,
-    codec_from_spec,
-    parse_key,
-    parse_meter,
-)
+from seqgan_music.music.codecs import OnsetCodec, PaperCodec, codec_from_spec
+from seqgan_music.music.keys import parse_key, parse_meter
+from seqgan_music.music.melody import Melody
 
 # A 3/4 tune in G major with a one-beat pick-up: D5 | G5 G5 (repeated) A5 (dotted) B5 ... .
 PICKUP_TUNE = Melody(
@@ -127,7 +122,7 @@ def test_every_shipped_model_matches_its_card() -> None:
     """The card's sha256 is the file's, and the file's codec is the card's representation."""
     import hashlib
 
-    from seqgan_music.inference import read_model
+    from seqgan_music.app.inference import read_model
     from seqgan_music.music.zoo import shipped_models
 
     for model in shipped_models():

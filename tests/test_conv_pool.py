@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqgan_music.allocator import keep_freed_memory
 from seqgan_music.config import DiscriminatorConfig
-from seqgan_music.conv_pool import conv_max_pool
-from seqgan_music.models import Discriminator
+from seqgan_music.core.conv_pool import conv_max_pool
+from seqgan_music.core.discriminator import Discriminator
+from seqgan_music.runtime.allocator import keep_freed_memory
 
 CONFIG = DiscriminatorConfig(embedding_dim=8, filter_widths=[1, 2, 3, 6], num_filters=[3, 4, 5,
                                                                                       2])
@@ -59,7 +59,7 @@ def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None
 
 
 def test_only_bf16_training_takes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import seqgan_music.models as models
+    import seqgan_music.core.discriminator as models
     calls: list[torch.dtype] = []
 
     def counting(x: torch.Tensor, convs: list[torch.nn.Conv2d], dtype: torch.dtype
@@ -132,7 +132,7 @@ def test_keep_freed_memory_is_set_once() -> None:
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
 def test_bitwise_mask_helpers_equal_float_ops(dtype: torch.dtype) -> None:
-    from seqgan_music.conv_pool import _masked, _same_bits
+    from seqgan_music.core.conv_pool import _masked, _same_bits
     gen = torch.Generator().manual_seed(0)
     a = torch.randint(-3, 4, (4, 5, 6), generator=gen).to(dtype)
     b = a.amax(dim=1, keepdim=True)
@@ -145,8 +145,8 @@ def test_bitwise_mask_helpers_equal_float_ops(dtype: torch.dtype) -> None:
 def test_fused_highway_equals_the_module_under_autocast(dtype: torch.dtype) -> None:
     """conv_pool.highway (one GEMM for both matrices, backward written out) against
     models.Highway run by autograd (under bf16 autocast for bf16): outputs and all gradients."""
-    from seqgan_music.conv_pool import highway
-    from seqgan_music.models import Highway
+    from seqgan_music.core.conv_pool import highway
+    from seqgan_music.core.discriminator import Highway
     torch.manual_seed(0)
     module = Highway(24, gate_bias=-1.0)
     fused = copy.deepcopy(module)
@@ -174,7 +174,7 @@ def test_fused_highway_equals_the_module_under_autocast(dtype: torch.dtype) -> N
 
 
 def test_dropout_keeps_one_minus_p_scaled_and_is_identity_in_eval() -> None:
-    from seqgan_music.conv_pool import dropout
+    from seqgan_music.core.conv_pool import dropout
     torch.manual_seed(0)
     x = torch.ones(400, 500)
     out = dropout(x, 0.25, training=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqgan_music import distributed
+from seqgan_music.runtime import distributed
 from tests.conftest import TINY_ORACLE_FLAGS, random_tunes
 from tests.test_cli import run
 from tests.test_music_cli import TINY_MUSIC

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from seqgan_music.data import Archive, download_archive, is_complete, read_sums
 from seqgan_music.errors import DataError
+from seqgan_music.io.downloads import Archive, download_archive, is_complete, read_sums
 
 FILES = {"MIDI/melody/a.mid": b"MThd-a", "MIDI/melody/b.mid": b"MThd-b", "LICENSE.md": b"GPL"}
 
@@ -144,7 +144,7 @@ def test_recorded_nottingham_sums_match_the_staged_copy() -> None:
 
 
 def test_single_files_by_sha256_git_blob_or_unverified(tmp_path: Path, server: str) -> None:
-    from seqgan_music.data import RemoteFile, download_files
+    from seqgan_music.io.downloads import RemoteFile, download_files
 
     (www(tmp_path) / "a.txt").write_bytes(b"alpha\n")
     (www(tmp_path) / "b.txt").write_bytes(b"beta\n")

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from seqgan_music.errors import ConfigError
-from seqgan_music.music.codecs import (
-    Melody,
+from seqgan_music.music.keys import (
     abc_key,
     estimate_mode,
     key_name,
@@ -19,6 +18,7 @@ from seqgan_music.music.codecs import (
     parse_key,
     shift_to_c,
 )
+from seqgan_music.music.melody import Melody
 
 # The Morrison's jig (traditional, K:Edor), the first strain as commonly played.
 MORRISON = """X:1
@@ -241,7 +241,7 @@ def test_accompaniment_follows_the_meter() -> None:
 @pytest.fixture(scope="module")
 def composed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The shipped default model continuing the Morrison's jig: every output format."""
-    from seqgan_music.music.compose import ComposeOptions, compose
+    from seqgan_music.app.compose import ComposeOptions, compose
 
     folder = tmp_path_factory.mktemp("folk")
     primer = folder / "morrison.abc"
@@ -293,7 +293,7 @@ def test_chords_are_in_every_output_format(composed: dict[str, Path]) -> None:
 def test_abc_out_alone_and_no_chords(tmp_path: Path) -> None:
     import pretty_midi
 
-    from seqgan_music.music.compose import ComposeOptions, compose
+    from seqgan_music.app.compose import ComposeOptions, compose
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from seqgan_music.errors import ConfigError
-from seqgan_music.music.codecs import FormCodec, Melody
+from seqgan_music.music.codecs import FormCodec
 from seqgan_music.music.constraint import FormConstraint, parse_form
 from seqgan_music.music.form import expand_form
+from seqgan_music.music.melody import Melody
 
 TUNE_ABC = """X:1
 T:Test reel
@@ -155,9 +156,9 @@ def test_metrical_ids_are_the_same_in_teacher_forcing_and_sampling() -> None:
 def test_metrical_generator_numpy_and_torch_agree_and_sample_well_formed() -> None:
     import torch
 
+    from seqgan_music.app.inference import NumpyGenerator
     from seqgan_music.config import GeneratorConfig
-    from seqgan_music.inference import NumpyGenerator
-    from seqgan_music.models import Generator
+    from seqgan_music.core.generator import Generator
 
     codec = FormCodec()
     torch.manual_seed(0)
@@ -246,8 +247,8 @@ def test_bar_rewards_roll_out_from_bar_lines_under_the_constraint() -> None:
     import torch
 
     from seqgan_music.config import GeneratorConfig, RolloutConfig
-    from seqgan_music.models import Generator
-    from seqgan_music.rollout import Rollout
+    from seqgan_music.core.generator import Generator
+    from seqgan_music.core.rollout import Rollout
 
     codec = FormCodec()
     torch.manual_seed(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqgan_music.music.codecs import Melody, OnsetCodec
+from seqgan_music.music.codecs import OnsetCodec
 from seqgan_music.music.form_metrics import (
     beat_length,
     copies,
@@ -13,6 +13,7 @@ from seqgan_music.music.form_metrics import (
     form_statistics,
     tune_form,
 )
+from seqgan_music.music.melody import Melody
 from seqgan_music.music.ngram import KneserNey
 
 

@@ -72,10 +72,10 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Valid files of each kind, the starting points of the mutations."""
     import torch
 
+    from seqgan_music.app.inference import write_safetensors_model
     from seqgan_music.config import ExperimentConfig
-    from seqgan_music.inference import write_safetensors_model
-    from seqgan_music.models import Generator
-    from seqgan_music.runs import save_checkpoint
+    from seqgan_music.core.generator import Generator
+    from seqgan_music.io.runs import save_checkpoint
 
     folder = tmp_path_factory.mktemp("seeds")
     midi = write_tune(folder / "tune.mid", [60, 62, None, 64, 65, 67] * 3, chords=[48])
@@ -101,10 +101,10 @@ def cases(seeds: dict[str, Any], folder: Path) -> Iterator[tuple[str, Callable[[
     import torch
     from safetensors.numpy import save
 
-    from seqgan_music import pipeline
-    from seqgan_music.inference import read_model
+    from seqgan_music.app import model as pipeline
+    from seqgan_music.app.inference import read_model
+    from seqgan_music.io.runs import load_checkpoint, save_checkpoint
     from seqgan_music.music.corpus import read_file
-    from seqgan_music.runs import load_checkpoint, save_checkpoint
     from seqgan_music.tasks.text import read_lines
     from seqgan_music.text.tokenizers import Vocabulary
 

@@ -24,7 +24,7 @@ import pytest
 
 from seqgan_music.cli import main
 from seqgan_music.errors import FileError
-from seqgan_music.runs import (
+from seqgan_music.io.runs import (
     MetricsLog,
     atomic_write,
     is_run_dir,
@@ -149,7 +149,7 @@ def test_a_run_directory_in_use_is_refused(run_copy: Path,
     """Two `train --resume RUN` at once: the second gets one line and writes nothing."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
-         "from seqgan_music.runs import run_lock\n"
+         "from seqgan_music.io.runs import run_lock\n"
          "with run_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n"
          "    time.sleep(60)\n", str(run_copy)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
@@ -207,7 +207,7 @@ def test_metrics_log_skips_and_drops_damaged_lines(tmp_path: Path) -> None:
 def _fake_nottingham_run(root: Path, name: str, finished: bool, age: float) -> Path:
     """A nottingham run: finished ones hold the shipped model as their model.safetensors; an
     interrupted one only an MLE checkpoint (here unreadable bytes: it must not be opened)."""
-    from seqgan_music.music.compose import pretrained_model
+    from seqgan_music.app.compose import pretrained_model
 
     run = root / "nottingham" / name
     (run / "checkpoints").mkdir(parents=True)
@@ -354,7 +354,7 @@ def test_a_write_that_fails_midway_names_the_target_and_leaves_nothing(
 def test_an_os_error_outside_our_writers_ends_in_one_line(
         run_copy: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import seqgan_music.pipeline as pipeline
+    import seqgan_music.app.model as pipeline
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.EIO, "Input/output error")
@@ -483,7 +483,7 @@ def test_a_full_disk_during_a_download_names_the_data_folder_and_leaves_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Disk full while the archive arrives or while it is extracted: one FileError, not "the
     download failed, pass --data" or "the archive is damaged"; no staging folder left."""
-    from seqgan_music.data import Archive, download_archive
+    from seqgan_music.io.downloads import Archive, download_archive
 
     make_zip(tmp_path / "www" / "data.zip", FILES)
     real_open = Path.open
@@ -540,7 +540,7 @@ def test_a_full_disk_midway_through_compose_leaves_no_partial_set(
 
 
 def test_run_markers_decide_what_is_a_run_and_what_is_finished(tmp_path: Path) -> None:
-    from seqgan_music.runs import is_finished, resume_target, write_run_marker
+    from seqgan_music.io.runs import is_finished, resume_target, write_run_marker
 
     run = tmp_path / "runs" / "nottingham" / "a"
     (run / "checkpoints").mkdir(parents=True)
@@ -649,7 +649,7 @@ def test_a_fifo_in_the_runs_folder_never_blocks_the_studio(tmp_path: Path, name:
 
 
 def test_guarded_open_refuses_links_fifos_folders_and_escapes(tmp_path: Path) -> None:
-    from seqgan_music.safe_io import open_regular, read_bytes
+    from seqgan_music.io.safe_io import open_regular, read_bytes
 
     root = tmp_path / "root"
     (root / "sub").mkdir(parents=True)
@@ -699,7 +699,7 @@ def test_a_changed_byte_in_a_shipped_model_is_refused(tmp_path: Path,
 def test_every_shipped_model_matches_its_card() -> None:
     import hashlib
 
-    from seqgan_music.inference import read_model
+    from seqgan_music.app.inference import read_model
     from seqgan_music.music import zoo
 
     models = zoo.shipped_models()
@@ -844,7 +844,7 @@ def killed_training(root: Path, name: str, nth: int) -> Path:
 
 
 def generator_of(path: Path) -> dict[str, Any]:
-    from seqgan_music.inference import read_model
+    from seqgan_music.app.inference import read_model
 
     return read_model(path).weights
 
@@ -938,7 +938,7 @@ def test_the_next_write_in_a_folder_removes_temporaries_of_dead_writers(
 def test_a_compose_into_a_folder_being_written_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 23, class 7: the output set is checked and written under the folder's lock."""
-    from seqgan_music.safe_io import output_lock
+    from seqgan_music.io.safe_io import output_lock
 
     out = tmp_path / "o"
     with output_lock(out):  # another compose, half-way through

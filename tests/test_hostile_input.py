@@ -79,7 +79,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import pretty_midi
     import torch
 
-    from seqgan_music.runs import save_checkpoint
+    from seqgan_music.io.runs import save_checkpoint
 
     folder = tmp_path_factory.mktemp("models")
     write_model(folder / "music.safetensors", "nottingham", VOCAB_SIZE, MUSIC)
@@ -333,8 +333,7 @@ def test_refusals_never_advise_unsafe_loading(tmp_path: Path) -> None:
     import torch
 
     from seqgan_music.errors import SeqganMusicError
-    from seqgan_music.runs import load_checkpoint
-    from seqgan_music.schema import load_error_reason
+    from seqgan_music.io.runs import load_checkpoint, load_error_reason
 
     class Evil:
         def __reduce__(self) -> tuple[Any, ...]:

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqgan_music.app.inference import NumpyGenerator, read_model, write_safetensors_model
 from seqgan_music.config import GeneratorConfig
-from seqgan_music.inference import NumpyGenerator, read_model, write_safetensors_model
-from seqgan_music.models import Generator
+from seqgan_music.core.generator import Generator
 
 
 def test_numpy_cell_matches_the_torch_generator() -> None:

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from seqgan_music.config import DiscriminatorConfig, ExperimentConfig
-from seqgan_music.models import (
-    Discriminator,
+from seqgan_music.core.discriminator import Discriminator
+from seqgan_music.core.generator import (
     Generator,
     linear_cross_entropy,
     sample_categorical,
@@ -173,7 +173,7 @@ def test_two_level_sampler_draws_from_the_distribution(vocab: int) -> None:
 
 @pytest.mark.parametrize("task_name", ["oracle", "nottingham", "poems"])
 def test_paper_presets_use_the_official_discriminator(task_name: str) -> None:
-    from seqgan_music.pipeline import build_config
+    from seqgan_music.app.train import build_config
     from seqgan_music.tasks import load_task
 
     config = build_config(load_task(task_name), "paper")

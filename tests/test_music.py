@@ -275,8 +275,8 @@ def test_evaluator_reference_and_mse_conventions() -> None:
 
 
 def test_evaluation_options_are_checked_in_one_line() -> None:
+    from seqgan_music.app.train import build_config
     from seqgan_music.errors import ConfigError
-    from seqgan_music.pipeline import build_config
     from seqgan_music.tasks import load_task
 
     task = load_task("nottingham")

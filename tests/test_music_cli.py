@@ -208,7 +208,7 @@ def test_export_writes_a_small_generator_only_model(trained: Path, tmp_path: Pat
         composed = run("compose", "--model", str(out), "--out", str(tmp_path / f"{name}.mid"),
                        "--seed", "9")
         assert composed.returncode == 0, composed.stderr
-    from seqgan_music.runs import load_checkpoint
+    from seqgan_music.io.runs import load_checkpoint
 
     state = load_checkpoint(tmp_path / "model.pt")
     assert "discriminator" not in state and "optimizers" not in state

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from seqgan_music.config import ExperimentConfig
+from seqgan_music.core.oracle import PARAM_NAMES, OracleLSTM
 from seqgan_music.errors import ConfigError, DataError
-from seqgan_music.oracle import PARAM_NAMES, OracleLSTM
 from seqgan_music.tasks.oracle import load_oracle, run_benchmark, summarise
 
 EXAMPLE = [927, 2484, 4489, 4717, 2237, 3613, 4511, 1112, 3033, 3927, 696, 4734, 687, 1508, 2843,
@@ -122,7 +122,7 @@ def test_benchmark_end_to_end_tiny(tiny_config: ExperimentConfig, tmp_path: Path
 
 def test_benchmark_folder_is_locked(tiny_config: ExperimentConfig, tmp_path: Path) -> None:
     from seqgan_music.errors import CheckpointError
-    from seqgan_music.runs import run_lock
+    from seqgan_music.io.runs import run_lock
 
     tiny_config.task_options.update({"num_train": 16, "num_valid": 4, "num_test": 4,
                                      "oracle_dim": 4})
@@ -168,7 +168,7 @@ def test_pg_bleu_options_are_validated_in_one_line(field: str, value: object,
 
 
 def test_paper_preset_uses_the_official_pg_bleu_protocol() -> None:
-    from seqgan_music.pipeline import build_config
+    from seqgan_music.app.train import build_config
     from seqgan_music.tasks import load_task
     from seqgan_music.tasks.oracle import describe_protocol
 
@@ -184,7 +184,7 @@ def test_paper_preset_uses_the_official_pg_bleu_protocol() -> None:
 
 def test_pg_bleu_trainer_follows_its_protocol(tiny_config: ExperimentConfig) -> None:
     from seqgan_music.tasks.oracle import load_oracle, oracle_corpus
-    from seqgan_music.training import Trainer
+    from seqgan_music.trainer.loop import Trainer
 
     tiny_config.task_options.update({"num_train": 20, "num_valid": 4, "num_test": 4,
                                      "oracle_dim": 4})

@@ -3,8 +3,9 @@ from __future__ import annotations
 import torch
 
 from seqgan_music.config import ExperimentConfig, RolloutConfig
-from seqgan_music.models import Discriminator, Generator
-from seqgan_music.rollout import DiscriminatorScorer, Rollout
+from seqgan_music.core.discriminator import Discriminator
+from seqgan_music.core.generator import Generator
+from seqgan_music.core.rollout import DiscriminatorScorer, Rollout
 from tests.reference import straightforward_rewards
 
 
@@ -102,7 +103,7 @@ def test_bf16_scorer_follows_every_d_update_of_the_fused_adam(
         tiny_config: ExperimentConfig) -> None:
     """The scorer's bf16 copy of D is refreshed after each optimizer step, although the fused
     Adam kernel bumps no version counter (a stale copy rewarded G with a D long trained past)."""
-    from seqgan_music.training import adam
+    from seqgan_music.core.steps import adam
 
     _, d = _models(tiny_config)
     optimizer = adam(d.parameters(), lr=0.05)

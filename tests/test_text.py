@@ -63,7 +63,7 @@ def test_text_task_end_to_end_with_the_text_commands(tmp_path: Path) -> None:
     assert "BLEU-2" in trained.stdout and "Self-BLEU-4" in trained.stdout
     assert "BLEU-2 (train refs)" in trained.stdout  # both reference scales in the table
     (run_dir,) = (tmp_path / "runs" / "text").iterdir()
-    from seqgan_music.runs import load_checkpoint
+    from seqgan_music.io.runs import load_checkpoint
 
     vocab = load_checkpoint(run_dir)["task"]["vocab"]  # the vocabulary travels with the model
     assert vocab["kind"] == "word" and "cat" in vocab["tokens"]

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from seqgan_music.config import ExperimentConfig
+from seqgan_music.core.discriminator import Discriminator
+from seqgan_music.core.steps import adam, discriminator_epochs, mle_epoch
 from seqgan_music.errors import CheckpointError, ConfigError, TrainingError
-from seqgan_music.models import Discriminator
-from seqgan_music.runs import load_checkpoint, save_checkpoint
-from seqgan_music.training import Corpus, Trainer, adam, discriminator_epochs, mle_epoch
+from seqgan_music.io.runs import load_checkpoint, save_checkpoint
+from seqgan_music.trainer.loop import Corpus, Trainer
 
 
 def _corpus(num: int = 24, seed: int = 0) -> Corpus:

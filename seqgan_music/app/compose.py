@@ -19,8 +19,8 @@ from typing import Any
 
 from seqgan_music import limits
 from seqgan_music.errors import CheckpointError, ConfigError, DataError
+from seqgan_music.io.runs import check_output
 from seqgan_music.music.render import ACCOMPANIMENT_PROGRAM, DEFAULT_TEMPO, check_render_options
-from seqgan_music.runs import check_output
 
 PRETRAINED = "nottingham.safetensors"
 LATEST = "latest"  # --model latest: the latest finished nottingham run under --runs
@@ -129,7 +129,8 @@ def output_paths(options: ComposeOptions) -> list[dict[str, Path]]:
 
 
 def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
-    from seqgan_music.music.codecs import BUILTIN_CODECS, parse_key, parse_meter
+    from seqgan_music.music.codecs import BUILTIN_CODECS
+    from seqgan_music.music.keys import parse_key, parse_meter
 
     limits.check_count(options.num, "--num", MAX_NUM, unit="tunes")
     # the model is not read yet: budget for the longest default of the built-in codecs
@@ -191,8 +192,8 @@ def check_options(options: ComposeOptions) -> list[dict[str, Path]]:
 
 def resolve_model(options: ComposeOptions) -> tuple[Path, str]:
     """The model file or run to load, and how it is described to the user."""
+    from seqgan_music.io.runs import latest_run
     from seqgan_music.music.zoo import default_model, find_shipped
-    from seqgan_music.runs import latest_run
 
     if options.model is not None and str(options.model) == LATEST and not options.model.exists():
         latest = latest_run(options.runs, "nottingham", finished=True)
@@ -274,7 +275,7 @@ def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
     """
     from contextlib import nullcontext
 
-    from seqgan_music.safe_io import output_lock
+    from seqgan_music.io.safe_io import output_lock
 
     result = Composed("")
     try:
@@ -348,7 +349,7 @@ def written_key(melody: Any, codec: Any, key: str | None,
     """
     from dataclasses import replace
 
-    from seqgan_music.music.codecs import (
+    from seqgan_music.music.keys import (
         estimate_key,
         estimate_mode,
         move_to_mode,
@@ -387,7 +388,7 @@ def written_key(melody: Any, codec: Any, key: str | None,
 def _prefers_major(notes: Any) -> bool:
     import numpy as np
 
-    from seqgan_music.music.codecs import MAJOR_PROFILE, MINOR_PROFILE
+    from seqgan_music.music.keys import MAJOR_PROFILE, MINOR_PROFILE
 
     weights = np.zeros(12)
     for start, end, pitch in notes:
@@ -402,8 +403,9 @@ def _prefers_major(notes: Any) -> bool:
 def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Composed:
     from dataclasses import replace
 
-    from seqgan_music.inference import read_model
-    from seqgan_music.music.codecs import codec_from_spec, key_name, parse_meter
+    from seqgan_music.app.inference import read_model
+    from seqgan_music.music.codecs import codec_from_spec
+    from seqgan_music.music.keys import key_name, parse_meter
     from seqgan_music.music.render import (
         melodies_to_midi,
         tokens_to_midi,
@@ -444,7 +446,7 @@ def _compose(options: ComposeOptions, result: Composed, reporter: Any) -> Compos
                                                                                  "auto")),
                                        options.tune))
     elif options.primer_notes is not None:
-        from seqgan_music.music.codecs import parse_key
+        from seqgan_music.music.keys import parse_key
 
         given = parse_key(options.key) if options.key is not None else None
         primer_key = given or codec.primer_key(options.primer_notes)

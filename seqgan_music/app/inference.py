@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from seqgan_music.app.schema import GENERATOR_KEYS, check_checkpoint_model, check_model, unusable
 from seqgan_music.errors import CheckpointError
-from seqgan_music.schema import GENERATOR_KEYS, check_checkpoint_model, check_model, unusable
 
 METADATA_KEY = "seqgan_music"
 MODEL_FORMAT = "seqgan-music-model"
@@ -189,7 +189,7 @@ def read_model(path: Path) -> ModelFile:
             path = exported
     if path.is_file() and path.suffix == ".safetensors":
         return _read_safetensors(path)
-    from seqgan_music.runs import load_checkpoint
+    from seqgan_music.io.runs import load_checkpoint
 
     state = load_checkpoint(path)
     meta = check_checkpoint_model(path, state)
@@ -208,8 +208,8 @@ def _read_safetensors(path: Path) -> ModelFile:
     from safetensors import SafetensorError
     from safetensors.numpy import load
 
+    from seqgan_music.io.runs import file_error
     from seqgan_music.music.zoo import check_card_bytes
-    from seqgan_music.runs import file_error
 
     try:
         with path.open("rb") as handle:
@@ -253,7 +253,7 @@ def write_safetensors_model(path: Path, weights: dict[str, Any], meta: dict[str,
     the format and its version), atomically."""
     from safetensors.numpy import save
 
-    from seqgan_music.runs import atomic_write
+    from seqgan_music.io.runs import atomic_write
 
     arrays = {k: np.ascontiguousarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v,
                                       dtype=np.float32) for k, v in weights.items()}

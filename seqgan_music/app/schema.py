@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from seqgan_music.config import METHODS
 from seqgan_music.errors import CheckpointError, ConfigError
 
 GENERATOR_KEYS = ("embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0",
@@ -130,26 +131,6 @@ def _check_vocabulary(path: Path | str, task: dict[str, Any], vocab_size: int) -
                              f"V = {vocab_size}")
 
 
-def load_error_reason(error: BaseException) -> str:
-    """A one-line reason for a failed safe load, without the library's advice to load unsafely
-    (PyTorch's `weights_only=False`, numpy's `allow_pickle`): that would run the file's code."""
-    text = " ".join(str(error).split())
-    if isinstance(error, (KeyError, IndexError, TypeError, AttributeError)):
-        # the unpickler met a byte that is no pickle opcode (a text file starting with `h`)
-        return "not a plain PyTorch file of tensors (its bytes are no pickle or zip archive)"
-    if "allow_pickle" in text:
-        return ("it holds pickled Python objects besides plain arrays, which seqgan-music never "
-                "loads (they could run code)")
-    if "weights_only" in text or "Weights only load failed" in text:
-        detail = text.split("trusted source.", 1)[-1].split("Check the documentation")[0]
-        detail = detail.split("WeightsUnpickler error:", 1)[-1].strip() or "unreadable"
-        if "global" in detail.lower():
-            return (f"it holds pickled Python objects ({detail.rstrip('.')}), which "
-                    "seqgan-music never loads (they could run code)")
-        return f"not a plain PyTorch file of tensors ({detail.rstrip('.')})"
-    first = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
-    return first or type(error).__name__
-
 
 def _as_numpy(value: Any) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor (bf16 has no numpy dtype: go through float)
@@ -179,8 +160,6 @@ def check_training_checkpoint(state: dict[str, Any], path: Path | str) -> None:
     for key in ("progress", "optimizers", "rng", "discriminator", "rollout"):
         if not isinstance(state[key], dict):
             raise unusable(path, f"its {key} entry is not a table")
-    from seqgan_music.training import METHODS
-
     if state["method"] not in METHODS:
         raise unusable(path, f"method {state['method']!r} is unknown; accepted: "
                              f"{', '.join(METHODS)}")

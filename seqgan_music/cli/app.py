@@ -33,7 +33,7 @@ app.add_typer(text_app, name="text")
 
 def _show_version(value: bool) -> None:
     if value:
-        from seqgan_music import __version__
+        from seqgan_music._version import __version__
 
         print(f"seqgan-music {__version__}")
         raise typer.Exit()
@@ -154,8 +154,8 @@ def train_command(
         if tokenizer not in KINDS:
             raise ConfigError(f"--tokenizer {tokenizer!r} is invalid; accepted: {', '.join(KINDS)}")
         set_ = [*(set_ or []), f"task_options.tokenizer={tokenizer}"]
-    from seqgan_music.pipeline import build_config
-    from seqgan_music.runs import dump_toml
+    from seqgan_music.app.train import build_config
+    from seqgan_music.io.runs import dump_toml
     from seqgan_music.tasks import load_task
 
     _check_file(config, "config file")
@@ -165,24 +165,24 @@ def train_command(
         print(dump_toml(resolved.to_dict()), end="")
         return
     if nproc != 1:  # the same command in N processes, started the way torchrun does
-        from seqgan_music import distributed
+        from seqgan_music.runtime import distributed
 
         distributed.launch(nproc, distributed.without_nproc(sys.argv[1:]))
         return
-    from seqgan_music import pipeline
+    from seqgan_music.app import train as training_job
     from seqgan_music.cli.progress import RichReporter
     from seqgan_music.errors import DataMissing
 
     console = _console()
     try:
         with RichReporter(console) as reporter:
-            outcome = pipeline.train(task, data, preset, config, set_, out, resume, seed,
+            outcome = training_job.train(task, data, preset, config, set_, out, resume, seed,
                                      device, method, reporter)
     except DataMissing as missing:
         if not _offer_download(console, missing):
             raise
         with RichReporter(console) as reporter:
-            outcome = pipeline.train(task, data, preset, config, set_, out, resume, seed,
+            outcome = training_job.train(task, data, preset, config, set_, out, resume, seed,
                                      device, method, reporter)
     if outcome.rank:  # another process of a distributed run: rank 0 reports
         return
@@ -310,7 +310,7 @@ def compose_command(
 
     Example: seqgan-music compose --out tune.mid -n 4 --seed 7 --plot
     """
-    from seqgan_music.music.compose import ComposeOptions, compose
+    from seqgan_music.app.compose import ComposeOptions, compose
     from seqgan_music.music.tokens import STEP_SECONDS
 
     primer_file, primer_notes = _primer_arguments(primer)
@@ -409,7 +409,7 @@ def oracle_command(
 
     Example: seqgan-music oracle --preset quick --methods mle,seqgan
     """
-    from seqgan_music.pipeline import build_config
+    from seqgan_music.app.train import build_config
     from seqgan_music.tasks import load_task
 
     _check_file(config, "config file")
@@ -479,14 +479,14 @@ def generate_command(
 
     Example: seqgan-music generate --model runs/nottingham/20260101-120000 --seed 7 --out a.mid
     """
-    from seqgan_music.pipeline import (
+    from seqgan_music.app.model import (
         generate,
         load_model,
         output_format,
         resolve_model_path,
         write_samples,
     )
-    from seqgan_music.runs import check_output
+    from seqgan_music.io.runs import check_output
 
     model = resolve_model_path(model)
     if out is not None:
@@ -520,8 +520,9 @@ def evaluate_command(
     """
     import json
 
-    from seqgan_music.pipeline import evaluate_run, resolve_model_path
-    from seqgan_music.runs import atomic_write, check_output
+    from seqgan_music.app.model import resolve_model_path
+    from seqgan_music.app.train import evaluate_run
+    from seqgan_music.io.runs import atomic_write, check_output
 
     model = resolve_model_path(model)
     if json_out is not None:
@@ -550,7 +551,7 @@ def export_command(
 
     Example: seqgan-music export --model runs/nottingham/20260101-120000 --out my-tunes
     """
-    from seqgan_music.pipeline import export_model
+    from seqgan_music.app.model import export_model
 
     _check_file(model, "model")
     path = export_model(model, out, force)

@@ -33,7 +33,7 @@ def vocab_command(
     from rich.console import Console
 
     from seqgan_music.errors import DataError
-    from seqgan_music.runs import atomic_write, check_output
+    from seqgan_music.io.runs import atomic_write, check_output
     from seqgan_music.tasks.text import read_lines, whole_length
     from seqgan_music.text.tokenizers import Vocabulary, split_text
 
@@ -84,7 +84,7 @@ def inspect_command(
         except (ValueError, KeyError, TypeError, DataError) as error:
             raise DataError(f"{source} is not a vocabulary file ({error})") from None
     else:
-        from seqgan_music.inference import read_model
+        from seqgan_music.app.inference import read_model
 
         spec = read_model(source).task
         if "vocab" not in spec:
@@ -114,8 +114,8 @@ def continue_command(
     import sys
 
     from seqgan_music import limits
+    from seqgan_music.app.inference import read_model
     from seqgan_music.errors import CheckpointError
-    from seqgan_music.inference import read_model
     from seqgan_music.text.tokenizers import UNK_ID, Vocabulary, split_text
 
     limits.check_count(num, "--num", limits.MAX_SAMPLES, unit="continuations")

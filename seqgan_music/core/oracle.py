@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from seqgan_music.config import GeneratorConfig
-from seqgan_music.models import Generator
+from seqgan_music.core.generator import Generator
 
 PARAM_NAMES = ("embedding", "W_i", "U_i", "b_i", "W_f", "U_f", "b_f", "W_o", "U_o", "b_o",
                "W_c", "U_c", "b_c", "W_out", "b_out")

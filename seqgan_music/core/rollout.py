@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from seqgan_music.config import RolloutConfig
-from seqgan_music.models import Discriminator, Generator, sample_next
+from seqgan_music.core.discriminator import Discriminator
+from seqgan_music.core.generator import Generator, sample_next
 
 Scorer = Callable[[torch.Tensor], torch.Tensor]
 """Maps sequences (R, T) int64 to rewards (R,) float32."""

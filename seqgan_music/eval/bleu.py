@@ -55,6 +55,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from seqgan_music.config import SMOOTHINGS
+
 __all__ = [
     "SMOOTHINGS",
     "BleuReference",
@@ -79,8 +81,8 @@ _FloatArray: TypeAlias = npt.NDArray[np.float64]
 _EPSILON = 0.1
 """Epsilon of NLTK's ``SmoothingFunction().method1`` (its default)."""
 
-SMOOTHINGS = ("method1", "nltk-3.2.1", "none")
-"""Accepted values of ``smoothing`` (see the module docstring)."""
+# SMOOTHINGS: the accepted values of ``smoothing`` (see the module docstring); defined with the
+# configuration, which checks ``train.pg_bleu_smoothing`` against them
 
 _UNK = -1
 """Id of a token (or n-gram) that never occurs in the references."""

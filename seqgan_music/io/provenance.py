@@ -23,7 +23,7 @@ PROVENANCE_KEY = "provenance"
 def git_commit(folder: Path | None = None) -> dict[str, Any] | None:
     """The commit of the git checkout holding `folder` (default: this package's source) and
     whether its tracked files differ from it; None outside a checkout or without git."""
-    source = folder or Path(__file__).resolve().parent.parent
+    source = folder or Path(__file__).resolve().parents[2]  # the checkout holding the package
     if not any((p / ".git").exists() for p in (source, *source.parents)):
         return None
     try:
@@ -57,7 +57,7 @@ def collect(*, preset: str | None, method: str, overrides: list[str] | None,
     import numpy
     import torch
 
-    from seqgan_music import __version__
+    from seqgan_music._version import __version__
 
     args = list(sys.argv if argv is None else argv)
     program = Path(args[0]).name if args else ""
@@ -87,7 +87,7 @@ def collect(*, preset: str | None, method: str, overrides: list[str] | None,
 
 def record(run_dir: Path, entry: dict[str, Any]) -> None:
     """Append `entry` to the run's `run.json` provenance list (atomically)."""
-    from seqgan_music.runs import RUN_MARKER, atomic_write, read_run_marker
+    from seqgan_music.io.runs import RUN_MARKER, atomic_write, read_run_marker
 
     info = read_run_marker(run_dir)
     if info is None:

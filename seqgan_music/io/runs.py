@@ -34,6 +34,7 @@ RUN_MARKER = "run.json"
 RUN_FORMAT = "seqgan-music-run"
 LOCK_NAME = ".lock"
 FINAL_MODEL = "model.safetensors"
+FIGURES_FILE = "figures.json"  # the final evaluation table (`app.train.write_figures`)
 
 
 def file_error(path: Path, error: OSError, action: str = "write") -> FileError:
@@ -66,7 +67,7 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     (Ctrl-C) stays a KeyboardInterrupt even when the writing library wrapped it; an OSError
     (also one a library wrapped) becomes a `FileError` naming `path`.
     """
-    from seqgan_music.safe_io import clean_temporaries
+    from seqgan_music.io.safe_io import clean_temporaries
 
     if path.is_dir():
         raise FileError(f"cannot write {path}: it is a directory", _errno.EISDIR)
@@ -164,7 +165,7 @@ def new_run_dir(root: Path, task: str) -> Path:
 def read_run_marker(run_dir: Path) -> dict[str, Any] | None:
     """The run's `run.json`, or None when there is none or it is not ours (a link, a FIFO or
     anything but a regular file of at most 1 MiB is not ours)."""
-    from seqgan_music.safe_io import read_bytes
+    from seqgan_music.io.safe_io import read_bytes
 
     try:
         info = json.loads(read_bytes(run_dir / RUN_MARKER, limit=1 << 20).decode("utf-8"))
@@ -250,7 +251,7 @@ def latest_run(root: Path, task: str | None = None, finished: bool = False) -> P
 
 def check_not_in_use(run_dir: Path) -> None:
     """Refuse at once (without writing anything) a run another process is training in."""
-    from seqgan_music.safe_io import open_regular
+    from seqgan_music.io.safe_io import open_regular
 
     try:
         handle = open_regular(run_dir / LOCK_NAME)  # never blocks on a FIFO
@@ -375,8 +376,6 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
         path = candidate if candidate.exists() else path / "latest.pt"
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    from seqgan_music.schema import load_error_reason
-
     try:
         with path.open("rb"):
             pass
@@ -452,3 +451,29 @@ class MetricsLog:
         """Every readable record, in order (damaged lines skipped)."""
         parsed = (self._parse(line) for line in self._lines())
         return [record for record in parsed if record is not None]
+
+
+def run_dir_of(path: Path) -> Path:
+    """The run directory of a run directory or of a checkpoint file in its checkpoints/."""
+    return path if path.is_dir() else path.parent.parent
+
+
+def load_error_reason(error: BaseException) -> str:
+    """A one-line reason for a failed safe load, without the library's advice to load unsafely
+    (PyTorch's `weights_only=False`, numpy's `allow_pickle`): that would run the file's code."""
+    text = " ".join(str(error).split())
+    if isinstance(error, (KeyError, IndexError, TypeError, AttributeError)):
+        # the unpickler met a byte that is no pickle opcode (a text file starting with `h`)
+        return "not a plain PyTorch file of tensors (its bytes are no pickle or zip archive)"
+    if "allow_pickle" in text:
+        return ("it holds pickled Python objects besides plain arrays, which seqgan-music never "
+                "loads (they could run code)")
+    if "weights_only" in text or "Weights only load failed" in text:
+        detail = text.split("trusted source.", 1)[-1].split("Check the documentation")[0]
+        detail = detail.split("WeightsUnpickler error:", 1)[-1].strip() or "unreadable"
+        if "global" in detail.lower():
+            return (f"it holds pickled Python objects ({detail.rstrip('.')}), which "
+                    "seqgan-music never loads (they could run code)")
+        return f"not a plain PyTorch file of tensors ({detail.rstrip('.')})"
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+    return first or type(error).__name__

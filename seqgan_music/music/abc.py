@@ -17,8 +17,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from seqgan_music.music.codecs import Melody, abc_key
-from seqgan_music.runs import atomic_write
+from seqgan_music.io.runs import atomic_write
+from seqgan_music.music.keys import abc_key, music21_key, spelled_pitch
+from seqgan_music.music.melody import Melody
 
 UNIT = 0.5  # L:1/8, in quarters
 BARS_PER_LINE = 4
@@ -41,15 +42,11 @@ def _signature_alters(key: tuple[int, str] | None) -> dict[str, int]:
     """Each letter's alteration (-1, 0, +1) in `key`'s signature."""
     if key is None:
         return {}
-    from seqgan_music.music.render import music21_key
-
     return {p.step: int(p.alter) for p in music21_key(key).pitches}
 
 
 def _pitch(pitch: int, key: tuple[int, str] | None, alters: dict[str, int]) -> str:
     """One pitch in ABC: accidental, letter (C = C4, c = C5), octave marks."""
-    from seqgan_music.music.render import spelled_pitch
-
     spelled = spelled_pitch(pitch, key)
     alter = int(spelled.alter)
     accidental = ""

@@ -73,6 +73,8 @@ def parse_form(form: str) -> list[bool]:
 class FormConstraint:
     """Allowed next tokens and metrical positions for rows of `codecs.FormCodec` tokens."""
 
+    num_ids = NUM_IDS  # metrical ids the generator embeds (`core.generator.Generator.position`)
+
     def __init__(self, codec: Any, bars: int | None = None, form: str | None = None,
                  min_bars: int = 8, max_bars: int = 64, phrase: int = 4,
                  limit: int | None = None, strain: int | None = None,

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from seqgan_music.data import cache_dir
 from seqgan_music.errors import ConfigError, DataError, DataWarning
+from seqgan_music.io.downloads import cache_dir
 from seqgan_music.music.readers import MELODY_MODES, Tune, UnusableFile, read_abc, read_midi
 from seqgan_music.music.store import (
     TokenStore,
@@ -239,7 +239,7 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None,
             "coverage": [list(t.coverage) if t.coverage else None for t in tunes]}
     tokens = np.concatenate([t.tokens for t in tunes]) if tunes else np.zeros(0, np.int64)
     try:
-        from seqgan_music.runs import atomic_write
+        from seqgan_music.io.runs import atomic_write
 
         with atomic_write(entry, "wb") as handle:
             np.savez(handle, tokens=tokens.astype(np.uint8), info=np.array(json.dumps(info)))
@@ -521,7 +521,7 @@ def _save_corpus(folder: Path, data: MusicData, staging: Path) -> bool:
     or another process's that finished first). A failure only costs the cache."""
     import shutil
 
-    from seqgan_music.runs import atomic_write
+    from seqgan_music.io.runs import atomic_write
 
     try:
         data.manifest["cache"] = str(folder)

@@ -14,11 +14,11 @@ ending.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 from typing import Any
 
-from seqgan_music.music.codecs import Melody
+from seqgan_music._deprecated import moved_name
+from seqgan_music.music.melody import Melody
 
 MARKS = ("|:", ":|", "[1", "[2", "||")
 # order of marks at one position: a repeat end closes the bar before, then a part boundary,
@@ -135,118 +135,7 @@ def on_downbeats(melody: Melody) -> Melody:
                    + [first + i * bar for i in range(len(lines))], chords=chords, end=end)
 
 
-def written_melody(score: Any, melody: str = "auto") -> Melody:
-    """A music21 score parsed from one ABC tune, as written (repeats not expanded): the melody
-    notes in quarters, meter, bar lines, key, form marks and chord symbols."""
-    import music21
-    import numpy as np
-
-    from seqgan_music.music.codecs import MODE_ALIASES, estimate_key, estimate_mode
-    from seqgan_music.music.readers import UnusableFile
-
-    if isinstance(score, music21.stream.Opus):
-        scores = list(score.scores)
-        if not scores:
-            raise UnusableFile("no notes")
-        score = scores[0]
-    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
-    voices = []
-    for part in parts:
-        notes = []
-        for element in part.flatten().notes:
-            if isinstance(element, music21.harmony.ChordSymbol):
-                continue
-            start = float(element.getOffsetInHierarchy(part))
-            stop = start + float(element.quarterLength)
-            pitches = [p.midi for p in element.pitches]
-            if pitches and stop > start:
-                notes.append((start, stop, max(pitches)))
-        if notes:
-            voices.append((part, notes))
-    if not voices:
-        raise UnusableFile("no notes")
-    if melody == "highest" and len(voices) > 1:
-        part, notes = voices[0][0], sorted(n for _, v in voices for n in v)
-    else:
-        part, notes = max(voices, key=lambda v: float(np.mean([n[2] for n in v[1]])))
-    signatures = list(score.recurse().getElementsByClass(music21.meter.TimeSignature))
-    meter = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
-    key = None
-    modal = False  # the K: field names a mode other than major or minor (K:Edor, K:Dmix)
-    signatures = list(score.recurse().getElementsByClass(music21.key.KeySignature))
-    for found in signatures[:1]:
-        if isinstance(found, music21.key.Key):
-            mode = MODE_ALIASES.get(str(found.mode).lower(), "major")
-            key, modal = (found.tonic.pitchClass, mode), mode not in ("major", "minor")
-        else:
-            key = ((found.sharps * 7) % 12, "major")
-    bars: list[float] = []
-    form: list[tuple[float, str]] = []
-    end = 0.0
-    for measure in part.getElementsByClass(music21.stream.Measure):
-        start = float(measure.offset)
-        stop = start + float(measure.duration.quarterLength)
-        end = max(end, stop)
-        bars.append(start)
-        left, right = measure.leftBarline, measure.rightBarline
-        if isinstance(left, music21.bar.Repeat) and left.direction == "start":
-            form.append((start, "|:"))
-        elif left is not None and left.type in ("double", "final", "light-heavy"):
-            form.append((start, "||"))
-        if isinstance(right, music21.bar.Repeat) and right.direction == "end":
-            form.append((stop, ":|"))
-        elif right is not None and right.type in ("double", "final", "light-heavy"):
-            form.append((stop, "||"))
-        for spanner in measure.getSpannerSites():
-            if isinstance(spanner, music21.spanner.RepeatBracket) and spanner.isFirst(measure):
-                number = str(spanner.number or "").split(",")[0].strip()
-                if number in ("1", "2"):
-                    form.append((start, f"[{number}"))
-    chords = []
-    for symbol in part.flatten().getElementsByClass(music21.harmony.ChordSymbol):
-        figure = str(getattr(symbol, "figure", "") or "")
-        if figure:
-            chords.append((float(symbol.getOffsetInHierarchy(part)), figure))
-    end = max(end, max(n[1] for n in notes))
-    if not bars:
-        bar = meter[0] * 4.0 / meter[1]
-        bars = [i * bar for i in range(int(end / bar) + 1)]
-    bars = [b for b in bars if b < end - _EPS]
-    form = [(p, m) for p, m in sorted_marks(form) if not (m == "||" and p >= end - _EPS
-                                                             and any(q >= end - _EPS and n == ":|"
-                                                                     for q, n in form))]
-    # A K: of major or minor is often a modal tune written with its signature (K:G for A
-    # dorian): the last note says which degree is the tonic (`codecs.estimate_mode`), when the
-    # tune ends in the signature it starts in. A K: that names a mode is kept as written.
-    if key is None:
-        key = estimate_key(notes)
-    elif not modal and len({found.sharps for found in signatures}) == 1:
-        key = estimate_mode(notes, key)
-    return Melody(notes, meter, bars, key, end, form=_dedupe(form), chords=chords)
-
-
-def _dedupe(form: list[tuple[float, str]]) -> list[tuple[float, str]]:
-    seen: set[tuple[float, str]] = set()
-    out = []
-    for position, mark in form:
-        item = (round(position, 6), mark)
-        if item not in seen:
-            seen.add(item)
-            out.append((position, mark))
-    return out
-
-
-def parse_abc_written(text: str, melody: str = "auto") -> Melody:
-    """One ABC tune's text (header included) as a written `Melody` with its form marks."""
-    import music21
-
-    from seqgan_music.music.readers import UnusableFile, check_abc_tune
-
-    text = check_abc_tune(text)  # refuses what would make music21 work without end
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            score: Any = music21.converter.parseData(text, format="abc")
-    except Exception as error:  # music21's ABC handler raises many types on bad input
-        raise UnusableFile(f"unparseable ABC ({type(error).__name__})") from None
-    return written_melody(score, melody)
+def __getattr__(name: str) -> Any:
+    """Names that moved to `music.readers` keep working until 0.3
+    (`seqgan_music._deprecated`)."""
+    return moved_name(__name__, name)

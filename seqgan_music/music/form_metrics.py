@@ -132,7 +132,7 @@ def _repeats(items: Sequence[Any]) -> int:
 
 def tune_form(melody: Any) -> TuneForm:
     """The form figures of one played melody (see the module docstring)."""
-    from seqgan_music.music.codecs import estimate_key
+    from seqgan_music.music.keys import estimate_key
 
     notes = sorted(melody.notes)
     out = TuneForm(length_bars=float(melody.length) / melody.bar_length())

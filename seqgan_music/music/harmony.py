@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from seqgan_music.music.codecs import FLAT_NAMES, NOTE_NAMES, Melody, key_sharps
+from seqgan_music.music.keys import FLAT_NAMES, KEY_TONICS, NOTE_NAMES, key_sharps
+from seqgan_music.music.melody import Melody
 
 QUALITIES = {"": (0, 4, 7), "m": (0, 3, 7), "7": (0, 4, 7, 10)}
 MINOR_LIKE = ("minor", "dorian", "phrygian", "locrian")
@@ -41,8 +42,6 @@ def family(mode: str) -> str:
 
 def parse_chord(name: str) -> tuple[int, str] | None:
     """'G' -> (7, ''), 'F#m' -> (6, 'm'), 'D7' -> (2, '7'); None for what is not one of these."""
-    from seqgan_music.music.codecs import KEY_TONICS
-
     text = name.strip().split("/")[0]
     if not text or text[0].upper() not in "ABCDEFG":
         return None

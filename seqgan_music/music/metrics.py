@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from seqgan_music.bleu import BleuReference
+from seqgan_music.eval.bleu import BleuReference
 from seqgan_music.music.tokens import LOWEST_PITCH, REST
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
@@ -163,7 +163,7 @@ def melody_statistics(melodies: list[Any], whole_tunes: bool = True) -> dict[str
     shares (`len_<class>` over all notes), and with `whole_tunes`: ends_on_tonic (share of
     tunes whose last note is the tonic of their estimated key) and ended (share that end).
     """
-    from seqgan_music.music.codecs import estimate_key
+    from seqgan_music.music.keys import estimate_key
 
     ranges, classes, entropies, scales, rests = [], [], [], [], []
     pairs = repeated = 0

@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 
 from seqgan_music.errors import ConfigError
-from seqgan_music.music.codecs import abc_key
+from seqgan_music.io.runs import atomic_path, atomic_write
+from seqgan_music.music.abc import write_abc
+from seqgan_music.music.form import on_downbeats
+from seqgan_music.music.harmony import QUALITIES, chord_at, parse_chord
+from seqgan_music.music.keys import abc_key, music21_key, relative_major, spelled_pitch
 from seqgan_music.music.tokens import (
     HIGHEST_PITCH,
     LOWEST_PITCH,
@@ -25,7 +29,6 @@ from seqgan_music.music.tokens import (
     token_name,
     tokens_to_notes,
 )
-from seqgan_music.runs import atomic_path, atomic_write
 
 DEFAULT_TEMPO = 150.0
 DEFAULT_VELOCITY = 90  # the Nottingham MIDI files' velocity
@@ -309,8 +312,6 @@ def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, prog
     instrument = pretty_midi.Instrument(program=program, name="melody")
     backing = pretty_midi.Instrument(program=accompaniment or 0, name="accompaniment")
     offset = 0.0
-    from seqgan_music.music.form import on_downbeats
-
     for index, written in enumerate(melodies):
         melody = on_downbeats(written)  # bar lines written by the model keep the downbeat
         bar = melody.bar_length()
@@ -373,8 +374,6 @@ def accompany(melody: Any) -> list[tuple[float, float, int, int]]:
     symbols: `accompaniment_pattern` bar by bar from the first chord to the melody's end, the
     bass on the chord's root (or fifth) in the octave below C3, the chord's tones closed above
     G3; a chord stab lasts two thirds of its beat."""
-    from seqgan_music.music.harmony import QUALITIES, chord_at, parse_chord
-
     chords = sorted(melody.chords)
     if not chords or not melody.notes:
         return []
@@ -410,8 +409,6 @@ def accompany(melody: Any) -> list[tuple[float, float, int, int]]:
 def write_melody_abc(melody: Any, path: Path, title: str = "", tempo: float | None = None
                      ) -> Path:
     """ABC of a decoded melody (`abc.write_abc`: key with its mode, repeats, chord symbols)."""
-    from seqgan_music.music.abc import write_abc
-
     return write_abc(melody, path, [title or path.stem], tempo)
 
 
@@ -419,54 +416,10 @@ def midi_key(key: tuple[int, str]) -> int:
     """pretty_midi's key number (0-11 major, 12-23 minor) of `key`'s signature: a mode on a
     minor-like tonic (dorian, phrygian, locrian) as its signature's minor key, else as its
     major key (E dorian -> B minor, D mixolydian -> G major)."""
-    from seqgan_music.music.codecs import relative_major
-
     major = relative_major(key)
     if key[1] in ("minor", "dorian", "phrygian", "locrian"):
         return (major + 9) % 12 + 12
     return major
-
-
-def music21_key(key: tuple[int, str]) -> Any:
-    """A music21 Key with `key`'s tonic (spelled as its signature spells it) and mode."""
-    import music21
-
-    from seqgan_music.music.codecs import tonic_name
-
-    return music21.key.Key(tonic_name(key).replace("b", "-"), key[1])
-
-
-def spelled_pitch(pitch: int, key: tuple[int, str] | None) -> Any:
-    """A music21 Pitch for a MIDI number, spelled in `key` (its scale's names; chromatic notes
-    with sharps in sharp keys, flats in flat keys)."""
-    import music21
-
-    from seqgan_music.music.codecs import key_sharps
-
-    base = music21.pitch.Pitch(midi=int(pitch))
-    if key is None:
-        return base
-    sharps = key_sharps(key)
-    scale = music21_key(key).pitches
-    scale_names = {p.name for p in scale}
-    if key[1] == "minor":  # the raised sixth and seventh (melodic and harmonic minor)
-        scale_names |= {scale[5].transpose("A1").name, scale[6].transpose("A1").name}
-    candidates = [base]
-    for other in (base.getLowerEnharmonic(inPlace=False),
-                  base.getHigherEnharmonic(inPlace=False)):
-        if other is not None and (other.accidental is None or abs(other.accidental.alter) <= 1):
-            candidates.append(other)
-    for candidate in candidates:
-        if candidate.name in scale_names:
-            return candidate
-    for candidate in candidates:  # a chromatic note: naturals stay, else the signature's way
-        if candidate.accidental is None or candidate.accidental.alter == 0:
-            return candidate
-    wanted = "-" if sharps < 0 else "#"
-    for candidate in candidates:
-        if wanted in candidate.name:
-            return candidate
-    return base
 
 
 def chord_symbol(name: str) -> Any:

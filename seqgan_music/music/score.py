@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from seqgan_music.errors import ConfigError
-from seqgan_music.runs import atomic_write
+from seqgan_music.io.runs import atomic_write
 
 PAGE_WIDTH = 2100  # Verovio units (tenths of a staff space x 10); with SCALE, ~ 840 px wide
 SCALE = 40

@@ -344,7 +344,7 @@ def launch(nproc: int, argv: list[str]) -> None:
 
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # one line of ours
     if not os.environ.get("OMP_NUM_THREADS"):  # else torchrun gives every process 1 thread
-        from seqgan_music.threads import available_cpus
+        from seqgan_music.runtime.threads import available_cpus
 
         os.environ["OMP_NUM_THREADS"] = str(max(1, available_cpus() // nproc))  # cores / N
     args = get_args_parser().parse_args(

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqgan_music import safe_io
 from seqgan_music.errors import CheckpointError, ConfigError, SeqganMusicError
+from seqgan_music.io import safe_io
 
 PREVIEW_SECONDS = 40.0  # a run's sample file holds 100 tunes back to back: play the opening
 CURVE_RECORDS = 5000  # metrics.jsonl records sent to the page at most
@@ -49,8 +49,8 @@ def warm_up() -> None:
     page's first tune is as quick as the next ones; run in the background at start-up."""
     import pretty_midi  # noqa: F401
 
-    import seqgan_music.inference  # noqa: F401
-    import seqgan_music.music.compose  # noqa: F401
+    import seqgan_music.app.compose  # noqa: F401
+    import seqgan_music.app.inference  # noqa: F401
     import seqgan_music.music.render  # noqa: F401
 
 
@@ -104,7 +104,7 @@ def train_defaults() -> dict[str, str]:
 
 
 def methods() -> list[str]:
-    from seqgan_music.training import METHODS
+    from seqgan_music.config import METHODS
 
     return list(METHODS)
 
@@ -119,8 +119,8 @@ def compose_tunes(*, model: Path, folder: Path, num: int, length: int | None,
     notes back."""
     import warnings
 
+    from seqgan_music.app.compose import ComposeOptions, compose
     from seqgan_music.errors import DataWarning
-    from seqgan_music.music.compose import ComposeOptions, compose
 
     options = ComposeOptions(out=folder / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
@@ -158,7 +158,7 @@ def write_musicxml(*, model: Path, out: Path, length: int | None, temperature: f
                    ) -> Path:
     """The MusicXML of tune `index` (from 1) of a compose call: the same call again (same seed,
     same tunes) with MusicXML asked for, so the studio never converts music itself."""
-    from seqgan_music.music.compose import ComposeOptions, compose
+    from seqgan_music.app.compose import ComposeOptions, compose
 
     options = ComposeOptions(out=out / "tune.mid", model=model, num=num, length=length,
                              temperature=temperature, seed=seed, primer=primer, tempo=tempo,
@@ -230,7 +230,7 @@ def synth_label(synth: str) -> dict[str, Any]:
 
 def run_state(run_dir: Path) -> str:
     """running (a process holds its lock), finished, or interrupted."""
-    from seqgan_music.runs import check_not_in_use, is_finished
+    from seqgan_music.io.runs import check_not_in_use, is_finished
 
     try:
         check_not_in_use(run_dir)
@@ -240,21 +240,21 @@ def run_state(run_dir: Path) -> str:
 
 
 def is_run(path: Path) -> bool:
-    from seqgan_music.runs import is_run_dir
+    from seqgan_music.io.runs import is_run_dir
 
     return is_run_dir(path)
 
 
 def run_task(run_dir: Path) -> str:
     """The task a run directory was trained on (its marker, else its folder's name)."""
-    from seqgan_music.runs import read_run_marker
+    from seqgan_music.io.runs import read_run_marker
 
     return str((read_run_marker(run_dir) or {}).get("task") or run_dir.parent.name)
 
 
 def find_runs(root: Path) -> list[Path]:
     """Every run directory `root/<task>/<stamp>` (newest first), links out of `root` skipped."""
-    from seqgan_music.runs import is_run_dir
+    from seqgan_music.io.runs import is_run_dir
 
     if not root.is_dir():
         return []
@@ -271,7 +271,7 @@ def find_runs(root: Path) -> list[Path]:
 
 
 def _created(run_dir: Path) -> str:
-    from seqgan_music.runs import read_run_marker
+    from seqgan_music.io.runs import read_run_marker
 
     marker = read_run_marker(run_dir) or {}
     return str(marker.get("created") or "")
@@ -288,8 +288,8 @@ def _first_method(run_dir: Path) -> str:
 
 def run_summary(root: Path, run_dir: Path, presets: dict[str, str]) -> dict[str, Any]:
     """One line of the runs table."""
-    from seqgan_music.provenance import recorded_preset
-    from seqgan_music.runs import FINAL_MODEL, read_run_marker
+    from seqgan_music.io.provenance import recorded_preset
+    from seqgan_music.io.runs import FINAL_MODEL, read_run_marker
 
     marker = read_run_marker(run_dir) or {}
     rel = run_dir.relative_to(root).as_posix()
@@ -303,7 +303,7 @@ def run_summary(root: Path, run_dir: Path, presets: dict[str, str]) -> dict[str,
 
 def run_detail(root: Path, run_dir: Path, presets: dict[str, str]) -> dict[str, Any]:
     """A run's summary, figures, learning curves, samples and training log tail."""
-    from seqgan_music.runs import MetricsLog
+    from seqgan_music.io.runs import MetricsLog
 
     detail = run_summary(root, run_dir, presets)
     try:

@@ -49,8 +49,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from seqgan_music import safe_io
 from seqgan_music.errors import ConfigError, DataError, SeqganMusicError
+from seqgan_music.io import safe_io
 from seqgan_music.studio import adapter, validation
 from seqgan_music.studio.jobs import TrainingJobs
 

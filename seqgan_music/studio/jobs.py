@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqgan_music import safe_io
 from seqgan_music.errors import ConfigError
+from seqgan_music.io import safe_io
 from seqgan_music.studio import adapter
 
 # "MLE pre-training 2/4  G loss 7.866  NLL valid 8.043  elapsed 0:07  ETA 0:07"
@@ -192,7 +192,7 @@ class TrainingJobs:
         if code is not None and run_dir is not None and not job.copied:
             job.copied = True
             with suppress(OSError):  # replaces a link there, never writes through it
-                from seqgan_music.runs import atomic_write
+                from seqgan_music.io.runs import atomic_write
 
                 with atomic_write(run_dir / "train.log", "wb") as handle:
                     handle.write(safe_io.read_bytes(job.log))

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import typer
 
     from seqgan_music.config import ExperimentConfig
-    from seqgan_music.training import Corpus
+    from seqgan_music.trainer.loop import Corpus
 
 ENTRY_POINT_GROUP = "seqgan_music.tasks"
 # How every table, plot and progress line names a figure (JSON and CSV keep the machine names);
@@ -182,7 +182,7 @@ class Task:
 
     def export(self, tokens: torch.Tensor, spec: dict[str, Any], path: Path) -> list[Path]:
         """Write samples (N, T) to `path` (text by default); returns the files written."""
-        from seqgan_music.runs import atomic_write
+        from seqgan_music.io.runs import atomic_write
 
         with atomic_write(path) as handle:
             handle.write("".join(line + "\n" for line in self.decode(tokens, spec)))

@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     import torch
 
     from seqgan_music.config import ExperimentConfig
-    from seqgan_music.data import Archive
+    from seqgan_music.io.downloads import Archive
     from seqgan_music.music.codecs import Codec
-    from seqgan_music.training import Corpus
+    from seqgan_music.trainer.loop import Corpus
 
 NOTTINGHAM_COMMIT = "0992bb6cd864f6d4b90d6663e08c0ef53ffaa08f"
 NOTTINGHAM_HOME = "https://github.com/jukedeck/nottingham-dataset"
@@ -54,7 +54,7 @@ EVALUATION_OPTIONS = ("bleu_references", "mse")
 
 def nottingham_archive() -> Archive:
     """The jukedeck Nottingham archive, pinned, with the sums of the files we keep."""
-    from seqgan_music.data import Archive, read_sums
+    from seqgan_music.io.downloads import Archive, read_sums
 
     sums = resources.files("seqgan_music.music").joinpath("sums/nottingham.sha256")
     return Archive("nottingham", NOTTINGHAM_URLS, read_sums(sums.read_text(encoding="utf-8")),
@@ -114,7 +114,7 @@ class MusicTask(Task):
         from seqgan_music.music.corpus import MusicOptions, build_music_corpus
         from seqgan_music.music.metrics import PAPER_FIGURES, music_evaluator
         from seqgan_music.music.tokens import VOCAB_SIZE
-        from seqgan_music.training import Corpus
+        from seqgan_music.trainer.loop import Corpus
 
         options = MusicOptions.from_options(config.task_options,
                                             (*self.extra_options, *EVALUATION_OPTIONS))
@@ -158,7 +158,8 @@ class MusicTask(Task):
         notes)."""
         from dataclasses import replace
 
-        from seqgan_music.music.codecs import codec_from_spec, estimate_key, estimate_mode
+        from seqgan_music.music.codecs import codec_from_spec
+        from seqgan_music.music.keys import estimate_key, estimate_mode
         from seqgan_music.music.render import melodies_to_midi, tokens_to_midi, write_midi
 
         codec = codec_from_spec(spec.get("codec"), spec)
@@ -192,7 +193,7 @@ class NottinghamTask(MusicTask):
         return f"--data DIR, $SEQGAN_MUSIC_DATA/nottingham, or the cache ({NOTTINGHAM_HOME})"
 
     def _found(self) -> Path | None:
-        from seqgan_music.data import cache_dir, is_complete
+        from seqgan_music.io.downloads import cache_dir, is_complete
 
         root = data_root()
         if root is not None and (root / "nottingham").is_dir():
@@ -216,7 +217,7 @@ class NottinghamTask(MusicTask):
         return [found], "Nottingham (jukedeck)"
 
     def download(self, force: bool = False, progress: Any = None) -> Path:
-        from seqgan_music.data import download_archive
+        from seqgan_music.io.downloads import download_archive
 
         return download_archive(nottingham_archive(), force=force, progress=progress)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seqgan_music.data import sha256_file
 from seqgan_music.errors import ConfigError, DataError
+from seqgan_music.io.downloads import sha256_file
 from seqgan_music.tasks import (
     Task,
     TaskOption,
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from seqgan_music.config import ExperimentConfig
-    from seqgan_music.oracle import OracleLSTM
-    from seqgan_music.training import Corpus, Reporter
+    from seqgan_music.core.oracle import OracleLSTM
+    from seqgan_music.trainer.loop import Corpus, Reporter
 
 # The paper's "Random" (10.310) sits beside both first rows: uniform tokens score about 11.42
 # under the official oracle, G after one MLE epoch about 10.3 (the official log's first point,
@@ -70,7 +70,7 @@ def find_oracle_params(explicit: str | Path | None) -> Path | None:
 def load_oracle(config: ExperimentConfig, params: str | Path | None = None
                 ) -> tuple[OracleLSTM, dict[str, Any]]:
     """The oracle for `config` and a description of it (saved as the task spec)."""
-    from seqgan_music.oracle import OracleLSTM
+    from seqgan_music.core.oracle import OracleLSTM
 
     options = config.task_options
     unknown = sorted(set(options) - set(TASK_OPTIONS))
@@ -82,7 +82,7 @@ def load_oracle(config: ExperimentConfig, params: str | Path | None = None
         try:
             oracle = OracleLSTM.from_npz(path)
         except (OSError, ValueError, KeyError) as error:
-            from seqgan_music.schema import load_error_reason
+            from seqgan_music.io.runs import load_error_reason
 
             raise DataError(f"oracle parameters {path} cannot be read: "
                             f"{load_error_reason(error)}") from None
@@ -142,7 +142,7 @@ def oracle_corpus(config: ExperimentConfig, oracle: OracleLSTM, spec: dict[str, 
     """Train/valid/test oracle samples (seeded) and the NLL-oracle evaluator."""
     import torch
 
-    from seqgan_music.training import Corpus
+    from seqgan_music.trainer.loop import Corpus
 
     options = config.task_options
     rng = torch.Generator().manual_seed(config.seed)
@@ -283,8 +283,8 @@ def run_benchmark(
     """
     import torch
 
-    from seqgan_music.runs import load_checkpoint, new_run_dir, run_lock
-    from seqgan_music.training import Trainer, resolve_device
+    from seqgan_music.io.runs import load_checkpoint, new_run_dir, run_lock
+    from seqgan_music.trainer.loop import Trainer, resolve_device
 
     started = time.perf_counter()
     unknown = [m for m in methods if m not in METHOD_LABELS]
@@ -311,7 +311,7 @@ def run_benchmark(
         distinct["random"] = len(torch.unique(uniform, dim=0))
         # G after one MLE epoch: the first point of the MLE learning curve (same seed and data
         # order as the MLE run), most likely what the paper's "Random" row reports.
-        from seqgan_music.training import mle_epoch
+        from seqgan_music.core.steps import mle_epoch
 
         first = Trainer(config, corpus, method="mle")
         t = config.train
@@ -448,7 +448,7 @@ def format_table(result: BenchmarkResult) -> str:
 
 def write_benchmark(result: BenchmarkResult, config: ExperimentConfig, out_dir: Path) -> None:
     """table.md, table.json, curves.csv and curves.png, each written atomically."""
-    from seqgan_music.runs import atomic_write
+    from seqgan_music.io.runs import atomic_write
 
     with atomic_write(out_dir / "table.md") as handle:
         handle.write(f"Oracle: {result.oracle['label']}\n\n{format_table(result)}\n")
@@ -473,7 +473,7 @@ def plot_curves(result: BenchmarkResult, path: Path) -> None:
 
     import matplotlib.pyplot as plt
 
-    from seqgan_music.runs import atomic_write
+    from seqgan_music.io.runs import atomic_write
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     start = [(c["epoch"], c["nll_oracle"]) for c in result.curves if c["method"] == "mle"]

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     import torch
 
     from seqgan_music.config import ExperimentConfig
-    from seqgan_music.data import RemoteFile
+    from seqgan_music.io.downloads import RemoteFile
     from seqgan_music.text.tokenizers import Vocabulary
-    from seqgan_music.training import Corpus
+    from seqgan_music.trainer.loop import Corpus
 
 TEXYGEN = "https://raw.githubusercontent.com/geek-ai/Texygen/3104e22ac75f3cc2070da2bf5e2da6d2bef149ad"
 OBAMA = "https://raw.githubusercontent.com/samim23/obama-rnn/10248ee07440125e1e3ea3bd07f4b3b4b6b54131"
@@ -54,7 +54,7 @@ CHINESE_PUNCTUATION = re.compile(r"[，。、；：？！,.;:?!\s]")
 
 def _remote(url: str, path: str, sha256: str | None = None, blob: str | None = None
             ) -> RemoteFile:
-    from seqgan_music.data import RemoteFile
+    from seqgan_music.io.downloads import RemoteFile
 
     return RemoteFile(url, path, sha256, blob)
 
@@ -138,7 +138,7 @@ class TextTask(Task):
         return None
 
     def _folder(self) -> Path | None:
-        from seqgan_music.data import cache_dir, is_complete
+        from seqgan_music.io.downloads import cache_dir, is_complete
 
         root = data_root()
         if root is not None and (root / self.folder).is_dir():
@@ -185,8 +185,8 @@ class TextTask(Task):
         return {role: folder / rel for role, rel in self.files.items()}
 
     def download(self, force: bool = False, progress: Any = None) -> Path:
-        from seqgan_music.data import download_files
         from seqgan_music.errors import DataWarning
+        from seqgan_music.io.downloads import download_files
 
         if not self.remote_files():
             raise DataError(f"task {self.name} has no public download; pass --data")
@@ -224,7 +224,7 @@ class TextTask(Task):
         import torch
 
         from seqgan_music.text.tokenizers import Vocabulary
-        from seqgan_music.training import Corpus
+        from seqgan_music.trainer.loop import Corpus
 
         options = self.options(config)
         train, valid, test, label = self.texts(options, data)
@@ -260,8 +260,8 @@ def text_evaluator(vocab: Vocabulary, test: Any, orders: tuple[int, ...], self_b
     """BLEU-n (each order) against the whole `references` split ("test" or "train") as `bleuN`,
     against the other split as `bleuN_train` / `bleuN_test` (when `train` is given), and
     Self-BLEU when asked."""
-    from seqgan_music.bleu import BleuReference
-    from seqgan_music.bleu import self_bleu as self_bleu_score
+    from seqgan_music.eval.bleu import BleuReference
+    from seqgan_music.eval.bleu import self_bleu as self_bleu_score
 
     def table(rows: Any) -> BleuReference:
         stripped = [vocab.strip(row) for row in rows]

@@ -46,7 +46,7 @@ class ScalesTask(Task):
     def prepare(self, config: Any, data: Path | None = None) -> Any:
         import torch
 
-        from seqgan_music.training import Corpus
+        from seqgan_music.trainer.loop import Corpus
 
         rng = torch.Generator().manual_seed(config.seed)
         steps = torch.randint(-1, 2, (600, config.data.seq_len), generator=rng)
