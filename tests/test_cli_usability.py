@@ -248,7 +248,7 @@ def test_tasks_keeps_the_download_hint_whole_at_80_columns() -> None:
 
 
 def test_oracle_table_is_rich_on_a_terminal_with_the_figure_labels() -> None:
-    from seqgan_music.cli.app import _oracle_table
+    from seqgan_music.cli.train import _oracle_table
     from seqgan_music.tasks import FIGURE_LABELS
     from seqgan_music.tasks.oracle import BenchmarkResult
 
@@ -283,7 +283,7 @@ def test_download_progress_in_logs_is_plain_lines(monkeypatch: pytest.MonkeyPatc
                                                   tmp_path: Path) -> None:
     import importlib
 
-    cli_app = importlib.import_module("seqgan_music.cli.app")  # the module, not the Typer app
+    cli_app = importlib.import_module("seqgan_music.cli.train")  # the module, not the Typer app
 
     class Fake:
         def download(self, force: bool, progress: object) -> Path:
