@@ -636,7 +636,7 @@ def test_listing_routes_answer_while_composes_are_queued(studio_client: Any,
     import threading
 
     from seqgan_music.studio import adapter
-    from seqgan_music.studio.app import MAX_QUEUED
+    from seqgan_music.studio.state import MAX_QUEUED
 
     studio = studio_client.studio
     release = threading.Event()

@@ -40,7 +40,8 @@ def serve(runs: Path = Path("runs"), host: str = "127.0.0.1", port: int = DEFAUL
     """Run the studio until Ctrl-C; prints the URL (with its token) and opens it."""
     import uvicorn
 
-    from seqgan_music.studio.app import LOOPBACK, Studio, create_app
+    from seqgan_music.studio.app import create_app
+    from seqgan_music.studio.state import LOOPBACK, Studio
 
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port {port} is invalid; expected 0..65535 (0: any free port)")

@@ -1,4 +1,8 @@
-"""The studio's web application (`create_app`): routes, the security gate, uploads, SSE.
+"""The studio's web application (`create_app`): its routes, uploads and SSE, behind the gate.
+
+The parts: `state` (one launch's `Studio`), `gate` (the checks before any route), `files`
+(which files a request may name), `validation` (JSON bodies), `adapter` (the library calls),
+`jobs` (training in a child process).
 
 Everything the page does is a JSON call into `adapter` (compose, runs, tasks) or `jobs`
 (training in a child process). The gate (`Gate`) turns away, before any route runs, a request
@@ -20,17 +24,8 @@ up. See docs/security.md.
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
-import secrets
-import shutil
 import sys
-import tempfile
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -41,271 +36,40 @@ from starlette.responses import (
     FileResponse,
     HTMLResponse,
     JSONResponse,
-    RedirectResponse,
     Response,
     StreamingResponse,
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seqgan_music.errors import ConfigError, DataError, SeqganMusicError
-from seqgan_music.io import safe_io
 from seqgan_music.studio import adapter, validation
-from seqgan_music.studio.jobs import TrainingJobs
+from seqgan_music.studio.files import (
+    MAX_ID,
+    PRIMER_BYTES,
+    UPLOAD_KINDS,
+    check_upload,
+    clean_name,
+    guarded,
+    media_type,
+    model_path,
+    primer_path,
+    run_path,
+    safe_child,
+    static_dir,
+)
+from seqgan_music.studio.gate import Gate, refuse
+from seqgan_music.studio.state import ComposedTune, Refused, Studio
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-PRIMER_BYTES = 1 << 20  # 1 MiB: thousands of bars of MIDI or ABC
-MODEL_BYTES = 64 << 20
-UPLOAD_KINDS = {"primer": ((".mid", ".midi", ".abc"), PRIMER_BYTES),
-                "model": ((".safetensors", ".pt"), MODEL_BYTES)}
 MAX_LENGTH = 1024  # steps per tune from the page (the CLI allows more; the page stays quick)
 MAX_TUNES = 8
 MAX_UPLOADS = 32  # uploads kept per launch
 UPLOAD_TOTAL = 256 << 20  # bytes of all uploads kept per launch
-MAX_QUEUED = 4  # composes and renderings waiting or running; more are answered 503
-MAX_ID = 512  # characters of a run id, a model id or a file name from the page
 RUN_FILE_BYTES = 256 << 20  # a run file served at most (a text model of ~60 M parameters)
 JSON_TYPES = ("application/json",)
-SAFE_METHODS = ("GET", "HEAD")
-
-
-class Refused(Exception):
-    """A request the studio answers with a clear message and a 4xx status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def static_dir() -> Path:
-    return Path(str(resources.files("seqgan_music").joinpath("studio").joinpath("static")))
-
-
-@dataclass
-class ComposedTune:
-    id: str
-    tune: adapter.Tune
-    options: dict[str, Any]
-    index: int  # which tune of its compose call, from 1
-    num: int
-    musicxml: Path | None = None
-
-
-@dataclass
-class Studio:
-    """The state of one studio launch: token, folders, uploads, composed tunes, training."""
-
-    runs: Path
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    hosts: tuple[str, ...] = LOOPBACK  # Host header names accepted; empty: any (--host 0.0.0.0)
-    work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="seqgan-studio-")))
-    train_overrides: list[str] = field(default_factory=list)
-    uploads: dict[str, tuple[str, Path]] = field(default_factory=dict)  # id -> (kind, path)
-    tunes: dict[str, ComposedTune] = field(default_factory=dict)
-    counter: int = 0
-    # Cookies are shared by every port of a host: a name per launch keeps two studios apart.
-    cookie: str = field(default_factory=lambda: f"seqgan_studio_{secrets.token_hex(4)}")
-    compose_lock: threading.Lock = field(default_factory=threading.Lock)
-    # sent by the page in X-Studio-CSRF on every POST; never in a cookie
-    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    uploaded_bytes: int = 0
-    jobs: TrainingJobs = field(init=False)
-    pool: ThreadPoolExecutor = field(init=False)  # composes and renderings, one at a time
-    queued: int = 0  # calls in `pool`, waiting or running
-    queue_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self.jobs = TrainingJobs(self.runs, self.work, self.train_overrides)
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="studio-work")
-
-    async def work_slot(self, call: Callable[[], Any]) -> Any:
-        """Run blocking work (compose, MusicXML, previews) in the studio's own pool, so the
-        listing routes, on asyncio's default pool, never wait behind it; 503 when
-        `MAX_QUEUED` calls are already waiting or running."""
-        with self.queue_lock:
-            if self.queued >= MAX_QUEUED:
-                raise Refused(503, f"the studio is busy with {self.queued} composes or "
-                              "renderings; try again when they are done")
-            self.queued += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, call)
-        finally:
-            with self.queue_lock:
-                self.queued -= 1
-
-    def next_id(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}"
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.jobs.close()
-        shutil.rmtree(self.work, ignore_errors=True)
-
-
-# The gate ------------------------------------------------------------------------------------
-
-def _host_name(header: str) -> str:
-    if header.startswith("["):  # [::1]:8000
-        return header[1:].split("]", 1)[0]
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
-class Gate:
-    """Host-header check and launch token on every request (see the module docstring)."""
-
-    def __init__(self, app: ASGIApp, studio: Studio) -> None:
-        self.app = app
-        self.studio = studio
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        host = _host_name(request.headers.get("host", "")).lower()
-        if self.studio.hosts and host not in self.studio.hosts:
-            await _refuse(403, f"Host {host or '(none)'} is not this studio's address; open "
-                          "the URL the studio printed")(scope, receive, send)
-            return
-        foreign = cross_origin(request)
-        if foreign:
-            await _refuse(403, foreign)(scope, receive, send)
-            return
-        offered = (request.query_params.get("token") or request.headers.get("x-studio-token")
-                   or request.cookies.get(self.studio.cookie) or "")
-        if not _same(offered, self.studio.token):
-            await _refuse(401, "this studio needs its launch token: open the full URL the "
-                          "`seqgan-music studio` command printed")(scope, receive, send)
-            return
-        if request.method not in SAFE_METHODS and not (
-                _same(request.headers.get("x-studio-csrf", ""), self.studio.csrf)
-                or _same(request.headers.get("x-studio-token", ""), self.studio.token)):
-            # A cookie (or a token in the address) alone never changes anything: a page on
-            # another port of this host gets the cookie, but cannot set this header.
-            await _refuse(403, "this request lacks the studio's X-Studio-CSRF header; use the "
-                          "studio's own page")(scope, receive, send)
-            return
-        if request.query_params.get("token") and request.method == "GET" \
-                and not scope["path"].startswith("/api/"):
-            # First visit: keep the token in a cookie and drop it from the address bar.
-            response = RedirectResponse(local_path(scope["path"]), status_code=303)
-            response.set_cookie(self.studio.cookie, self.studio.token, httponly=True,
-                                samesite="strict")
-            await response(scope, receive, send)
-            return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        except Exception as error:  # a bug or a surprise: one line, never a traceback, server up
-            print(f"studio: {scope['path']}: {type(error).__name__}: {error}", file=sys.stderr)
-            if not started:
-                await _refuse(500, f"the studio could not do that ({type(error).__name__}: "
-                              f"{error})")(scope, receive, send)
-
-
-def _refuse(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-def _same(offered: str, expected: str) -> bool:
-    return bool(offered) and secrets.compare_digest(offered.encode("utf-8", "replace"),
-                                                    expected.encode())
-
-
-def cross_origin(request: Request) -> str | None:
-    """Why a request comes from another origin (and is refused), or None.
-
-    Browsers say where a request comes from: `Sec-Fetch-Site` (same-origin, or none for an
-    address typed or opened from the terminal; same-site is another port of this host) and
-    `Origin` (on POSTs and cross-origin fetches; `null` from sandboxed pages and files).
-    Programs that send neither (curl, the tests) are judged by the token alone.
-    """
-    site = request.headers.get("sec-fetch-site", "").lower()
-    if site and site not in ("same-origin", "none"):
-        return (f"a request from another site or port ({site}) is refused; the studio answers "
-                "its own page only")
-    origin = request.headers.get("origin")
-    if origin is not None:
-        expected = {f"{scheme}://{request.headers.get('host', '').lower()}"
-                    for scheme in ("http", "https")}
-        if origin.lower().rstrip("/") not in expected:
-            return (f"a request from origin {origin[:100]!r} is refused; the studio answers "
-                    "its own page only")
-    return None
-
-
-def local_path(path: str) -> str:
-    """`path` when it names a path of this studio, else `/` (never `//host/`, `/\\host`)."""
-    if not path.startswith("/") or path[1:2] in ("/", "\\") or "\\" in path \
-            or any(ord(c) < 32 for c in path):
-        return "/"
-    return path
-
-
-# Helpers -------------------------------------------------------------------------------------
-
-def safe_child(root: Path, relative: str, what: str) -> Path:
-    """`root / relative` when it stays inside `root` (no `..`, no absolute path, no link out)."""
-    if not relative or "\\" in relative or "\x00" in relative or len(relative) > MAX_ID:
-        raise Refused(400, f"{what} {relative[:MAX_ID]!r} is not a valid name (at most "
-                      f"{MAX_ID} characters)")
-    parts = PurePosixPath(relative)
-    if parts.is_absolute() or any(p in ("..", ".", "") for p in parts.parts) or \
-            relative.startswith("/"):
-        raise Refused(403, f"{what} {relative!r} is refused: only names inside the runs folder "
-                      "are readable (no '..', no absolute path)")
-    candidate = root.joinpath(*parts.parts)
-    try:
-        inside = candidate.resolve().is_relative_to(root.resolve())
-    except OSError:
-        inside = False
-    if not inside:
-        raise Refused(403, f"{what} {relative!r} is refused: it leads out of the runs folder")
-    try:
-        candidate.lstat()
-    except OSError as error:  # absent, a name too long (ENAMETOOLONG), a folder not readable
-        if error.errno not in (errno.ENOENT, errno.ENAMETOOLONG, errno.ENOTDIR):
-            raise Refused(403, f"{what} {relative!r} cannot be read") from None
-        raise Refused(404, f"{what} {relative!r} does not exist") from None
-    return candidate
-
-
-def run_path(studio: Studio, run_id: str) -> Path:
-    path = safe_child(studio.runs, run_id, "run")
-    if len(PurePosixPath(run_id).parts) != 2 or not adapter.is_run(path):
-        raise Refused(404, f"run {run_id!r} is not a run directory (expected TASK/STAMP)")
-    return path
-
-
-def model_path(studio: Studio, model_id: str) -> Path:
-    kind, _, name = model_id.partition(":")
-    if kind == "shipped":
-        return adapter.shipped_path(name)
-    if kind == "run":
-        path = run_path(studio, name)
-        for weights in (path / "model.safetensors", path / "checkpoints" / "latest.pt"):
-            if weights.is_symlink() or weights.exists():  # what compose would read
-                try:
-                    safe_io.open_regular(weights, studio.runs).close()
-                except OSError as error:
-                    raise Refused(403, f"model {model_id!r} is refused: "
-                                  f"{str(error).split(': ', 1)[-1]}") from None
-        return path
-    if kind == "upload":
-        found = studio.uploads.get(name)
-        if found is None or found[0] != "model":
-            raise Refused(404, f"uploaded model {name!r} is unknown (upload it again)")
-        return found[1]
-    raise Refused(400, f"model {model_id!r} is invalid; expected shipped:NAME, run:TASK/STAMP or "
-                  "upload:ID")
+CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+       "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+       "frame-ancestors 'none'; base-uri 'none'")
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -326,39 +90,6 @@ async def _json_body(request: Request) -> dict[str, Any]:
                       "application/json")
     return validation.parse_body(bytes(raw))
 
-
-def _clean_name(name: str) -> str:
-    """A file name safe to write in the uploads folder (letters, digits, `._-` kept)."""
-    base = Path(name.replace("\\", "/")).name
-    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in base).lstrip(".")
-    return cleaned[:100] or "upload"
-
-
-def check_upload(kind: str, name: str, data: bytes) -> None:
-    """Type-check an upload by its suffix and its first bytes."""
-    suffixes, _ = UPLOAD_KINDS[kind]
-    suffix = Path(name).suffix.lower()
-    if suffix not in suffixes:
-        raise Refused(415, f"{name!r} is not accepted as a {kind}; accepted: "
-                      f"{', '.join(suffixes)}")
-    if suffix in (".mid", ".midi") and not data.startswith(b"MThd"):
-        raise Refused(415, f"{name} is not a MIDI file (it does not start with MThd)")
-    if suffix == ".abc":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Refused(415, f"{name} is not an ABC text file (not UTF-8 text)") from None
-        if "K:" not in text:
-            raise Refused(415, f"{name} is not an ABC tune (no K: key line)")
-    if suffix == ".safetensors":
-        size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
-        if not (0 < size < len(data) and data[8:9] == b"{"):
-            raise Refused(415, f"{name} is not a safetensors file")
-    if suffix == ".pt" and not data.startswith(b"PK"):
-        raise Refused(415, f"{name} is not a torch checkpoint (a zip file)")
-
-
-# Routes --------------------------------------------------------------------------------------
 
 def create_app(studio: Studio) -> Starlette:
     """The ASGI app of one studio launch."""
@@ -384,7 +115,7 @@ def create_app(studio: Studio) -> Starlette:
 
     async def upload(request: Request) -> Response:
         kind = request.query_params.get("kind", "")
-        name = _clean_name(request.query_params.get("name", ""))
+        name = clean_name(request.query_params.get("name", ""))
         if kind not in UPLOAD_KINDS:
             raise Refused(400, f"upload kind {kind!r} is invalid; accepted: primer, model")
         _, limit = UPLOAD_KINDS[kind]
@@ -509,9 +240,9 @@ def create_app(studio: Studio) -> Starlette:
         if not allowed:
             raise Refused(403, f"file {name!r} is refused: the studio serves a run's samples, "
                           f"and {', '.join(adapter.RUN_FILES)}")
-        data = await asyncio.to_thread(_guarded, studio, target, name, RUN_FILE_BYTES)
-        return Response(data, media_type=_media_type(target.name), headers={
-            "Content-Disposition": f'attachment; filename="{_clean_name(target.name)}"'})
+        data = await asyncio.to_thread(guarded, studio, target, name, RUN_FILE_BYTES)
+        return Response(data, media_type=media_type(target.name), headers={
+            "Content-Disposition": f'attachment; filename="{clean_name(target.name)}"'})
 
     async def run_audio(request: Request) -> Response:
         path = run_path(studio, request.query_params.get("id", ""))
@@ -519,7 +250,7 @@ def create_app(studio: Studio) -> Starlette:
         target = safe_child(path / "samples", name, "sample")
         if target.suffix != ".mid":
             raise Refused(400, f"sample {name!r} is not a MIDI sample")
-        data = await asyncio.to_thread(_guarded, studio, target, name, PRIMER_BYTES * 16)
+        data = await asyncio.to_thread(guarded, studio, target, name, PRIMER_BYTES * 16)
         import hashlib
 
         out = studio.work / "previews" / f"{hashlib.sha256(data).hexdigest()[:32]}.wav"
@@ -588,19 +319,19 @@ def create_app(studio: Studio) -> Starlette:
 
     async def on_refused(request: Request, error: Exception) -> Response:
         assert isinstance(error, Refused)
-        return _refuse(error.status, str(error))
+        return refuse(error.status, str(error))
 
     async def on_library_error(request: Request, error: Exception) -> Response:
-        return _refuse(400, " ".join(str(error).split()))
+        return refuse(400, " ".join(str(error).split()))
 
     async def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        return _refuse(error.status_code, str(error.detail))
+        return refuse(error.status_code, str(error.detail))
 
     async def on_unexpected(request: Request, error: Exception) -> Response:
         # A bug or a file-system surprise: one line in the page and on the console, server up.
         print(f"studio: {type(error).__name__}: {error}", file=sys.stderr)
-        return _refuse(500, f"the studio could not do that ({type(error).__name__}: {error})")
+        return refuse(500, f"the studio could not do that ({type(error).__name__}: {error})")
 
     routes = [
         Route("/", index),
@@ -626,52 +357,11 @@ def create_app(studio: Studio) -> Starlette:
     return app
 
 
-CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-       "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
-       "frame-ancestors 'none'; base-uri 'none'")
-
-
 def _default_model() -> str:
     shipped = adapter.shipped_models()
     if not shipped:
         raise ConfigError("no model chosen and no shipped model in this installation")
     return shipped[0]["id"]
-
-
-def _guarded(studio: Studio, target: Path, name: str, limit: int) -> bytes:
-    """A run's file through the guarded open: a regular file inside the runs folder."""
-    try:
-        return safe_io.read_bytes(target, root=studio.runs, limit=limit)
-    except OSError as error:
-        status = 404 if error.errno == errno.ENOENT else 403
-        raise Refused(status, f"file {name!r} is refused: {str(error).split(': ', 1)[-1]}"
-                      ) from None
-
-
-def _media_type(name: str) -> str:
-    suffix = PurePosixPath(name).suffix.lower()
-    return {".mid": "audio/midi", ".txt": "text/plain; charset=utf-8",
-            ".json": "application/json", ".jsonl": "text/plain; charset=utf-8",
-            ".toml": "text/plain; charset=utf-8", ".log": "text/plain; charset=utf-8"
-            }.get(suffix, "application/octet-stream")
-
-
-def primer_path(studio: Studio, primer: Any) -> Path | None:
-    """A primer named by the page: an upload (`upload:ID`) or a composed tune (`tune:ID`)."""
-    if not primer:
-        return None
-    kind, _, key = str(primer).partition(":")
-    if kind == "upload":
-        found = studio.uploads.get(key)
-        if found is None or found[0] != "primer":
-            raise Refused(404, f"primer upload {key!r} is unknown (upload it again)")
-        return found[1]
-    if kind == "tune":
-        tune = studio.tunes.get(key)
-        if tune is None:
-            raise Refused(404, f"tune {key!r} is unknown in this studio session")
-        return tune.tune.midi
-    raise Refused(400, f"primer {primer!r} is invalid; expected upload:ID or tune:ID")
 
 
 def tune_json(key: str, tune: adapter.Tune, options: dict[str, Any]) -> dict[str, Any]:
