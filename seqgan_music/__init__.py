@@ -8,9 +8,11 @@ The Python API (`seqgan_music.api`, loaded on first use):
     outcome = seqgan_music.train("oracle", preset="quick")
 
 The package root imports nothing heavy: `import seqgan_music` does not import torch or music21.
-The algorithm lives in `models` (Generator, Discriminator), `rollout` (Monte Carlo rewards) and
-`training` (Algorithm 1 and the baselines); tasks are plug-ins found through the
-`seqgan_music.tasks` entry-point group.
+The folders are the layers, lowest first (docs/architecture.md): `runtime` (threads, processes),
+`core` (the SeqGAN algorithm: generator, discriminator, roll-out, training steps), `io` (run
+directories, checkpoints, downloads), `eval` (BLEU), the plug-ins `music` and `text`, `trainer`
+(the resumable training loop), `tasks` (found through the `seqgan_music.tasks` entry-point
+group), `app` (what each command does) and the faces `cli`, `studio` and `api`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Python API: `compose` hands back `Tune`s, `load_model` finds a model, `train` trains one.
 
 These are the functions the CLI and the studio call (`music.compose.compose`,
-`pipeline.train`), so the same seed and options give the same tune from `seqgan-music compose`,
+`app.train.train`), so the same seed and options give the same tune from `seqgan-music compose`,
 the studio and `seqgan_music.compose(...)`. Nothing is written unless asked: `Tune.write(path)`
 routes by the file's suffix to the library's writers (`music.render`).
 
@@ -231,7 +231,7 @@ def train(task: str, *, preset: str = "default", data: str | Path | None = None,
     does, in a new run directory under `out`; returns the outcome (`run_dir`, `figures`).
 
     `overrides` are config fields, e.g. {"train.batch_size": 32} or ["train.batch_size=32"].
-    `reporter` receives progress (a `training.Reporter`); None trains silently.
+    `reporter` receives progress (a `trainer.loop.Reporter`); None trains silently.
     """
     from seqgan_music.app import train as training_job
 

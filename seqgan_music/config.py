@@ -116,7 +116,7 @@ class TrainConfig:
     # n 3, smoothing "nltk-3.2.1", reference fraction 0.4, 1 roll-out by G itself, no baseline,
     # Adam 0.001, 800 iterations; see docs/results.md.
     pg_bleu_n: int = 4
-    pg_bleu_smoothing: str = "method1"  # method1 | nltk-3.2.1 | none (seqgan_music.bleu)
+    pg_bleu_smoothing: str = "method1"  # method1 | nltk-3.2.1 | none (seqgan_music.eval.bleu)
     pg_bleu_references: int = 0  # 0 = all training sequences (or the fraction below)
     pg_bleu_reference_fraction: float = 0.0  # > 0: this share of the training sequences
     pg_bleu_rollouts: int = 0  # 0 = rollout.num_rollouts
@@ -133,7 +133,7 @@ class ExperimentConfig:
     task: str = "oracle"
     seed: int = 88
     device: str = "auto"
-    threads: int = 0  # 0 = choose (seqgan_music.threads)
+    threads: int = 0  # 0 = choose (seqgan_music.runtime.threads)
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)

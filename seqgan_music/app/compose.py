@@ -268,7 +268,7 @@ def read_primer(path: Path, spec: dict[str, Any], tune: int = 1) -> Primer:
 def compose(options: ComposeOptions, reporter: Any = None) -> Composed:
     """Sample the tunes and write every requested file; see the module docstring.
 
-    `reporter` (a `training.Reporter`) is told of the phases "sample" (one step per token) and
+    `reporter` (a `trainer.loop.Reporter`) is told of the phases "sample" (one step per token) and
     "write" (one step per tune). Each file is written atomically, and a failure midway (disk
     full, Ctrl-C) removes the files this call had newly written, so a failed compose leaves no
     partial set of tunes behind.
@@ -343,7 +343,7 @@ def written_key(melody: Any, codec: Any, key: str | None,
     tune goes back by the same interval, so the primer sounds as given and keeps its mode. Else
     `--key` names the key to write: its tonic, and its mode when it names one (`Dmix`, `E
     dorian`, `Gm`): a tune the model made in another mode is moved degree by degree into it
-    (`codecs.move_to_mode`); a key without a mode (`D`) keeps the tune's own. Else G major / E
+    (`keys.move_to_mode`); a key without a mode (`D`) keeps the tune's own. Else G major / E
     minor (the Nottingham tunes' most common keys; A dorian, D mixolydian for modal tunes).
     Paper tunes keep their pitches unless `--key` asks to move them.
     """

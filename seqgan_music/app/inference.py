@@ -6,7 +6,7 @@ or `seqgan-music export --out model.safetensors`) the command never imports torc
 takes over a second to import on a small CPU. `.pt` checkpoints are read with torch and sampled
 here the same way, so the same weights and seed give the same tune from either file.
 
-The numpy cell is the PyTorch LSTM (gate order i, f, g, o) fed like `models.Generator`: the
+The numpy cell is the PyTorch LSTM (gate order i, f, g, o) fed like `core.generator.Generator`: the
 start token at step 0, then the previous token; tests check its log-probabilities against the
 torch model's.
 """

@@ -189,7 +189,7 @@ def _write_card(path: Path, name: str, meta: dict[str, Any], model: Path,
                                weights, sha256=digest))
 
 
-SAMPLE_BATCH = 4096  # sequences sampled together (`models.Generator.sample`'s batch)
+SAMPLE_BATCH = 4096  # sequences sampled together (`Generator.sample`'s batch)
 
 
 def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int = 0,
@@ -197,7 +197,7 @@ def generate(loaded: LoadedModel, num: int, temperature: float = 1.0, seed: int 
     """Sample `num` sequences (num, length) int64 from a loaded model, reproducibly by seed.
 
     Every size is checked first (`limits`): `num` and `length` against their stated limits and
-    the memory the output needs. `reporter` (a `training.Reporter`) hears of the phase
+    the memory the output needs. `reporter` (a `trainer.loop.Reporter`) hears of the phase
     "sample", one step per batch of `SAMPLE_BATCH` sequences.
     """
     import torch

@@ -3,7 +3,7 @@
 A model is a generator's weights with its description: the resolved config, the task spec,
 the training method and the vocabulary size V. `check_model` checks a `.safetensors` model's
 metadata and a checkpoint's entries alike: the config validates, V is an integer that fits the
-start token, every weight of `inference.GENERATOR_KEYS` is there with the shape the config
+start token, every weight of `GENERATOR_KEYS` is there with the shape the config
 says (embedding (V, E), LSTM (4H, E), (4H, H), (4H,), (4H,), head (V, H), (V,)) and finite
 values, and a text model's vocabulary has V entries. `check_training_checkpoint` adds what
 `train --resume` needs. Any mismatch is `CheckpointError("X is not a usable seqgan-music
@@ -33,7 +33,7 @@ def unusable(path: Path | str, why: str) -> CheckpointError:
 
 def expected_shapes(vocab_size: int, embedding_dim: int, hidden_dim: int
                     ) -> dict[str, tuple[int, ...]]:
-    """The generator's weight shapes for V, E and H (`models.Generator`'s state dict)."""
+    """The generator's weight shapes for V, E and H (`core.generator.Generator`'s state dict)."""
     v, e, h = vocab_size, embedding_dim, hidden_dim
     return {"embedding.weight": (v, e), "lstm.weight_ih_l0": (4 * h, e),
             "lstm.weight_hh_l0": (4 * h, h), "lstm.bias_ih_l0": (4 * h,),

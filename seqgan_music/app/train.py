@@ -76,11 +76,11 @@ def train(
     Everything is checked (checkpoint, task, data, config, model shapes) before anything is
     written. `resume` continues a run directory, or a checkpoint inside `RUN/checkpoints/`, in
     that run; any other checkpoint file starts a new run directory from it (the reporter's
-    optional `note` says so). The run directory is locked while training (`runs.run_lock`).
+    optional `note` says so). The run directory is locked while training (`io.runs.run_lock`).
     Returns the run directory and the task's figures for the MLE model and the final model.
 
     Started by torchrun (WORLD_SIZE > 1) every process calls this; they train together
-    (`distributed`) and rank 0 alone writes the run directory and reports.
+    (`runtime.distributed`) and rank 0 alone writes the run directory and reports.
     """
     from seqgan_music.runtime import distributed
 

@@ -1,4 +1,4 @@
-"""The `seqgan-music` command line: a thin typer shell over `seqgan_music.pipeline`.
+"""The `seqgan-music` command line: a thin typer shell over `seqgan_music.app`.
 
 Heavy libraries (torch, music21) are imported inside the commands, so `--help` stays fast.
 Errors a user can cause end as one line on stderr and exit code 1, never a traceback.

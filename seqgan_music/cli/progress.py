@@ -1,4 +1,4 @@
-"""Progress of the training phases (a `training.Reporter`) for the command line.
+"""Progress of the training phases (a `trainer.loop.Reporter`) for the command line.
 
 `RichReporter` draws live rich bars on a terminal; when the output is not a terminal (piped,
 redirected to a log, run under nohup or CI) it prints one plain, flushed line per epoch or

@@ -62,7 +62,7 @@ def _cpu_has_native_bf16() -> bool:
 
 def parameter_versions(parameters: list[torch.nn.Parameter]) -> tuple[tuple[int, int], ...]:
     """Changes whenever a parameter is written in place (version counter) or by an optimizer
-    step of `training.adam` (its update count; the fused kernel bumps no version counter)."""
+    step of `core.steps.adam` (its update count; the fused kernel bumps no version counter)."""
     return tuple((p._version, getattr(p, "_seqgan_updates", 0)) for p in parameters)
 
 
@@ -72,7 +72,7 @@ class DiscriminatorScorer:
     In bf16 it runs a bf16 copy of D, which is faster than autocast's per-op casts. The copy is
     made once and its weights are refreshed only when D's have changed since the last call
     (`parameter_versions`: PyTorch's version counter, bumped by in-place updates such as
-    `load_state_dict` and unfused optimizer steps, plus the update count `training.adam`'s step
+    `load_state_dict` and unfused optimizer steps, plus the update count `core.steps.adam`'s step
     hook keeps, since the fused Adam kernel leaves the version counter alone). Roll-out
     completions go through `Discriminator.score_completions`,
     which shares the prefix convolutions.

@@ -7,7 +7,7 @@ one folder at a time without following any link (so no link in a parent folder l
 either, and none can be swapped in between a check and the open). `read_bytes` / `read_text` add a
 size cap. `output_lock` holds an OS lock on an output folder while a set of files is checked and
 written there, so two writers never overwrite each other's files; `clean_temporaries` removes
-the temporary files of writes whose process died (`runs.atomic_path` names them with its pid).
+the temporary files of writes whose process died (`io.runs.atomic_path` names them with its pid).
 Every refusal is a `FileError` naming the file and why.
 """
 

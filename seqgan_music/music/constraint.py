@@ -17,7 +17,7 @@ for each row, which tokens keep the tune well formed:
 
 The same object gives the generator its metrical input (`ids`: position in the bar and bar in
 the strain) for sampling and, through `track`, for teacher forcing, so training and sampling see
-the same positions. The sampler (`models.Generator.sample`, the roll-outs, compose's numpy
+the same positions. The sampler (`core.generator.Generator.sample`, the roll-outs, compose's numpy
 sampler) applies `allowed` before drawing, so REINFORCE updates the policy that samples.
 """
 
@@ -33,7 +33,7 @@ _MAJOR = np.array((6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2
 _MINOR = np.roll(np.array((6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34,
                            3.17)), 9)  # A minor
 # every major key's profile (tonic 0..11), then every minor key's, centred: the best match of a
-# tune's centred pitch-class durations is its key (`codecs.estimate_key`)
+# tune's centred pitch-class durations is its key (`keys.estimate_key`)
 _KEYS = np.stack([np.roll(p - p.mean(), t) for p in (_MAJOR, np.roll(_MINOR, -9))
                   for t in range(12)])
 POSITIONS = 32  # position-in-bar ids 0..30 (sixteenths), 31: before the start / after the end
@@ -314,7 +314,7 @@ class FormConstraint:
             ok_part |= near & regular & ~in_first
         if self.cadence is not None:
             # the second half of the tune's last bar ends on the tonic of the key the tune so
-            # far is in (Krumhansl-Schmuckler profiles, as `codecs.estimate_key`)
+            # far is in (Krumhansl-Schmuckler profiles, as `keys.estimate_key`)
             last_bar = live & (seen > 0) & ~in_first & ((played + kk >= cap) | (p2 >= cap)) \
                 & ~full \
                 & (2 * pos >= length)

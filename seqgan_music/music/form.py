@@ -1,6 +1,6 @@
 """The written form of a tune: repeat signs, first and second endings, part boundaries.
 
-A `codecs.Melody` read from ABC keeps the tune as it is written (each strain once) and lists
+A `melody.Melody` read from ABC keeps the tune as it is written (each strain once) and lists
 its form marks in `Melody.form`: (position in quarters of the written tune, mark), a mark one of
 "|:" (repeat start), ":|" (repeat end), "[1" / "[2" (first / second ending starts), "||" (part
 boundary). `expand_form` unfolds it into the tune as played, which is what MIDI and WAV need.

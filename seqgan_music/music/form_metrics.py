@@ -1,6 +1,6 @@
 """Form statistics of played melodies: what a folk musician checks before anything else.
 
-`tune_form(melody)` measures one played tune (a `codecs.Melody` in quarter notes whose notes are
+`tune_form(melody)` measures one played tune (a `melody.Melody` in quarter notes whose notes are
 as played: repeats expanded, see `music.form.expand_form`) into a `TuneForm`;
 `form_statistics(melodies, copy_index)` aggregates them with the pitch statistics of
 `metrics.melody_statistics`. `copy_index(melodies)` hashes every run of `COPY_RUN` notes of the

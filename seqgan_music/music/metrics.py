@@ -1,7 +1,7 @@
 """Music evaluators: the paper's BLEU-4 and MSE, and symbolic-music statistics.
 
 - `bleu4`: mean sentence BLEU-4 of each generated sequence against the whole test split as
-  references (the paper's protocol; `seqgan_music.bleu`, NLTK-exact); with
+  references (the paper's protocol; `seqgan_music.eval.bleu`, NLTK-exact); with
   `bleu_references="train"` against the training windows, the scale of the paper's figures
   (real validation windows score about 0.82 against test windows, 0.95 against training ones).
   The other scale is reported too, as `bleu4_train` or `bleu4_test`.
@@ -155,7 +155,7 @@ def length_class(quarters: float) -> int:
 
 
 def melody_statistics(melodies: list[Any], whole_tunes: bool = True) -> dict[str, float]:
-    """Musician's statistics of decoded melodies (`codecs.Melody`), means over melodies:
+    """Musician's statistics of decoded melodies (`melody.Melody`), means over melodies:
 
     pitch_range (semitones), pitch_classes (distinct), pc_entropy (bits, duration-weighted),
     in_scale (duration share in the best major/natural-minor scale), repeats (share of

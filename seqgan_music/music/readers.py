@@ -310,7 +310,7 @@ def abc_melody_notes(text: str, melody: str = "auto") -> list[tuple[float, float
 
 
 def midi_melody(path: Path, melody: str = "auto") -> Any:
-    """The melody of a MIDI file as a `codecs.Melody` in quarter notes, with the file's meter,
+    """The melody of a MIDI file as a `melody.Melody` in quarter notes, with the file's meter,
     bar lines (from its time signatures) and key (its first key signature, else estimated)."""
     import pretty_midi
 
@@ -356,14 +356,14 @@ def midi_melody(path: Path, melody: str = "auto") -> Any:
 
 
 def abc_melody(text: str, melody: str = "auto") -> Any:
-    """One ABC tune's melody as a `codecs.Melody` (quarters), with its M:, bar lines and K:, as
+    """One ABC tune's melody as a `melody.Melody` (quarters), with its M:, bar lines and K:, as
     written: repeats are not expanded, the repeat signs, endings and part boundaries are in
     `Melody.form` and the chord symbols in `Melody.chords` (`form.expand_form` plays it)."""
     return parse_abc_written(text, melody)
 
 
 def read_melodies(path: Path, melody: str = "auto") -> tuple[list[tuple[str, Any]], list[str]]:
-    """Every tune of a MIDI/ABC file as (name, `codecs.Melody`), and reasons for skipped tunes."""
+    """Every tune of a MIDI/ABC file as (name, `melody.Melody`), and reasons for skipped tunes."""
     if path.suffix.lower() != ".abc":
         return [(path.name, midi_melody(path, melody))], []
     header, tune_texts = _abc_tunes(path)
@@ -458,7 +458,7 @@ def written_melody(score: Any, melody: str = "auto") -> Melody:
                                                              and any(q >= end - _EPS and n == ":|"
                                                                      for q, n in form))]
     # A K: of major or minor is often a modal tune written with its signature (K:G for A
-    # dorian): the last note says which degree is the tonic (`codecs.estimate_mode`), when the
+    # dorian): the last note says which degree is the tonic (`keys.estimate_mode`), when the
     # tune ends in the signature it starts in. A K: that names a mode is kept as written.
     if key is None:
         key = estimate_key(notes)

@@ -298,7 +298,7 @@ def write_musicxml(tokens: Sequence[int], path: Path, tempo: float = DEFAULT_TEM
 
 def melodies_to_midi(melodies: Sequence[Any], tempo: float = DEFAULT_TEMPO, program: int = 0,
                      velocity: int = DEFAULT_VELOCITY, accompaniment: int | None = None) -> Any:
-    """A `pretty_midi.PrettyMIDI` of decoded melodies (`codecs.Melody`, quarter notes) one
+    """A `pretty_midi.PrettyMIDI` of decoded melodies (`melody.Melody`, quarter notes) one
     after another, each starting on a bar (a pick-up is preceded by silence, so bar lines fall
     where the tune has them), with the first melody's time and key signature.
 

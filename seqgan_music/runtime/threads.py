@@ -1,4 +1,4 @@
-"""How many CPU threads torch uses: `choose_threads`, called once by `training.Trainer`.
+"""How many CPU threads torch uses: `choose_threads`, called once by `trainer.loop.Trainer`.
 
 torch's default is one thread per logical CPU of the machine. On a shared machine that
 oversubscribes the cores: each thread of a parallel region waits for the slowest, and a thread

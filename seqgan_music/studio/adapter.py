@@ -1,7 +1,7 @@
 """The studio's only door into the library: compose, the model zoo, runs, tasks and `train`.
 
-Every call the web layer makes into `seqgan_music.music.compose`, `seqgan_music.music.zoo`,
-`seqgan_music.runs` and the task registry goes through this module (keyword arguments only), so
+Every call the web layer makes into `seqgan_music.app.compose`, `seqgan_music.music.zoo`,
+`seqgan_music.io.runs` and the task registry goes through this module (keyword arguments only), so
 a change of those interfaces touches one file. Notes for the piano roll are read back from the
 MIDI file compose wrote (pretty_midi), never from tokens, so the studio does not depend on the
 token representation. Every file of a run is read through `safe_io` (a regular file inside the

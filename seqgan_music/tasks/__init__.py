@@ -132,7 +132,7 @@ class Task:
     # How the CLI tables the figures: {table title: metric keys}, and column labels per key.
     figure_groups: ClassVar[dict[str, tuple[str, ...]]] = {}
     figure_labels: ClassVar[dict[str, str]] = {}
-    # Set by the pipeline before `prepare`: a `training.Reporter` for slow data preparation.
+    # Set by the pipeline before `prepare`: a `trainer.loop.Reporter` for slow data preparation.
     reporter: Any = None
     # The `task_options` this task accepts, checked with their types when the config is
     # resolved; None (a plug-in that declares nothing) leaves every option to `prepare`.

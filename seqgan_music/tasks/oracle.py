@@ -1,6 +1,6 @@
 """The `oracle` task and `run_benchmark`, the paper's synthetic experiment (Table 1).
 
-Training data are 10,000 samples of length 20 from the oracle LSTM (`seqgan_music.oracle`); the
+Training data are 10,000 samples of length 20 from the oracle LSTM (`seqgan_music.core.oracle`); the
 evaluator is NLL-oracle. `run_benchmark` trains every method from the same MLE start and writes
 the table (mean per-token NLL-oracle, its standard deviation over sequences, Welch's t-test
 against SeqGAN), the learning curves as CSV and a PNG plot.

@@ -10,8 +10,9 @@ Phases, each resumable from a checkpoint:
 - `scheduled_sampling`: Bengio et al. 2015; the probability of feeding the true token starts at 1
   and is lowered by `ss_rate_decay` per epoch.
 
-`Trainer` owns the models, optimizers, random state and run directory; every method shares the
-same MLE start (a trainer can start from another's checkpoint).
+`Trainer` owns the models, optimizers, random state and run directory and runs each phase with
+the steps of `core.steps`; every method shares the same MLE start (a trainer can start from
+another's checkpoint).
 """
 
 from __future__ import annotations
