@@ -120,7 +120,7 @@ def conv_max_pool(x: torch.Tensor, convs: list[torch.nn.Conv2d], dtype: torch.dt
 
 class _Highway(torch.autograd.Function):
     """y = lerp(x, relu(x W_h^T + b_h), sigmoid(x W_t^T + b_t)) with both matrices in one GEMM
-    in the compute dtype, the elementwise part in x's dtype: the arithmetic of `core.discriminator.Highway`
+    in the compute dtype, the elementwise part in x's dtype: the arithmetic of `Highway`
     under autocast with one (B, F) x (F, 2F) GEMM per pass instead of two, and its backward
     written out (no per-op casts of the (B, 2F) intermediates)."""
 
@@ -157,7 +157,7 @@ class _Highway(torch.autograd.Function):
 
 def highway(x: torch.Tensor, transform: torch.nn.Linear, gate: torch.nn.Linear,
             dtype: torch.dtype) -> torch.Tensor:
-    """`core.discriminator.Highway` on x (B, F) with its matrix products in `dtype` (bf16 training)."""
+    """`discriminator.Highway` on x (B, F) with its matrix products in `dtype` (bf16 training)."""
     with torch.autocast(x.device.type, enabled=False):
         return _Highway.apply(x, dtype, transform.weight, transform.bias, gate.weight,
                               gate.bias)

@@ -60,7 +60,7 @@ def optimise(
 
     With several processes `loss` is this rank's part and `weight` its share of the global
     loss (rows / global rows for a mean, 1 for a sum): gradients and the returned value are
-    those of the global loss (`runtime.distributed.reduce_step`), checked for finiteness on every rank.
+    those of the global loss (`distributed.reduce_step`), checked for finiteness on every rank.
     """
     if distributed.active():
         optimizer.zero_grad(set_to_none=True)

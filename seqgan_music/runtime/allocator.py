@@ -1,4 +1,4 @@
-"""Keep freed heap memory in the process: `keep_freed_memory`, called once by `trainer.loop.Trainer`.
+"""Keep freed heap memory in the process: `keep_freed_memory`, called once by the `Trainer`.
 
 glibc's malloc serves blocks above its mmap threshold (128 KiB, raised dynamically up to the
 largest freed block) with fresh mmap'd pages and trims the top of the heap back to the system
