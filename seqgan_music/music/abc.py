@@ -20,6 +20,7 @@ from typing import Any
 from seqgan_music.io.runs import atomic_write
 from seqgan_music.music.keys import abc_key, music21_key, spelled_pitch
 from seqgan_music.music.melody import Melody
+from seqgan_music.music.readers import abc_melody, split_abc_tunes
 
 UNIT = 0.5  # L:1/8, in quarters
 BARS_PER_LINE = 4
@@ -181,8 +182,6 @@ def write_abc(melodies: Melody | Sequence[Melody], path: Path, titles: Sequence[
 
 def read_abc_melodies(text: str) -> list[Any]:
     """Every tune of ABC text as a `Melody` (a convenience for tests and the studio)."""
-    from seqgan_music.music.readers import abc_melody, split_abc_tunes
-
     header, tunes = split_abc_tunes(text)
     return [abc_melody(header + tune) for tune in tunes]
 
