@@ -82,6 +82,8 @@ class _Forward(types.ModuleType):
     """An old module: attributes come from the modules that hold its names now."""
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):  # the module's own, never forwarded
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
         found, value = _find(MOVED[self.__name__], name)
         if found is None:
             raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
@@ -124,7 +126,8 @@ def install() -> None:
 
 def moved_name(module: str, name: str) -> Any:
     """`module.name` for a name that moved out of `module` (its `__getattr__` calls this)."""
-    found, value = _find(MOVED_NAMES.get(module, ()), name)
+    dunder = name.startswith("__") and name.endswith("__")
+    found, value = (None, None) if dunder else _find(MOVED_NAMES.get(module, ()), name)
     if found is None:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
     if (module, name) not in _warned:
