@@ -3,14 +3,17 @@
 Writes synthetic corpora of small MIDI files (64 notes of 0.4 s each, one in 500 corrupt) into
 a temporary folder and reads each with `build_music_corpus` in a fresh process, three ways:
 
-- cold: empty cache (every file parsed, in worker processes);
+- cold: empty cache (every file parsed, in worker processes), per MIDI parser of `--readers`
+  (`music/midi_notes.py`: symusic, else pretty_midi);
 - parsed: the per-file cache filled, the corpus cache removed (the case "once cached");
 - cached: the whole corpus cached (memory-mapped windows + manifest).
 
 Prints files/s and the peak resident memory of the reading process and of its largest worker.
-Target (issue 11): flat memory, linear time, >= 500 files/s on 2 cores once cached.
+Targets: flat memory, linear time, >= 500 files/s on 2 cores once cached (issue 11); 100,000
+files cold in under 2 minutes on 2 cores (issue 25).
 
     python benchmarks/bench_corpus.py [--sizes 1000 10000 100000] [--workdir DIR]
+    python benchmarks/bench_corpus.py --sizes 10000 --readers pretty_midi symusic
 """
 
 from __future__ import annotations
@@ -88,8 +91,8 @@ def measure(folder: Path) -> dict[str, float]:
     }
 
 
-def read_in_child(folder: Path, cache: Path) -> dict[str, float]:
-    env = {**os.environ, "SEQGAN_MUSIC_CACHE": str(cache)}
+def read_in_child(folder: Path, cache: Path, reader: str = "auto") -> dict[str, float]:
+    env = {**os.environ, "SEQGAN_MUSIC_CACHE": str(cache), "SEQGAN_MUSIC_MIDI_READER": reader}
     result = subprocess.run([sys.executable, __file__, "--measure", str(folder)], env=env,
                             capture_output=True, text=True)
     if result.returncode != 0:
@@ -101,6 +104,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--readers", nargs="+", default=["auto"],
+                        choices=["auto", "symusic", "pretty_midi"],
+                        help="MIDI parsers to compare (auto: symusic when installed)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure is not None:
@@ -108,19 +114,23 @@ def main() -> None:
         return
     root = Path(tempfile.mkdtemp(prefix="bench-corpus-", dir=args.workdir))
     print(f"cores {os.cpu_count()}, load {os.getloadavg()[0]:.2f}; folder {root}")
-    print(f"{'files':>8} {'kind':>7} {'seconds':>8} {'files/s':>8} {'skipped':>7} "
+    print(f"{'files':>8} {'kind':>17} {'seconds':>8} {'files/s':>8} {'skipped':>7} "
           f"{'windows':>8} {'peak MiB':>9} {'worker MiB':>10}")
     try:
         for size in args.sizes:
             folder, cache = root / f"midi-{size}", root / f"cache-{size}"
             start = time.perf_counter()
             write_corpus(folder, size)
-            print(f"{size:>8} {'write':>7} {time.perf_counter() - start:>8.1f}", flush=True)
-            for kind in ("cold", "parsed", "cached"):
+            print(f"{size:>8} {'write':>17} {time.perf_counter() - start:>8.1f}", flush=True)
+            for reader, kind in [(r, "cold") for r in args.readers] + [
+                    (args.readers[-1], "parsed"), (args.readers[-1], "cached")]:
+                if kind == "cold":
+                    shutil.rmtree(cache, ignore_errors=True)
                 if kind == "parsed":
                     shutil.rmtree(cache / "corpora", ignore_errors=True)
-                row = read_in_child(folder, cache)
-                print(f"{size:>8} {kind:>7} {row['seconds']:>8.1f} "
+                row = read_in_child(folder, cache, reader)
+                label = f"{kind} {reader}" if len(args.readers) > 1 else kind
+                print(f"{size:>8} {label:>17} {row['seconds']:>8.1f} "
                       f"{row['files'] / row['seconds']:>8.0f} {row['skipped']:>7} "
                       f"{row['windows']:>8} {row['peak_mib']:>9.0f} "
                       f"{row['worker_peak_mib']:>10.0f}", flush=True)

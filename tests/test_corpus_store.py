@@ -76,3 +76,23 @@ def test_training_reads_its_batches_from_the_memory_mapped_windows(tmp_path: Pat
     assert isinstance(rebuilt.train, np.memmap) and np.load(damaged).shape == again.train.shape
     plain = build_music_corpus([folder], "tunes", MusicOptions(), seq_len=16, use_cache=False)
     assert not isinstance(plain.train, np.memmap) and np.array_equal(plain.train, built.train)
+
+
+def test_parsed_entries_cut_short_by_a_crash_are_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-file cache entries are written without fsync (a cache): one left empty or cut in
+    half by a crash is parsed again, never an error."""
+    import shutil
+
+    monkeypatch.setenv("SEQGAN_MUSIC_CACHE", str(tmp_path / "cache"))
+    folder = random_tunes(tmp_path / "tunes", num=6, steps=60)
+    built = build_music_corpus([folder], "tunes", MusicOptions(), seq_len=16)
+    cache = Path(built.manifest["cache"])
+    shutil.rmtree(cache)  # the corpus again from the per-file entries
+    entries = sorted((cache.parent.parent / "parsed").glob("*.npz"))
+    assert len(entries) == 6
+    entries[0].write_bytes(b"")
+    entries[1].write_bytes(entries[1].read_bytes()[:40])
+    again = build_music_corpus([folder], "tunes", MusicOptions(), seq_len=16)
+    assert np.array_equal(again.train, built.train) and np.array_equal(again.test, built.test)
+    assert entries[0].stat().st_size > 0  # rebuilt

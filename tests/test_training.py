@@ -213,3 +213,23 @@ def test_fused_adam_matches_the_default_adam_and_stays_fused_when_loaded(
     assert torch.allclose(_params(models[0]), _params(models[1]), atol=1e-6)
     optimizers[1].load_state_dict(optimizers[0].state_dict())  # saved by the default Adam
     assert optimizers[1].param_groups[0]["fused"] is True
+
+
+def test_denormals_are_flushed_in_every_torch_thread_even_after_they_started() -> None:
+    """Adam's decaying moments become denormal and take the CPU's slow path; the trainer
+    flushes them to zero in torch's OpenMP threads too (threads.flush_denormals)."""
+    import platform
+
+    from seqgan_music.runtime.threads import flush_denormals
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("flush-to-zero is set through the x86 MXCSR register")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        torch.ones(1 << 20).mul_(2.0)  # the thread team exists before the call
+        assert flush_denormals()
+        tiny = torch.full((1 << 20,), 1e-39)  # denormal in float32
+        assert int((tiny * 1.0 != 0).sum()) == 0  # in every thread's share of the tensor
+    finally:
+        torch.set_num_threads(threads)

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import warnings
+import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -227,8 +228,8 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None,
                      for name, lo, hi, cov in zip(info["names"], bounds[:-1], bounds[1:],
                                                   coverage, strict=True)]
             return tunes, list(info["skipped"])
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache entry is rebuilt
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # a damaged cache entry (e.g. cut short by a crash) is rebuilt
     try:
         tunes, skipped = read_file(path, step, melody, representation)
         error = ""
@@ -241,7 +242,7 @@ def _cached_read(path: Path, step: float, melody: str, cache: Path | None,
     try:
         from seqgan_music.io.runs import atomic_write
 
-        with atomic_write(entry, "wb") as handle:
+        with atomic_write(entry, "wb", durable=False) as handle:  # a damaged entry is rebuilt
             np.savez(handle, tokens=tokens.astype(np.uint8), info=np.array(json.dumps(info)))
     except OSError:
         pass  # caching is an optimisation; a read-only cache must not stop training

@@ -29,6 +29,7 @@ from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.music.form import sorted_marks
 from seqgan_music.music.keys import MODE_ALIASES, estimate_key, estimate_mode, parse_key
 from seqgan_music.music.melody import Melody
+from seqgan_music.music.midi_notes import MidiReadError, read_tracks
 from seqgan_music.music.tokens import STEP_SECONDS, pitch_to_token
 
 MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
@@ -98,31 +99,28 @@ def read_midi(path: Path, step: float = STEP_SECONDS, melody: str = "auto") -> l
 def midi_melody_notes(path: Path, melody: str = "auto"
                       ) -> tuple[list[tuple[float, float, int]], float]:
     """The melody notes (start s, end s, pitch) of a MIDI file and the file's end in seconds."""
-    import pretty_midi
-
     check_midi_size(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. tempo events on non-zero tracks: harmless
-            midi = pretty_midi.PrettyMIDI(str(path))
-    except Exception as error:  # pretty_midi/mido raise many types on corrupt input
-        if "largest tick" in str(error):  # pretty_midi refuses files past MAX_TICK
-            raise UnusableFile(f"too long: {str(error).split(',')[0][len('MIDI file has a '):]} "
-                               "exceeds the MIDI reader's limit (a note or event hours long?)"
-                               ) from None
-        raise UnusableFile(f"not a readable MIDI file ({type(error).__name__})") from None
-    tracks = [i for i in midi.instruments if not i.is_drum and i.notes]
-    if not tracks:
-        drums = any(i.is_drum and i.notes for i in midi.instruments)
-        raise UnusableFile("drum-only" if drums else "no notes")
-    if melody == "highest":
-        chosen = tracks
-    else:
-        named = [t for t in tracks if MELODY_NAMES.search(t.name or "")]
-        chosen = [named[0] if named else max(
-            tracks, key=lambda t: float(np.mean([n.pitch for n in t.notes])))]
-    notes = [(n.start, n.end, n.pitch) for track in chosen for n in track.notes]
-    return notes, float(midi.get_end_time())
+    reader = "auto"
+    while True:
+        try:
+            parts, end = read_tracks(path, reader)
+        except MidiReadError as error:
+            raise UnusableFile(str(error)) from None
+        tracks = [t for t in parts if not t.is_drum]
+        if not tracks:
+            raise UnusableFile("drum-only" if parts else "no notes")
+        if melody == "highest":
+            chosen = tracks
+            break
+        named = [t for t in tracks if MELODY_NAMES.search(t.name)]
+        means = [float(np.mean([n[2] for n in t.notes])) for t in tracks]
+        if reader == "auto" and (len(named) > 1 or (not named and means.count(max(means)) > 1)):
+            reader = "pretty_midi"  # the first of equals: pretty_midi's order decides
+            continue
+        chosen = [named[0] if named else tracks[means.index(max(means))]]
+        break
+    notes = [note for track in chosen for note in track.notes]
+    return notes, end
 
 
 def check_midi_size(path: Path) -> None:

@@ -118,8 +118,9 @@ class Trainer:
         self.method = method
         self.reporter = reporter or SilentReporter()
         self.device = distributed.device_for(resolve_device(config.device))
-        from seqgan_music.runtime.threads import choose_threads  # --set threads, env, free CPUs
-        torch.set_num_threads(choose_threads(config.threads))
+        from seqgan_music.runtime.threads import choose_threads, flush_denormals
+        torch.set_num_threads(choose_threads(config.threads))  # --set threads, env, free CPUs
+        flush_denormals()  # no slow path for Adam's decaying moments
         from seqgan_music.runtime.allocator import keep_freed_memory  # no page faults per step
         keep_freed_memory()
         self.corpus = corpus
