@@ -8,6 +8,7 @@ beat grid. Modules, lowest first:
 - `melody`: `Melody`, one tune in quarter notes, what readers give and codecs take.
 - `keys`: keys, modes, meters and pitch names: parsing, estimating, spelling.
 - `form`: repeat signs, endings and part boundaries; `expand_form` plays them.
+- `midi_notes`: a MIDI file's pitched tracks as notes (symusic, pretty_midi's semantics).
 - `readers`: MIDI (pretty_midi) and ABC (music21) files -> melodies.
 - `constraint`: the well-formed decoding of the `form` representation.
 - `codecs`: the representations (`paper`, `onset`, `form`, ...): melody <-> tokens.
