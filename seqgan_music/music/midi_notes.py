@@ -113,9 +113,19 @@ def _read_symusic(path: Path) -> tuple[list[MidiTrack], float] | None:
         score: Any = symusic.Score.from_midi(data)  # its type stubs lack the attributes
     except Exception:  # noqa: BLE001 - symusic raises RuntimeError/ValueError on bad input
         return None
+    try:
+        return _tracks_of(score)
+    except (ArithmeticError, ValueError, OverflowError):  # odd values: pretty_midi decides
+        return None
+
+
+def _tracks_of(score: Any) -> tuple[list[MidiTrack], float] | None:
+    """A parsed symusic score as pretty_midi's tracks and end (None: leave it to pretty_midi)."""
     tempos = score.tempos.numpy()
     if score.end() > MAX_TICK or (len(tempos["time"]) and int(tempos["time"].max()) > MAX_TICK):
         return None  # pretty_midi's refusal, in its words
+    if score.ticks_per_quarter <= 0 or (len(tempos["mspq"]) and int(tempos["mspq"].min()) <= 0):
+        return None  # a zero tempo or resolution: pretty_midi's error, in its words
     to_seconds = _tick_to_seconds(score.ticks_per_quarter, tempos["time"], tempos["mspq"])
     tracks: list[MidiTrack] = []
     last = [0]
