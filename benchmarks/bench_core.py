@@ -59,6 +59,32 @@ OTHERS_PER_CPU = 0.2  # CPUs used by other processes during a figure, per CPU, l
 WIDE_SPREAD = 1.25  # max / min over the repeats above which a figure is not trusted
 
 
+def machine_speed() -> str:
+    """This hour's speed of the machine, to read absolute figures across days and VM kinds:
+    memory bandwidth (z = x + y on 64 MiB operands) and 2048^3 matmul peaks, at torch's current
+    thread count (medians of 5 after a warm-up). The D epoch and the MLE epoch follow the
+    bandwidth more than the matmul peak (docs/measurements.md)."""
+    def median_time(fn: Callable[[], object]) -> float:
+        fn()
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    x, y = torch.rand(16 << 20), torch.rand(16 << 20)
+    z = torch.empty_like(x)
+    bandwidth = 3 * x.numel() * 4 / median_time(lambda: torch.add(x, y, out=z)) / 1e9
+    peaks = []
+    for dtype in (torch.float32, torch.bfloat16):
+        a = torch.randn(2048, 2048).to(dtype)
+        c = torch.empty_like(a)
+        peaks.append(2 * 2048**3 / median_time(lambda a=a, c=c: torch.mm(a, a, out=c)) / 1e9)
+    return (f"memory {bandwidth:.0f} GB/s (add), matmul {peaks[0]:.0f} GFLOP/s float32, "
+            f"{peaks[1]:.0f} bf16")
+
+
 def load() -> float:
     """The 1-minute load average (it includes this process once it runs)."""
     try:
@@ -168,6 +194,7 @@ def main() -> None:
     print(f"machine: {platform.machine()} {platform.processor() or ''} {cpus} CPUs; "
           f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); device {device}; "
           f"load {start_load:.2f} at start")
+    print(f"machine speed this hour: {machine_speed()}")
     print(f"config: V 5000, T 20, B 64, N {config.rollout.num_rollouts}, official D "
           f"({sum(config.discriminator.num_filters)} filters); precision {args.precision}; "
           f"{repeats} timed runs per figure after a warm-up")
