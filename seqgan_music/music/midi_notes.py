@@ -36,9 +36,7 @@ from typing import Any
 
 import numpy as np
 
-READERS = ("auto", "symusic", "pretty_midi")
 MAX_TICK = 10_000_000  # pretty_midi's limit on a file's largest tick (its MAX_TICK)
-DRUM_CHANNEL = 9
 
 
 class MidiReadError(Exception):
@@ -115,7 +113,7 @@ def _read_symusic(path: Path) -> tuple[list[MidiTrack], float] | None:
         return None
     try:
         return _tracks_of(score)
-    except (ArithmeticError, ValueError, OverflowError):  # odd values: pretty_midi decides
+    except (ArithmeticError, ValueError):  # odd values: pretty_midi decides
         return None
 
 

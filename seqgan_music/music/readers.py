@@ -29,7 +29,7 @@ from seqgan_music.errors import ConfigError, DataError
 from seqgan_music.music.form import sorted_marks
 from seqgan_music.music.keys import MODE_ALIASES, estimate_key, estimate_mode, parse_key
 from seqgan_music.music.melody import Melody
-from seqgan_music.music.midi_notes import MidiReadError, read_tracks
+from seqgan_music.music.midi_notes import MidiReadError, MidiTrack, read_tracks, reader_name
 from seqgan_music.music.tokens import STEP_SECONDS, pitch_to_token
 
 MELODY_NAMES = re.compile(r"melody|lead|solo|voice|vocal|tune", re.IGNORECASE)
@@ -100,27 +100,43 @@ def midi_melody_notes(path: Path, melody: str = "auto"
                       ) -> tuple[list[tuple[float, float, int]], float]:
     """The melody notes (start s, end s, pitch) of a MIDI file and the file's end in seconds."""
     check_midi_size(path)
-    reader = "auto"
-    while True:
-        try:
-            parts, end = read_tracks(path, reader)
-        except MidiReadError as error:
-            raise UnusableFile(str(error)) from None
-        tracks = [t for t in parts if not t.is_drum]
-        if not tracks:
-            raise UnusableFile("drum-only" if parts else "no notes")
-        if melody == "highest":
-            chosen = tracks
-            break
+    reader = reader_name()
+    tracks, end = _pitched_tracks(path, reader)
+    if melody == "highest":
+        chosen = tracks
+    else:
+        if reader != "pretty_midi" and _order_decides(tracks):
+            # the first of equal candidates: pretty_midi's order of the parts decides
+            tracks, end = _pitched_tracks(path, "pretty_midi")
         named = [t for t in tracks if MELODY_NAMES.search(t.name)]
-        means = [float(np.mean([n[2] for n in t.notes])) for t in tracks]
-        if reader == "auto" and (len(named) > 1 or (not named and means.count(max(means)) > 1)):
-            reader = "pretty_midi"  # the first of equals: pretty_midi's order decides
-            continue
-        chosen = [named[0] if named else tracks[means.index(max(means))]]
-        break
-    notes = [note for track in chosen for note in track.notes]
-    return notes, end
+        chosen = [named[0] if named else max(tracks, key=_mean_pitch)]
+    return [note for track in chosen for note in track.notes], end
+
+
+def _pitched_tracks(path: Path, reader: str) -> tuple[list[MidiTrack], float]:
+    """The file's parts that are not drums (at least one) and its end in seconds."""
+    try:
+        parts, end = read_tracks(path, reader)
+    except MidiReadError as error:
+        raise UnusableFile(str(error)) from None
+    tracks = [t for t in parts if not t.is_drum]
+    if not tracks:
+        raise UnusableFile("drum-only" if parts else "no notes")
+    return tracks, end
+
+
+def _mean_pitch(track: MidiTrack) -> float:
+    return float(np.mean([n[2] for n in track.notes]))
+
+
+def _order_decides(tracks: list[MidiTrack]) -> bool:
+    """Whether the melody choice depends on the parts' order: several parts named like a
+    melody, or (none named) several parts of the same highest mean pitch."""
+    named = sum(1 for t in tracks if MELODY_NAMES.search(t.name))
+    if named:
+        return named > 1
+    means = [_mean_pitch(t) for t in tracks]
+    return means.count(max(means)) > 1
 
 
 def check_midi_size(path: Path) -> None:

@@ -132,6 +132,7 @@ def flush_denormals() -> bool:
     return True
 
 
+@functools.cache
 def _openmp_library() -> ctypes.CDLL | None:
     """The GNU OpenMP runtime torch loaded (its own copy on Linux wheels), if any."""
     try:
