@@ -19,10 +19,6 @@ worse on a 2-core machine, so the script warns when the machine was busy (load a
 at the start, or other processes using more than 0.2 per CPU during a figure) or when a figure's
 range is wide (max > 1.25 x min); figures for the README come only from a run without warnings.
 
-Like the `seqgan-music` training commands, the script restarts itself once with glibc's
-huge-page malloc (`runtime.allocator.restart_with_huge_pages`; `SEQGAN_MUSIC_HUGE_PAGES=0`: not)
-and prints which it runs with.
-
 Targets on the 2-core dev CPU (issue 13): adversarial step <= 1.8 s, D epoch <= 7 s, MLE epoch
 <= 2.5 s, NLL-oracle <= 0.75 s, sampling about 1 s.
 
@@ -53,7 +49,6 @@ from seqgan_music.core.steps import (  # noqa: E402
     optimise,
     policy_gradient_step,
 )
-from seqgan_music.runtime.allocator import restart_with_huge_pages  # noqa: E402
 from seqgan_music.runtime.threads import available_cpus  # noqa: E402
 from seqgan_music.trainer.loop import Corpus, Trainer  # noqa: E402
 from tests.reference import straightforward_rewards  # noqa: E402
@@ -162,7 +157,6 @@ class Report:
 
 
 def main() -> None:
-    restart_with_huge_pages()  # as the training commands run
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per measure")
     parser.add_argument("--threads", type=int, default=0,
@@ -201,9 +195,6 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); device {device}; "
           f"load {start_load:.2f} at start")
     print(f"machine speed this hour: {machine_speed()}")
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    print("malloc: huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)"
-          if "glibc.malloc.hugetlb=1" in tunables else "malloc: glibc's default pages")
     print(f"config: V 5000, T 20, B 64, N {config.rollout.num_rollouts}, official D "
           f"({sum(config.discriminator.num_filters)} filters); precision {args.precision}; "
           f"{repeats} timed runs per figure after a warm-up")

@@ -14,16 +14,8 @@ from seqgan_music.cli.app import app
 __all__ = ["app", "main"]
 
 
-TRAINING_COMMANDS = {"train", "oracle", "text"}
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and of `python -m seqgan_music`."""
-    if argv is None and next((a for a in sys.argv[1:] if not a.startswith("-")),
-                             "") in TRAINING_COMMANDS:
-        from seqgan_music.runtime.allocator import restart_with_huge_pages
-
-        restart_with_huge_pages()  # a training process's heap on huge pages (5-8% a D epoch)
     from typer.main import get_command
 
     from seqgan_music.errors import SeqganMusicError
