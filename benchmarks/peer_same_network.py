@@ -13,10 +13,11 @@ own `train_dis_epoch` twice, interleaved: with its D as it is, and with a second
 gate added to the same class (the official network, in TextGAN's code), as the peers' harness
 times it (one warm-up epoch of 4 batches, then `--repeats` epochs of 312 batches of 64).
 
-Run it with the python of TextGAN's venv (the peers' harness makes one: `$PEERS/venv-textgan`):
+Run it with the python of TextGAN's venv (`benchmarks/peers/setup.sh` makes one:
+`$PEERS/venv-textgan`):
 
     /tmp/peers/venv-textgan/bin/python benchmarks/peer_same_network.py \\
-        --src /tmp/peers/textgan --harness ../shared/peers --threads 2 --repeats 5
+        --src /tmp/peers/textgan --threads 2 --repeats 5
 
 and `python benchmarks/bench_core.py --only d_epoch --threads 2` beside it for seqgan-music.
 """
@@ -31,8 +32,7 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--src", default="/tmp/peers/textgan", help="TextGAN-PyTorch checkout")
-    parser.add_argument("--harness", default=str(Path(__file__).resolve().parents[2] / "shared"
-                                                 / "peers"),
+    parser.add_argument("--harness", default=str(Path(__file__).resolve().parent / "peers"),
                         help="the peers' harness folder (for its timing, peertime.py)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
