@@ -49,15 +49,10 @@ def main() -> None:
     from torch import nn
 
     torch.set_num_threads(args.threads)
-    import config as cfg
     from peertime import measure  # type: ignore[import-not-found]
+    from textgan_bench import oracle_config  # type: ignore[import-not-found]
 
-    cfg.CUDA = False
-    cfg.run_model = "seqgan"
-    cfg.vocab_size, cfg.max_seq_len, cfg.batch_size, cfg.samples_num = 5000, 20, 64, 10000
-    cfg.gen_init, cfg.dis_init, cfg.data_shuffle = "normal", "uniform", False
-    cfg.gen_embed_dim = cfg.gen_hidden_dim = 32
-    cfg.dis_embed_dim = 64
+    cfg = oracle_config()
     from instructor.oracle_data.instructor import BasicInstructor
     from models.Oracle import Oracle
     from models.SeqGAN_D import SeqGAN_D
