@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/
+from benchmarks.peers.machine_peak import add_gb_per_s, matmul_gflops  # noqa: E402
 from seqgan_music.config import ExperimentConfig  # noqa: E402
 from seqgan_music.core.oracle import OracleLSTM  # noqa: E402
 from seqgan_music.core.rollout import DiscriminatorScorer, use_bfloat16  # noqa: E402
@@ -61,27 +62,12 @@ WIDE_SPREAD = 1.25  # max / min over the repeats above which a figure is not tru
 
 def machine_speed() -> str:
     """This hour's speed of the machine, to read absolute figures across days and VM kinds:
-    memory bandwidth (z = x + y on 64 MiB operands) and 2048^3 matmul peaks, at torch's current
-    thread count (medians of 5 after a warm-up). The D epoch and the MLE epoch follow the
-    bandwidth more than the matmul peak (docs/measurements.md)."""
-    def median_time(fn: Callable[[], object]) -> float:
-        fn()
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
-    x, y = torch.rand(16 << 20), torch.rand(16 << 20)
-    z = torch.empty_like(x)
-    bandwidth = 3 * x.numel() * 4 / median_time(lambda: torch.add(x, y, out=z)) / 1e9
-    peaks = []
-    for dtype in (torch.float32, torch.bfloat16):
-        a = torch.randn(2048, 2048).to(dtype)
-        c = torch.empty_like(a)
-        peaks.append(2 * 2048**3 / median_time(lambda a=a, c=c: torch.mm(a, a, out=c)) / 1e9)
-    return (f"memory {bandwidth:.0f} GB/s (add), matmul {peaks[0]:.0f} GFLOP/s float32, "
+    memory bandwidth and 2048^3 matmul peaks (`peers/machine_peak.py`), at torch's current
+    thread count, medians of 5. The D epoch and the MLE epoch follow the bandwidth more than
+    the matmul peak (docs/measurements.md)."""
+    peaks = [statistics.median(matmul_gflops(dtype, 5)) for dtype in (torch.float32,
+                                                                       torch.bfloat16)]
+    return (f"memory {add_gb_per_s(5):.0f} GB/s (add), matmul {peaks[0]:.0f} GFLOP/s float32, "
             f"{peaks[1]:.0f} bf16")
 
 

@@ -34,6 +34,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_core import load  # noqa: E402
+from benchmarks.peers.machine_peak import matmul_gflops  # noqa: E402
 from seqgan_music.config import DiscriminatorConfig, ExperimentConfig  # noqa: E402
 from seqgan_music.core.discriminator import Discriminator  # noqa: E402
 from seqgan_music.core.steps import adam  # noqa: E402
@@ -109,9 +110,7 @@ class RecordGemms(TorchDispatchMode):
 
 
 def peak_gflops(dtype: torch.dtype) -> float:
-    a = torch.randn(2048, 2048).to(dtype)
-    b = torch.randn(2048, 2048).to(dtype)
-    return 2 * 2048**3 / median_ms(lambda: a @ b, 5, 3) / 1e6
+    return statistics.median(matmul_gflops(dtype, 5))
 
 
 def main() -> None:

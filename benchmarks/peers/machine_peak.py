@@ -31,6 +31,23 @@ def timed(fn, repeats: int, warm: int = 3) -> list[float]:
     return out
 
 
+def matmul_gflops(dtype: torch.dtype, repeats: int, n: int = 2048) -> list[float]:
+    """GFLOP/s of each of `repeats` n^3 matmuls in `dtype` (after 3 warm-ups)."""
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
+    c = torch.empty(n, n, dtype=dtype)
+    return [2 * n**3 / t / 1e9 for t in timed(lambda: torch.mm(a, b, out=c), repeats)]
+
+
+def add_gb_per_s(repeats: int) -> float:
+    """Median memory bandwidth of z = x + y on 64 MiB float32 operands (3 x 64 MiB moved)."""
+    x = torch.rand(16 * 1024 * 1024)
+    y = torch.rand(16 * 1024 * 1024)
+    z = torch.empty_like(x)
+    return 3 * x.numel() * 4 / statistics.median(timed(lambda: torch.add(x, y, out=z),
+                                                       repeats)) / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -38,21 +55,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     load0 = os.getloadavg()[0]
-    n = 2048
     result: dict[str, object] = {"label": args.label, "threads": args.threads}
     for dtype in (torch.float32, torch.bfloat16):
-        a = torch.randn(n, n).to(dtype)
-        b = torch.randn(n, n).to(dtype)
-        c = torch.empty(n, n, dtype=dtype)
-        times = timed(lambda a=a, b=b, c=c: torch.mm(a, b, out=c), 20)
+        rates = matmul_gflops(dtype, 20)
         name = str(dtype).split(".")[1]
-        result[f"{name}_gflops_best"] = 2 * n**3 / min(times) / 1e9
-        result[f"{name}_gflops_median"] = 2 * n**3 / statistics.median(times) / 1e9
-    x = torch.rand(16 * 1024 * 1024)
-    y = torch.rand(16 * 1024 * 1024)
-    z = torch.empty_like(x)
-    times = timed(lambda: torch.add(x, y, out=z), 20)
-    result["add_gb_per_s_median"] = 3 * x.numel() * 4 / statistics.median(times) / 1e9
+        result[f"{name}_gflops_best"] = max(rates)
+        result[f"{name}_gflops_median"] = statistics.median(rates)
+    result["add_gb_per_s_median"] = add_gb_per_s(20)
     torch.set_num_threads(1)
     s, t, u = torch.rand(64), torch.rand(64), torch.empty(64)
 
