@@ -58,6 +58,65 @@ def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None
     assert d.convs[1].weight.grad.stride() == d.convs[1].weight.stride()
 
 
+def test_width_groups_are_consecutive_and_cover_every_width() -> None:
+    from seqgan_music.core.conv_pool import width_groups
+    official = width_groups((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20),
+                            (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160), 20)
+    assert official == ((0, 1, 2), (3, 4, 5, 6), (7, 8, 9), (10,), (11,))
+    assert width_groups((1, 2, 3), (5, 5, 5), 3, slack=1.0) == ((0,), (1,), (2,))
+    assert width_groups((2, 2), (5, 5), 6) == ((0, 1),)  # one width: no padding at all
+
+
+OFFICIAL_WIDTHS = DiscriminatorConfig(embedding_dim=4, filter_widths=[*range(1, 11), 15, 20],
+                                      num_filters=[2, 4, 4, 4, 4, 2, 2, 2, 2, 2, 3, 3])
+
+
+def official_widths_case() -> tuple[Discriminator, Discriminator, torch.Tensor, torch.Tensor]:
+    """The official D's twelve widths at T = 20 with few filters (five width groups, padded and
+    masked windows), a copy of it, tokens with ties over every window, an output gradient."""
+    torch.manual_seed(0)
+    d = Discriminator(OFFICIAL_WIDTHS, vocab_size=3, seq_len=20)
+    tokens = torch.randint(0, 3, (6, 20), generator=torch.Generator().manual_seed(2))
+    tokens[0] = 1
+    return d, copy.deepcopy(d), tokens, torch.randn(6, sum(OFFICIAL_WIDTHS.num_filters))
+
+
+def test_grouped_widths_equal_conv2d_on_the_official_widths() -> None:
+    d, ref, tokens, grad = official_widths_case()
+    pooled = conv_max_pool(d.embedding(tokens), d.conv_layers(), torch.float32)
+    x = ref._embed(tokens)
+    expected = torch.cat([conv(x).amax(dim=(2, 3)) for conv in ref.convs], dim=1)
+    assert torch.allclose(pooled, expected, atol=1e-6)
+    (pooled * grad).sum().backward()
+    (expected * grad).sum().backward()
+    for (name, mine), theirs in zip(d.named_parameters(), ref.parameters(), strict=True):
+        if name.startswith(("embedding", "convs")):
+            assert mine.grad is not None and theirs.grad is not None, name
+            assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name
+
+
+def test_grouped_widths_in_bf16_equal_one_gemm_per_width() -> None:
+    """bf16: the grouped GEMMs (zero-padded, masked) give the per-width GEMMs' maxima, the same
+    tied windows, and their gradients up to the rounding of the windows' gradient sums."""
+    d, ref, tokens, grad = official_widths_case()
+    pooled = conv_max_pool(d.embedding(tokens), d.conv_layers(), torch.bfloat16)
+    x = ref.embedding(tokens)
+    alone = torch.cat([conv_max_pool(x, [conv], torch.bfloat16) for conv in ref.conv_layers()],
+                      dim=1)
+    assert torch.equal(pooled, alone)
+    (pooled * grad).sum().backward()
+    (alone * grad).sum().backward()
+    for (name, mine), theirs in zip(d.named_parameters(), ref.parameters(), strict=True):
+        if not name.startswith(("embedding", "convs")):
+            continue
+        assert mine.grad is not None and theirs.grad is not None, name
+        if name.startswith("convs"):  # the same products, in one GEMM or another
+            assert torch.allclose(mine.grad, theirs.grad, rtol=1e-6, atol=1e-6), name
+        else:  # windows' gradients rounded to bf16 once a group instead of once a width
+            error = float((mine.grad - theirs.grad).norm() / theirs.grad.norm())
+            assert error < 2 ** -7, name
+
+
 def test_only_bf16_training_takes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import seqgan_music.core.discriminator as models
     calls: list[torch.dtype] = []

@@ -3,21 +3,26 @@ pooling, and the highway layer.
 
 Convolutions: one im2col matrix serves every filter width. Its rows are the windows of the
 widest filter at each time step s of each sequence b, time-major ((s, b) order, zeros past the
-end), its columns in the (w, E) order of the channels-last Conv2d weight (F, E, 1, w). A width w
-has its T-w+1 valid windows in the first (T-w+1) * B rows and its w * E inputs in the first
-w * E columns, so its convolution is one GEMM on a strided block of that matrix (no copy per
-width), in the compute dtype (bf16 under CPU autocast). The backward is two more GEMMs per
-width on the pooling's gradient, split evenly between tied maxima as `amax`'s backward does.
-The windows' gradients of all widths are summed by the GEMMs themselves into one matrix of the
-same layout (each width's product added in float32 inside the GEMM, rounded once to the compute
-dtype: no less accurate than autocast, which rounds each width's input gradient and then their
-sum), then folded back onto the time steps (col2im) in x's dtype, one add per offset. The same
-arithmetic as Conv2d + amax in autograd, without oneDNN's convolution backward (slow at these
-small shapes), autocast's per-call casts, or one graph node per op.
+end), its columns in the (w, E) order of the channels-last Conv2d weight (F, E, 1, w). Filter
+widths run in groups of consecutive widths (`width_groups`), one GEMM per group on a strided
+block of that matrix (no copy): the group's weights side by side, each zero-padded to the
+group's widest filter, over the windows of its narrowest one; a window past a filter's last
+valid position is masked to -inf before the max. Twelve small GEMMs of the official D become
+five larger ones (a third more multiply-adds, all of them zeros, at twice the GEMM rate), and
+the pooling runs once per group. The compute dtype is bf16 under CPU autocast. The backward is
+two more GEMMs per group on the pooling's gradient, split evenly between tied maxima as
+`amax`'s backward does. The windows' gradients of all groups are summed by the GEMMs themselves
+into one matrix of the same layout (each group's product added in float32 inside the GEMM,
+rounded once to the compute dtype: no less accurate than autocast, which rounds each width's
+input gradient and then their sum), then folded back onto the time steps (col2im) in x's
+dtype, one add per offset. The same arithmetic as Conv2d + amax in autograd (the zero padding
+adds exact zeros), without oneDNN's convolution backward (slow at these small shapes),
+autocast's per-call casts, or one graph node per op.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -55,29 +60,81 @@ def _windows(x: torch.Tensor, widest: int, dtype: torch.dtype) -> torch.Tensor:
     return windows.reshape(length * batch, widest * dim)
 
 
+@functools.lru_cache(maxsize=64)
+def width_groups(widths: tuple[int, ...], filters: tuple[int, ...], length: int,
+                 slack: float = 1.5) -> tuple[tuple[int, ...], ...]:
+    """Consecutive filter widths that run as one GEMM (indices into `widths`): a group grows
+    while its padded work (its narrowest filter's windows times its widest filter's inputs,
+    for all its filters) stays within `slack` times its widths' own work. For the official D
+    (widths 1..10, 15, 20 at T = 20): (1, 2, 3), (4..7), (8, 9, 10), (15), (20). A slack of
+    1.5 measured fastest on a 2-core AMX CPU (1.0, one width a GEMM, was 8% slower a step;
+    2.0 and 3.0 in between and slower)."""
+    def padded(group: list[int]) -> int:
+        windows = length - min(widths[i] for i in group) + 1
+        return windows * max(widths[i] for i in group) * sum(filters[i] for i in group)
+
+    def own(group: list[int]) -> int:
+        return sum((length - widths[i] + 1) * widths[i] * filters[i] for i in group)
+
+    groups: list[list[int]] = []
+    for i in range(len(widths)):
+        if groups and padded([*groups[-1], i]) <= slack * own([*groups[-1], i]):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return tuple(tuple(group) for group in groups)
+
+
+@functools.lru_cache(maxsize=64)
+def _invalid_windows(widths: tuple[int, ...], filters: tuple[int, ...], length: int,
+                     dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
+    """(windows, 1, F_g) additive mask of a group of `filters[k]` filters of width `widths[k]`:
+    -inf where a window starts past its filter's last valid position, 0 elsewhere; None when
+    the group has one width."""
+    if len(set(widths)) == 1:
+        return None
+    windows = length - min(widths) + 1
+    valid = torch.tensor([length - w + 1 for w in widths]).repeat_interleave(
+        torch.tensor(filters))
+    starts = torch.arange(windows).view(-1, 1, 1)
+    mask = torch.zeros((windows, 1, len(valid)), dtype=dtype)
+    return mask.masked_fill_(starts >= valid, float("-inf")).to(device)
+
+
 class _ConvMaxPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, dtype: torch.dtype, *params: torch.Tensor
                 ) -> torch.Tensor:
         weights, biases = params[0::2], params[1::2]
         batch, length, dim = x.shape
-        widest = max(weight.shape[3] for weight in weights)
-        cols = _windows(x, widest, dtype)
+        widths = tuple(int(weight.shape[3]) for weight in weights)
+        filters = tuple(int(weight.shape[0]) for weight in weights)
+        cols = _windows(x, max(widths), dtype)
+        groups = width_groups(widths, filters, length)
         best, saved = [], [cols]
-        for weight in weights:
-            filters, width = weight.shape[0], weight.shape[3]
-            rows = (length - width + 1) * batch
-            # (F, w * E) in (w, E) order: a view of the channels-last weight, cast
-            matrix = weight.permute(0, 2, 3, 1).reshape(filters, -1).to(dtype)
-            y = (cols[:rows, : width * dim] @ matrix.t()).view(-1, batch, filters)
-            best.append(y.amax(dim=0))  # (B, F): max over the T-w+1 windows
+        for group in groups:
+            wide = max(widths[i] for i in group)
+            windows = length - min(widths[i] for i in group) + 1
+            # (F_g, wide * E): each width's (F, w * E) weight in (w, E) order, zero-padded
+            matrix = x.new_zeros((sum(filters[i] for i in group), wide * dim), dtype=dtype)
+            row = 0
+            for i in group:
+                matrix[row : row + filters[i], : widths[i] * dim] = (
+                    weights[i].permute(0, 2, 3, 1).reshape(filters[i], -1))
+                row += filters[i]
+            y = (cols[: windows * batch, : wide * dim] @ matrix.t()).view(windows, batch, -1)
+            mask = _invalid_windows(tuple(widths[i] for i in group),
+                                    tuple(filters[i] for i in group), length, dtype, x.device)
+            if mask is not None:
+                y += mask  # a window past a filter's last valid position never wins
+            best.append(y.amax(dim=0))  # (B, F_g): max over the windows
             # the windows that reach the maximum, found while y is in cache (for the backward)
-            ties = _same_bits(y, best[-1])  # (T-w+1, B, F)
+            ties = _same_bits(y, best[-1])  # (windows, B, F_g)
             saved += [matrix, ties, ties.view(torch.uint8).sum(dim=0, dtype=torch.int16)]
         ctx.save_for_backward(*saved)
         ctx.shape = x.shape
+        ctx.groups = groups
         ctx.weight_shapes = [(w.shape, w.stride(), w.dtype) for w in weights]
-        ctx.splits = [w.shape[0] for w in weights]
         return torch.cat(best, dim=1).to(x.dtype) + torch.cat(biases)
 
     @staticmethod
@@ -86,25 +143,31 @@ class _ConvMaxPool(torch.autograd.Function):
         cols, *saved = ctx.saved_tensors
         widest = cols.shape[1] // dim
         dcols = torch.zeros_like(cols)  # the windows' gradients, in the compute dtype
-        dweights: list[torch.Tensor | None] = []
-        for k, g in enumerate(grad.split(ctx.splits, dim=1)):
+        dweights: list[torch.Tensor | None] = [None] * len(ctx.weight_shapes)
+        sizes = [saved[3 * k].shape[0] for k in range(len(ctx.groups))]
+        for k, g in enumerate(grad.split(sizes, dim=1)):
             matrix, ties, count = saved[3 * k : 3 * k + 3]
-            shape, stride, wdtype = ctx.weight_shapes[k]
-            width = shape[3]
-            rows = (length - width + 1) * batch
+            rows = ties.shape[0] * batch
+            wide = matrix.shape[1] // dim
             # amax's backward: g split evenly among the windows that reach the maximum
-            dy = _masked(ties, (g / count).to(matrix.dtype)).view(rows, -1)  # (rows, F)
-            dweight = (dy.t() @ cols[:rows, : width * dim]).to(wdtype)  # (F, w * E)
-            dcols[:rows, : width * dim].addmm_(dy, matrix)  # accumulated by the GEMM itself
-            # (F, 1, w, E) -> (F, E, 1, w): the channels-last layout of the weight, no copy
-            dweight = dweight.view(shape[0], 1, width, dim).permute(0, 3, 1, 2)
-            dweights.append(dweight if dweight.stride() == stride else dweight.contiguous())
+            dy = _masked(ties, (g / count).to(matrix.dtype)).view(rows, -1)  # (rows, F_g)
+            dmatrix = dy.t() @ cols[:rows, : wide * dim]  # (F_g, wide * E)
+            dcols[:rows, : wide * dim].addmm_(dy, matrix)  # accumulated by the GEMM itself
+            row = 0
+            for i in ctx.groups[k]:
+                shape, stride, wdtype = ctx.weight_shapes[i]
+                filters, width = shape[0], shape[3]
+                dweight = dmatrix[row : row + filters, : width * dim].to(wdtype)
+                # (F, 1, w, E) -> (F, E, 1, w): the channels-last layout of the weight
+                dweight = dweight.view(filters, 1, width, dim).permute(0, 3, 1, 2)
+                dweights[i] = dweight if dweight.stride() == stride else dweight.contiguous()
+                row += filters
         # col2im: the window at s, offset j, is time step s + j
         dcols = dcols.view(length, batch, widest, dim).to(grad.dtype)
         dx = dcols[:, :, 0].clone()  # (T, B, E)
         for j in range(1, widest):
             dx[j:].add_(dcols[: length - j, :, j])
-        dbiases = grad.sum(dim=0).split(ctx.splits)
+        dbiases = grad.sum(dim=0).split([shape[0] for shape, _, _ in ctx.weight_shapes])
         grads = [g for pair in zip(dweights, dbiases, strict=True) for g in pair]
         return (dx.transpose(0, 1), None, *grads)
 
