@@ -8,7 +8,7 @@ widths run in groups of consecutive widths (`width_groups`), one GEMM per group 
 block of that matrix (no copy): the group's weights side by side, each zero-padded to the
 group's widest filter, over the windows of its narrowest one; a window past a filter's last
 valid position is masked to -inf before the max. Twelve small GEMMs of the official D become
-five larger ones (a third more multiply-adds, all of them zeros, at twice the GEMM rate), and
+five larger ones (a third more multiply-adds, all of them zeros, at 1.65x the GEMM rate), and
 the pooling runs once per group. The compute dtype is bf16 under CPU autocast. The backward is
 two more GEMMs per group on the pooling's gradient, split evenly between tied maxima as
 `amax`'s backward does. The windows' gradients of all groups are summed by the GEMMs themselves
