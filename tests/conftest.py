@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,13 @@ def oracle_params() -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _test_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Every test (and CLI subprocess) uses a private cache and a wide terminal."""
+    """Every test (and CLI subprocess) uses a private cache and a wide terminal, and Ctrl-C
+    reaches the subprocesses: a suite started in the background by a non-interactive shell
+    (`bash .ci/run &`) inherits SIGINT ignored, which exec keeps, so the Ctrl-C tests' commands
+    would never see their signal. Python's handler here makes the children start with the
+    default disposition."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ["SEQGAN_MUSIC_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
     os.environ["COLUMNS"] = "200"
     os.environ.pop("SEQGAN_MUSIC_DATA", None)

@@ -724,13 +724,46 @@ def test_the_studio_removes_its_temporary_folder_on_sigterm(tmp_path: Path, sign
         assert line.startswith("seqgan-music studio: "), line + process.stderr.read()
         assert [p.name[:14] for p in temp.iterdir()] == ["seqgan-studio-"]
         process.send_signal(signum)
-        out, err = process.communicate()
+        try:  # a studio that ignores the signal fails the test instead of hanging the suite
+            out, err = process.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(f"the studio kept running after {signal.Signals(signum).name}: {err}")
         assert process.returncode == 0, err
         assert "Traceback" not in err and "studio stopped" in out
         assert list(temp.iterdir()) == []
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_the_studio_handles_ctrl_c_itself_before_uvicorn_does() -> None:
+    """With Python's own SIGINT handler in place, asyncio's runner swaps in one that only
+    cancels its main task: a Ctrl-C landing before uvicorn took the signals over cancelled
+    uvicorn's start-up and the studio went on serving (1 start in 30 in a loop). The studio's
+    handler is in place from before the server starts and raises KeyboardInterrupt."""
+    from seqgan_music.studio import _stop_on_signals
+
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        previous = _stop_on_signals()
+        try:
+            handler = signal.getsignal(signal.SIGINT)
+            assert callable(handler) and handler is not signal.default_int_handler
+            with pytest.raises(KeyboardInterrupt):
+                handler(signal.SIGINT, None)
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # ignored by the parent: left ignored
+        previous = _stop_on_signals()
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        assert signal.SIGINT not in previous
+    finally:
+        signal.signal(signal.SIGINT, outer)
 
 
 def test_uploads_are_capped_in_number_and_total_bytes(tmp_path: Path,

@@ -94,13 +94,22 @@ class Stopped(BaseException):
 
 def _stop_on_signals() -> dict[int, Any]:
     """SIGTERM and SIGHUP end the studio like Ctrl-C: through its clean-up, not around it
-    (uvicorn shuts down gracefully, then raises the signal again: it lands here)."""
+    (uvicorn shuts down gracefully, then raises the signal again: it lands here).
+
+    SIGINT gets a handler of ours too (raising KeyboardInterrupt, as Python's does), unless
+    the parent process made it ignored: with Python's own handler in place, asyncio's runner
+    installs one that only cancels its main task, and a Ctrl-C landing before uvicorn takes
+    the signals over cancelled uvicorn's start-up, which carried on serving."""
     def stop(signum: int, frame: Any) -> None:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Stopped(signal.Signals(signum).name)
 
     previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
         return previous
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored by the parent
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, stop)
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         if signum is not None:
