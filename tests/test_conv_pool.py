@@ -31,16 +31,10 @@ def tokens_with_ties(vocab: int = 3) -> torch.Tensor:
     return tokens
 
 
-@pytest.mark.parametrize("channels_last", [True, False])
-def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None:
-    torch.manual_seed(0)
-    d = Discriminator(CONFIG, vocab_size=3, seq_len=6)
-    if not channels_last:
-        for conv in d.conv_layers():
-            conv.weight.data = conv.weight.data.contiguous()
-    ref = copy.deepcopy(d)
-    tokens = tokens_with_ties()
-    grad = torch.randn(5, sum(CONFIG.num_filters))
+def assert_float32_path_equals_conv2d(d: Discriminator, ref: Discriminator,
+                                      tokens: torch.Tensor, grad: torch.Tensor) -> None:
+    """conv_max_pool in float32 on d against Conv2d + amax on its copy ref: outputs and every
+    parameter's gradient (none where the reference has none)."""
     pooled = conv_max_pool(d.embedding(tokens), d.conv_layers(), torch.float32)
     x = ref._embed(tokens)
     expected = torch.cat([conv(x).amax(dim=(2, 3)) for conv in ref.convs], dim=1)
@@ -53,6 +47,17 @@ def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None
             continue
         assert mine.grad is not None and mine.grad.shape == theirs.grad.shape, name
         assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_float32_outputs_and_gradients_equal_conv2d(channels_last: bool) -> None:
+    torch.manual_seed(0)
+    d = Discriminator(CONFIG, vocab_size=3, seq_len=6)
+    if not channels_last:
+        for conv in d.conv_layers():
+            conv.weight.data = conv.weight.data.contiguous()
+    assert_float32_path_equals_conv2d(d, copy.deepcopy(d), tokens_with_ties(),
+                                      torch.randn(5, sum(CONFIG.num_filters)))
     # gradients are laid out as their weights (no re-layout by autograd)
     assert d.convs[1].weight.grad is not None
     assert d.convs[1].weight.grad.stride() == d.convs[1].weight.stride()
@@ -82,17 +87,7 @@ def official_widths_case() -> tuple[Discriminator, Discriminator, torch.Tensor, 
 
 
 def test_grouped_widths_equal_conv2d_on_the_official_widths() -> None:
-    d, ref, tokens, grad = official_widths_case()
-    pooled = conv_max_pool(d.embedding(tokens), d.conv_layers(), torch.float32)
-    x = ref._embed(tokens)
-    expected = torch.cat([conv(x).amax(dim=(2, 3)) for conv in ref.convs], dim=1)
-    assert torch.allclose(pooled, expected, atol=1e-6)
-    (pooled * grad).sum().backward()
-    (expected * grad).sum().backward()
-    for (name, mine), theirs in zip(d.named_parameters(), ref.parameters(), strict=True):
-        if name.startswith(("embedding", "convs")):
-            assert mine.grad is not None and theirs.grad is not None, name
-            assert torch.allclose(mine.grad, theirs.grad, atol=1e-5), name
+    assert_float32_path_equals_conv2d(*official_widths_case())
 
 
 def test_grouped_widths_in_bf16_equal_one_gemm_per_width() -> None:

@@ -68,7 +68,7 @@ def width_groups(widths: tuple[int, ...], filters: tuple[int, ...], length: int,
     for all its filters) stays within `slack` times its widths' own work. For the official D
     (widths 1..10, 15, 20 at T = 20): (1, 2, 3), (4..7), (8, 9, 10), (15), (20). A slack of
     1.5 measured fastest on a 2-core AMX CPU (1.0, one width a GEMM, was 8% slower a step;
-    2.0 and 3.0 in between and slower)."""
+    2.0 in between; 3.0, two groups, slower than 1.0)."""
     def padded(group: list[int]) -> int:
         windows = length - min(widths[i] for i in group) + 1
         return windows * max(widths[i] for i in group) * sum(filters[i] for i in group)
