@@ -227,6 +227,54 @@ def test_fused_highway_equals_the_module_under_autocast(dtype: torch.dtype) -> N
         assert float((mine - theirs).abs().max()) <= limit
 
 
+def test_float32_product_is_the_bf16_gemm_before_its_last_rounding() -> None:
+    """The highway's weight gradient as float32 sums of bf16 products: rounded to bf16 it is the
+    bf16 GEMM's output bit for bit, unrounded it is closer to the exact product, and oneDNN's
+    process-wide fpmath setting is back as it was afterwards (also after an error)."""
+    from seqgan_music.core import conv_pool
+    if not conv_pool._float32_products():
+        pytest.skip("no native bf16 or no fpmath setting in this torch")
+    matmul = torch.backends.mkldnn.matmul  # type: ignore[attr-defined]
+    before = matmul.fp32_precision
+    gen = torch.Generator().manual_seed(0)
+    dh = torch.randn(64, 344, generator=gen).bfloat16()
+    x = torch.randn(64, 172, generator=gen).relu().bfloat16()
+    product = conv_pool._float32_product(dh.t(), x)
+    assert product.dtype == torch.float32 and matmul.fp32_precision == before
+    assert torch.equal(product.bfloat16(), dh.t() @ x)
+    exact = dh.double().t() @ x.double()
+    assert (product.double() - exact).abs().max() < (dh.t() @ x).double().sub(exact).abs().max()
+    with pytest.raises(RuntimeError):
+        conv_pool._float32_product(dh.t(), x.t())  # mismatched shapes
+    assert matmul.fp32_precision == before
+    # a float32 product outside it keeps full float32 operands
+    a, b = torch.randn(8, 8, generator=gen), torch.randn(8, 8, generator=gen)
+    assert torch.allclose(a @ b, a.double().mm(b.double()).float(), rtol=1e-6, atol=1e-6)
+
+
+def test_highway_weight_gradient_takes_the_float32_sums_in_bf16_training(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In bf16 training on a CPU with native bf16 the highway's weight gradients are the
+    unrounded float32 sums; rounded to bf16 they equal the bf16 GEMM's gradients."""
+    from seqgan_music.core import conv_pool
+    from seqgan_music.core.discriminator import Highway
+    if not conv_pool._float32_products():
+        pytest.skip("no native bf16 or no fpmath setting in this torch")
+    torch.manual_seed(0)
+    fused, plain = Highway(48, gate_bias=0.0), Highway(48, gate_bias=0.0)
+    plain.load_state_dict(fused.state_dict())
+    x = torch.randn(16, 48).relu()
+    grad = torch.randn(16, 48)
+    (conv_pool.highway(x, fused.transform, fused.gate, torch.bfloat16) * grad).sum().backward()
+    monkeypatch.setattr(conv_pool, "_float32_products", lambda: False)
+    (conv_pool.highway(x, plain.transform, plain.gate, torch.bfloat16) * grad).sum().backward()
+    for mine, rounded in [(fused.transform.weight.grad, plain.transform.weight.grad),
+                          (fused.gate.weight.grad, plain.gate.weight.grad)]:
+        assert mine is not None and rounded is not None
+        assert torch.equal(mine.bfloat16().float(), rounded)
+        assert not torch.equal(mine, rounded)  # not rounded: more bits than bf16
+
+
 def test_dropout_keeps_one_minus_p_scaled_and_is_identity_in_eval() -> None:
     from seqgan_music.core.conv_pool import dropout
     torch.manual_seed(0)

@@ -11,7 +11,8 @@ import os
 import torch
 
 from seqgan_music.config import ExperimentConfig
-from seqgan_music.core.rollout import _cpu_has_native_bf16, use_bfloat16
+from seqgan_music.core.conv_pool import cpu_has_native_bf16
+from seqgan_music.core.rollout import use_bfloat16
 from seqgan_music.runtime.allocator import keep_freed_memory
 from seqgan_music.runtime.threads import available_cpus, describe_threads
 
@@ -20,7 +21,7 @@ config = ExperimentConfig.from_dict({"device": "cpu", "threads": available_cpus(
 print("torch", torch.__version__, "| ATen CPU capability:", torch.backends.cpu.get_cpu_capability())
 print("oneDNN available:", torch.backends.mkldnn.is_available(),
       "| mkldnn bf16 supported:", torch.ops.mkldnn._is_mkldnn_bf16_supported(),
-      "| native bf16 (seqgan-music):", _cpu_has_native_bf16())
+      "| native bf16 (seqgan-music):", cpu_has_native_bf16())
 print("bf16 roll-out scoring (rollout.precision auto):",
       use_bfloat16(config.rollout.precision, cpu))
 print("bf16 D training (train.discriminator_precision auto):",

@@ -18,13 +18,13 @@ discriminator, or BLEU for PG-BLEU) sees the completed sequences in large batche
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from seqgan_music.config import RolloutConfig
+from seqgan_music.core.conv_pool import cpu_has_native_bf16
 from seqgan_music.core.discriminator import Discriminator
 from seqgan_music.core.generator import Generator, sample_next
 
@@ -42,22 +42,7 @@ def use_bfloat16(precision: str, device: torch.device) -> bool:
         return precision == "bfloat16"
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and _cpu_has_native_bf16()
-
-
-@functools.cache
-def _cpu_has_native_bf16() -> bool:
-    try:
-        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            return False
-    except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            flags = next((line for line in handle if line.startswith("flags")), "").split()
-    except OSError:  # pragma: no cover - not Linux: trust oneDNN
-        return True
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return device.type == "cpu" and cpu_has_native_bf16()
 
 
 def parameter_versions(parameters: list[torch.nn.Parameter]) -> tuple[tuple[int, int], ...]:
