@@ -88,16 +88,18 @@ def width_groups(widths: tuple[int, ...], filters: tuple[int, ...], length: int,
 @functools.lru_cache(maxsize=64)
 def _invalid_windows(widths: tuple[int, ...], filters: tuple[int, ...], length: int,
                      dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
-    """(windows, 1, F_g) additive mask of a group of `filters[k]` filters of width `widths[k]`:
-    -inf where a window starts past its filter's last valid position, 0 elsewhere; None when
-    the group has one width."""
+    """(k, 1, F_g) additive mask of the last k = widest - narrowest windows of a group of
+    `filters[i]` filters of width `widths[i]` (the only windows where some filter runs past the
+    end): -inf where a window starts past its filter's last valid position, 0 elsewhere; None
+    when the group has one width."""
     if len(set(widths)) == 1:
         return None
     windows = length - min(widths) + 1
+    tail = max(widths) - min(widths)
     valid = torch.tensor([length - w + 1 for w in widths]).repeat_interleave(
         torch.tensor(filters))
-    starts = torch.arange(windows).view(-1, 1, 1)
-    mask = torch.zeros((windows, 1, len(valid)), dtype=dtype)
+    starts = torch.arange(windows - tail, windows).view(-1, 1, 1)
+    mask = torch.zeros((tail, 1, len(valid)), dtype=dtype)
     return mask.masked_fill_(starts >= valid, float("-inf")).to(device)
 
 
@@ -125,8 +127,8 @@ class _ConvMaxPool(torch.autograd.Function):
             y = (cols[: windows * batch, : wide * dim] @ matrix.t()).view(windows, batch, -1)
             mask = _invalid_windows(tuple(widths[i] for i in group),
                                     tuple(filters[i] for i in group), length, dtype, x.device)
-            if mask is not None:
-                y += mask  # a window past a filter's last valid position never wins
+            if mask is not None:  # a window past a filter's last valid position never wins
+                y[windows - mask.shape[0]:] += mask
             best.append(y.amax(dim=0))  # (B, F_g): max over the windows
             # the windows that reach the maximum, found while y is in cache (for the backward)
             ties = _same_bits(y, best[-1])  # (windows, B, F_g)
